@@ -1,0 +1,283 @@
+//! The provider interface: what a resource type implements, and the registry of types.
+//!
+//! One pattern for every type: a [`ResourceType`] has a [`TypeSchema`] (properties,
+//! required, create-only, read-only attributes, its name property) and async
+//! create/read/update/delete. The engine calls them only with fully known property values
+//! (plain JSON, secrets revealed), after durably journaling its intent.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use crate::value::Value;
+
+/// The schema facts the engine needs about a type (a subset of the CloudFormation
+/// registry schema: AWS types fill it from their vendored schema).
+#[derive(Clone, Debug, Default)]
+pub struct TypeSchema {
+    pub type_name: String,
+    /// Top-level property names and a JSON type ("string", "integer", "number",
+    /// "boolean", "array", "object", or "" for any).
+    pub properties: BTreeMap<String, &'static str>,
+    pub required: Vec<String>,
+    /// Top-level properties whose change forces replacement.
+    pub create_only: Vec<String>,
+    /// Properties that the provider writes but that are never sent (write-only, e.g.
+    /// passwords): not read back, so not compared on refresh.
+    pub write_only: Vec<String>,
+    /// `Fn::GetAtt` attribute names.
+    pub attributes: Vec<String>,
+    /// The property that names the resource (`BucketName`, `RoleName`): when it is set
+    /// explicitly, a replacement must delete before it creates.
+    pub name_property: Option<String>,
+    /// Whether the type takes `Tags` (ownership tags are added by the provider).
+    pub taggable: bool,
+    /// Attributes whose value may change on an in-place update (shown as unknown in a
+    /// preview of an update).
+    pub volatile_attributes: Vec<String>,
+}
+
+/// Everything a provider call needs to know about where and for whom it acts.
+#[derive(Clone, Debug)]
+pub struct OpContext {
+    pub project: String,
+    pub stack: String,
+    /// The full logical id (`DataBucket.Bucket` inside a component).
+    pub logical_id: String,
+    pub type_name: String,
+    pub region: String,
+    pub account_id: String,
+    pub partition: String,
+    /// The stack's tags (from the stack file), to merge with the resource's own `Tags`.
+    pub stack_tags: BTreeMap<String, String>,
+    /// A random seed chosen and journaled before a create, so that a generated physical
+    /// name is the same if the create has to be found again after a crash.
+    pub name_seed: String,
+}
+
+impl OpContext {
+    /// The ownership tags every taggable resource carries.
+    pub fn ownership_tags(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("cairn:project".to_string(), self.project.clone()),
+            ("cairn:stack".to_string(), self.stack.clone()),
+            ("cairn:logical-id".to_string(), self.logical_id.clone()),
+        ])
+    }
+
+    /// A physical name in CloudFormation's style: `{stack}-{logical id}-{suffix}`, cut to
+    /// `max_len`, using only characters `allowed` accepts (others become `-`), and
+    /// lower-cased when `lowercase`. Deterministic for a given seed.
+    pub fn generated_name(&self, max_len: usize, lowercase: bool, allowed: impl Fn(char) -> bool) -> String {
+        let suffix: String = self.name_seed.chars().take(12).collect();
+        let clean = |s: &str| -> String {
+            s.chars()
+                .map(|c| if c == '.' { '-' } else { c })
+                .map(|c| if lowercase { c.to_ascii_lowercase() } else { c })
+                .map(|c| if allowed(c) { c } else { '-' })
+                .collect()
+        };
+        let suffix = clean(&suffix);
+        let budget = max_len.saturating_sub(suffix.len() + 1);
+        let mut prefix = clean(&format!("{}-{}", self.stack, self.logical_id));
+        if prefix.len() > budget {
+            prefix.truncate(budget);
+        }
+        let prefix = prefix.trim_end_matches('-');
+        format!("{prefix}-{suffix}")
+    }
+}
+
+/// What a successful create or read gives back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceData {
+    /// What `Ref` returns.
+    pub physical_id: String,
+    /// What `Fn::GetAtt` returns, by attribute name.
+    pub attributes: BTreeMap<String, Value>,
+}
+
+/// What a read gives back: the resource's live properties, normalised to the shape the
+/// user writes (so that comparing them with the desired properties shows only real drift).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadResult {
+    pub data: ResourceData,
+    pub properties: Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// The service's error code (`MalformedPolicyDocument`, `BucketAlreadyExists`), when
+    /// there is one.
+    pub code: Option<String>,
+    pub message: String,
+    /// Whether retrying the same call may succeed (throttling, 5xx).
+    pub retryable: bool,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProviderError { code: None, message: message.into(), retryable: false }
+    }
+    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError { code: Some(code.into()), message: message.into(), retryable: false }
+    }
+}
+
+/// A problem with a resource's properties, found before any call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckFailure {
+    /// The property path (`LifecycleConfiguration.Rules[0].Status`), empty for the whole.
+    pub path: String,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait ResourceType: Send + Sync + 'static {
+    fn schema(&self) -> &TypeSchema;
+
+    /// Check the properties before any call. Values may still be unknown (skip those).
+    /// The default checks the schema: unknown properties, required ones, JSON types.
+    fn check(&self, properties: &Value) -> Vec<CheckFailure> {
+        check_against_schema(self.schema(), properties)
+    }
+
+    /// Whether two values of one top-level property mean the same (override for policy
+    /// documents and other values AWS normalises). The default is equality.
+    fn equivalent(&self, _property: &str, old: &Json, new: &Json) -> bool {
+        old == new
+    }
+
+    async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError>;
+
+    /// Read the live resource; `None` when it no longer exists.
+    async fn read(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError>;
+
+    /// Update in place from `old` to `new` properties (no create-only property changed).
+    async fn update(&self, ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError>;
+
+    async fn delete(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<(), ProviderError>;
+
+    /// After a crash between intent and result of a create: find the resource the create
+    /// may have made (by ownership tags or by the deterministic name from `ctx.name_seed`).
+    /// Types whose create has no lasting effect outside cairn return `Ok(None)`.
+    async fn find(&self, ctx: &OpContext, properties: &Json) -> Result<Option<ResourceData>, ProviderError>;
+}
+
+/// The schema check every type gets by default.
+pub fn check_against_schema(schema: &TypeSchema, properties: &Value) -> Vec<CheckFailure> {
+    let mut out = Vec::new();
+    let Some(map) = properties.as_map() else {
+        if !matches!(properties, Value::Null | Value::Unknown) {
+            out.push(CheckFailure { path: String::new(), message: format!("Properties must be a mapping, found {}", properties.kind()) });
+        }
+        for r in &schema.required {
+            out.push(CheckFailure { path: r.clone(), message: format!("required property `{r}` is missing") });
+        }
+        return out;
+    };
+    for r in &schema.required {
+        if !map.contains_key(r) {
+            out.push(CheckFailure { path: r.clone(), message: format!("required property `{r}` is missing") });
+        }
+    }
+    for (k, v) in map {
+        match schema.properties.get(k) {
+            None => {
+                let help = crate::diag::did_you_mean(k, schema.properties.keys().map(String::as_str));
+                let mut message = format!("`{}` has no property `{k}`", schema.type_name);
+                if let Some(h) = help {
+                    message.push_str(&format!(" ({h})"));
+                }
+                out.push(CheckFailure { path: k.clone(), message });
+            }
+            Some(ty) => {
+                if let Some(m) = json_type_mismatch(ty, v) {
+                    out.push(CheckFailure { path: k.clone(), message: m });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn json_type_mismatch(ty: &str, v: &Value) -> Option<String> {
+    let v = v.reveal();
+    if v.contains_unknown() {
+        return None;
+    }
+    let ok = match ty {
+        "" => true,
+        "string" => matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)),
+        "integer" => match v {
+            Value::Number(n) => n.is_i64() || n.is_u64(),
+            Value::String(s) => s.trim().parse::<i64>().is_ok(),
+            _ => false,
+        },
+        "number" => v.as_f64().is_some(),
+        "boolean" => v.as_bool().is_some(),
+        "array" => matches!(v, Value::List(_)),
+        "object" => matches!(v, Value::Map(_)),
+        _ => true,
+    };
+    if ok {
+        None
+    } else {
+        Some(format!("expected {}, found {}", article(ty), v.kind()))
+    }
+}
+
+fn article(ty: &str) -> String {
+    match ty {
+        "integer" => "an integer".into(),
+        "array" => "a list".into(),
+        "object" => "a mapping".into(),
+        other => format!("a {other}"),
+    }
+}
+
+/// Where the account and partition come from (STS for AWS).
+#[async_trait]
+pub trait Identity: Send + Sync {
+    async fn account_id(&self) -> Result<String, ProviderError>;
+    fn partition(&self, region: &str) -> String {
+        if region.starts_with("cn-") {
+            "aws-cn".into()
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov".into()
+        } else {
+            "aws".into()
+        }
+    }
+}
+
+/// All resource types the engine can use, by type name, and the identity they act as.
+#[derive(Clone, Default)]
+pub struct Registry {
+    types: BTreeMap<String, Arc<dyn ResourceType>>,
+    identity: Option<Arc<dyn Identity>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn register(&mut self, t: Arc<dyn ResourceType>) {
+        self.types.insert(t.schema().type_name.clone(), t);
+    }
+    pub fn set_identity(&mut self, identity: Arc<dyn Identity>) {
+        self.identity = Some(identity);
+    }
+    pub fn identity(&self) -> Option<&Arc<dyn Identity>> {
+        self.identity.as_ref()
+    }
+    pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
+        self.types.get(type_name)
+    }
+    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+}
