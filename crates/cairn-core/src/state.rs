@@ -245,6 +245,10 @@ pub enum StateError {
     Corrupt { stack: String, message: String },
     #[error("state storage failed: {0}")]
     Io(String),
+    #[error("`{name}` is not a valid stack name: {reason}")]
+    InvalidStackName { name: String, reason: String },
+    #[error("unsupported state backend: {0}")]
+    UnsupportedBackend(String),
 }
 
 /// A held stack lock; released by [`StackLock::release`] (and best-effort on drop).
