@@ -5,6 +5,7 @@
 //! No AWS and no file IO here: files come in through [`template::SourceLoader`], state goes
 //! out through [`state::Backend`].
 
+pub mod builtin;
 pub mod diag;
 pub mod provider;
 pub mod state;

@@ -1,0 +1,201 @@
+//! [`TestType`]: a configurable resource type whose resources live in a [`TestCloud`].
+//!
+//! | property | type | |
+//! | --- | --- | --- |
+//! | `Name` | string, create-only | the name property: the physical id when set |
+//! | `Value` | any | given back as the `Echo` attribute |
+//! | `Inputs` | any | carries references to other resources |
+//! | `Fail` | boolean | create and update fail with code `InjectedFailure` when true |
+//! | `Replace` | string, create-only | change it to force a replacement |
+//! | `Tags` | list of `{Key, Value}` | recorded with the stack and ownership tags |
+//!
+//! - `Ref`: the physical id: `Name`, or a name generated from the stack, the logical id and
+//!   `ctx.name_seed` (so a create found again after a crash has the same name).
+//! - `Fn::GetAtt`: `Arn` (`arn:test:::{physical id}`) and `Echo` (the `Value` property).
+//!
+//! Like AWS: creating a resource whose physical id exists fails with `AlreadyExists`;
+//! updating or deleting one that does not exist fails with `NotFound`. `find` looks the
+//! resource up by its ownership tags.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cairn_core::provider::{OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::Value;
+use serde_json::Value as Json;
+
+use crate::cloud::{LiveResource, Op, Resources, TestCloud};
+
+/// A resource type for tests, named as the test likes (`Test::Thing`), creating its
+/// resources in a [`TestCloud`], each call taking `latency`.
+#[derive(Clone, Debug)]
+pub struct TestType {
+    schema: TypeSchema,
+    cloud: TestCloud,
+    latency: Duration,
+}
+
+impl TestType {
+    pub fn new(type_name: &str, cloud: &TestCloud) -> Self {
+        let schema = TypeSchema {
+            type_name: type_name.to_string(),
+            properties: BTreeMap::from([
+                ("Name".to_string(), "string"),
+                ("Value".to_string(), ""),
+                ("Inputs".to_string(), ""),
+                ("Fail".to_string(), "boolean"),
+                ("Replace".to_string(), "string"),
+                ("Tags".to_string(), "array"),
+            ]),
+            create_only: vec!["Name".to_string(), "Replace".to_string()],
+            attributes: vec!["Arn".to_string(), "Echo".to_string()],
+            name_property: Some("Name".to_string()),
+            taggable: true,
+            volatile_attributes: vec!["Echo".to_string()],
+            ..TypeSchema::default()
+        };
+        TestType { schema, cloud: cloud.clone(), latency: Duration::ZERO }
+    }
+
+    /// Make every call wait `latency` (on tokio's clock) before it acts.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Log the call, wait the latency, then act on the cloud (unless a failure is injected).
+    async fn call<T>(
+        &self,
+        op: Op,
+        ctx: &OpContext,
+        effect: impl FnOnce(&mut Resources) -> Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
+        let _in_flight = self.cloud.start_call(op, &ctx.logical_id);
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        self.cloud.apply(op, &ctx.logical_id, effect)
+    }
+
+    fn live(&self, ctx: &OpContext, physical_id: String, properties: &Json) -> LiveResource {
+        LiveResource {
+            type_name: self.schema.type_name.clone(),
+            physical_id,
+            properties: properties.clone(),
+            tags: tags(ctx, properties),
+        }
+    }
+}
+
+#[async_trait]
+impl ResourceType for TestType {
+    fn schema(&self) -> &TypeSchema {
+        &self.schema
+    }
+
+    async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {
+        self.call(Op::Create, ctx, |resources| {
+            fail_if_asked(Op::Create, ctx, properties)?;
+            let physical_id = match properties.get("Name").and_then(|n| Value::from_json(n).to_cfn_string()) {
+                Some(name) => name,
+                None => ctx.generated_name(64, false, |c| c.is_ascii_alphanumeric() || c == '-'),
+            };
+            if resources.contains_key(&physical_id) {
+                return Err(ProviderError::with_code("AlreadyExists", format!("{physical_id} already exists")));
+            }
+            resources.insert(physical_id.clone(), self.live(ctx, physical_id.clone(), properties));
+            Ok(data(physical_id, properties))
+        })
+        .await
+    }
+
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        _properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
+        self.call(Op::Read, ctx, |resources| {
+            Ok(resources.get(physical_id).filter(|r| r.type_name == self.schema.type_name).map(|r| ReadResult {
+                data: data(r.physical_id.clone(), &r.properties),
+                properties: r.properties.clone(),
+            }))
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        _old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
+        self.call(Op::Update, ctx, |resources| {
+            fail_if_asked(Op::Update, ctx, new)?;
+            if !resources.contains_key(physical_id) {
+                return Err(not_found(physical_id));
+            }
+            resources.insert(physical_id.to_string(), self.live(ctx, physical_id.to_string(), new));
+            Ok(data(physical_id.to_string(), new))
+        })
+        .await
+    }
+
+    async fn delete(&self, ctx: &OpContext, physical_id: &str, _properties: &Json) -> Result<(), ProviderError> {
+        self.call(Op::Delete, ctx, |resources| match resources.remove(physical_id) {
+            Some(_) => Ok(()),
+            None => Err(not_found(physical_id)),
+        })
+        .await
+    }
+
+    async fn find(&self, ctx: &OpContext, _properties: &Json) -> Result<Option<ResourceData>, ProviderError> {
+        let wanted = ctx.ownership_tags();
+        self.call(Op::Find, ctx, |resources| {
+            Ok(resources
+                .values()
+                .find(|r| r.type_name == self.schema.type_name && wanted.iter().all(|(k, v)| r.tags.get(k) == Some(v)))
+                .map(|r| data(r.physical_id.clone(), &r.properties)))
+        })
+        .await
+    }
+}
+
+fn data(physical_id: String, properties: &Json) -> ResourceData {
+    let echo = properties.get("Value").map(Value::from_json).unwrap_or_default();
+    ResourceData {
+        attributes: BTreeMap::from([
+            ("Arn".to_string(), Value::String(format!("arn:test:::{physical_id}"))),
+            ("Echo".to_string(), echo),
+        ]),
+        physical_id,
+    }
+}
+
+fn fail_if_asked(op: Op, ctx: &OpContext, properties: &Json) -> Result<(), ProviderError> {
+    match properties.get("Fail").map(Value::from_json).and_then(|v| v.as_bool()) {
+        Some(true) => Err(ProviderError::with_code(
+            "InjectedFailure",
+            format!("{op} of {} failed because its `Fail` property is true", ctx.logical_id),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn not_found(physical_id: &str) -> ProviderError {
+    ProviderError::with_code("NotFound", format!("{physical_id} does not exist"))
+}
+
+/// The stack's tags, then the `Tags` property, then the ownership tags.
+fn tags(ctx: &OpContext, properties: &Json) -> BTreeMap<String, String> {
+    let mut tags = ctx.stack_tags.clone();
+    for tag in properties.get("Tags").and_then(Json::as_array).into_iter().flatten() {
+        if let (Some(k), Some(v)) = (tag.get("Key").and_then(Json::as_str), tag.get("Value").and_then(Json::as_str)) {
+            tags.insert(k.to_string(), v.to_string());
+        }
+    }
+    tags.extend(ctx.ownership_tags());
+    tags
+}
