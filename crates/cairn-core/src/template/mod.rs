@@ -3,7 +3,9 @@
 
 pub mod ast;
 pub mod env;
+pub mod eval;
 pub mod model;
+pub mod params;
 
 pub use ast::{Key, Mapping, Node, NodeValue};
 pub use model::Template;
