@@ -4,9 +4,11 @@
 pub mod ast;
 pub mod env;
 pub mod model;
+pub mod parse;
 
 pub use ast::{Key, Mapping, Node, NodeValue};
 pub use model::Template;
+pub use parse::parse_document;
 
 /// Reads the text of files a template refers to (components). Core does no file IO: the
 /// CLI gives it a loader over the file system; tests give it one over a map.
