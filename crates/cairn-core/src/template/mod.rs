@@ -7,7 +7,7 @@ pub mod model;
 pub mod parse;
 
 pub use ast::{Key, Mapping, Node, NodeValue};
-pub use model::Template;
+pub use model::{load_template, Template};
 pub use parse::parse_document;
 
 /// Reads the text of files a template refers to (components). Core does no file IO: the
