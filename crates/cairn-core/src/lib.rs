@@ -6,6 +6,7 @@
 //! out through [`state::Backend`].
 
 pub mod diag;
+pub mod project;
 pub mod provider;
 pub mod state;
 pub mod template;

@@ -196,9 +196,8 @@ impl Template {
 /// Reads, parses and builds the template at `path` (relative to the project directory,
 /// with `/`), with its components.
 pub fn load_template(loader: &dyn SourceLoader, path: &str) -> Result<Template, Diagnostics> {
-    let text = loader
-        .read(path)
-        .map_err(|e| Diagnostic::new(format!("cannot read the template `{path}`: {e}"), None))?;
+    let text =
+        loader.read(path).map_err(|e| Diagnostic::new(format!("cannot read the template `{path}`: {e}"), None))?;
     let node = parse_document(&text, path)?;
     Template::from_node(&node, path, loader)
 }
@@ -374,7 +373,11 @@ impl TemplateBuilder<'_> {
         let top = match &node.value {
             NodeValue::Map(m) => m,
             NodeValue::Null => {
-                return Err(Diagnostic::at(&node.span, "the template is empty: it needs at least a `Resources` section").into())
+                return Err(Diagnostic::at(
+                    &node.span,
+                    "the template is empty: it needs at least a `Resources` section",
+                )
+                .into())
             }
             _ => {
                 return Err(Diagnostic::at(
@@ -393,7 +396,9 @@ impl TemplateBuilder<'_> {
                         } else {
                             errs.push(Diagnostic::at(
                                 &value.span,
-                                format!("unsupported `AWSTemplateFormatVersion` `{v}`: the only version is `2010-09-09`"),
+                                format!(
+                                    "unsupported `AWSTemplateFormatVersion` `{v}`: the only version is `2010-09-09`"
+                                ),
                             ));
                         }
                     }
@@ -498,7 +503,9 @@ impl TemplateBuilder<'_> {
                             }
                             p.allowed_values = Some(vals);
                         }
-                        None => errs.push(Diagnostic::at(&av.span, format!("{awhat} must be a list, found {}", av.kind()))),
+                        None => {
+                            errs.push(Diagnostic::at(&av.span, format!("{awhat} must be a list, found {}", av.kind())))
+                        }
                     },
                     "AllowedPattern" => {
                         if let Some(s) = scalar_text(av, &awhat, errs) {
@@ -521,19 +528,28 @@ impl TemplateBuilder<'_> {
                 }
             }
             if !ty_ok {
-                errs.push(Diagnostic::at(&key.span, format!("{what} has no `Type`")).with_help(
-                    "add e.g. `Type: String`",
-                ));
+                errs.push(
+                    Diagnostic::at(&key.span, format!("{what} has no `Type`")).with_help("add e.g. `Type: String`"),
+                );
                 continue;
             }
             t.parameters.insert(key.name.clone(), p);
         }
     }
 
-    fn resources(&mut self, section_key: &crate::template::ast::Key, value: &Node, t: &mut Template, errs: &mut Vec<Diagnostic>) {
+    fn resources(
+        &mut self,
+        section_key: &crate::template::ast::Key,
+        value: &Node,
+        t: &mut Template,
+        errs: &mut Vec<Diagnostic>,
+    ) {
         let Some(m) = expect_map(value, "`Resources`", errs) else { return };
         if m.is_empty() {
-            errs.push(Diagnostic::at(&section_key.span, "`Resources` is empty: a template needs at least one resource"));
+            errs.push(Diagnostic::at(
+                &section_key.span,
+                "`Resources` is empty: a template needs at least one resource",
+            ));
             return;
         }
         for (key, def) in m.iter() {
@@ -568,7 +584,8 @@ impl TemplateBuilder<'_> {
                     "Properties" => match &av.value {
                         NodeValue::Map(_) => r_properties = Some(av.clone()),
                         NodeValue::Null => {}
-                        _ => errs.push(Diagnostic::at(&av.span, format!("{awhat} must be a mapping, found {}", av.kind()))),
+                        _ => errs
+                            .push(Diagnostic::at(&av.span, format!("{awhat} must be a mapping, found {}", av.kind()))),
                     },
                     "DependsOn" => match &av.value {
                         NodeValue::String(s) => depends_on.push((s.clone(), av.span.clone())),
@@ -593,16 +610,16 @@ impl TemplateBuilder<'_> {
                     }
                     "Metadata" => metadata = Some(av.clone()),
                     "Region" => region = Some(av.clone()),
-                    "CreationPolicy" | "UpdatePolicy" => errs.push(Diagnostic::at(
-                        &ak.span,
-                        format!("`{}` is not supported by cairn", ak.name),
-                    )),
+                    "CreationPolicy" | "UpdatePolicy" => {
+                        errs.push(Diagnostic::at(&ak.span, format!("`{}` is not supported by cairn", ak.name)))
+                    }
                     other => unknown_key(errs, &ak.span, "resource attribute", other, RESOURCE_ATTRIBUTES),
                 }
             }
             if !type_seen {
                 errs.push(
-                    Diagnostic::at(&key.span, format!("{what} has no `Type`")).with_help("add e.g. `Type: AWS::S3::Bucket`"),
+                    Diagnostic::at(&key.span, format!("{what} has no `Type`"))
+                        .with_help("add e.g. `Type: AWS::S3::Bucket`"),
                 );
             }
             let Some(kind) = kind else { continue };
@@ -648,7 +665,8 @@ impl TemplateBuilder<'_> {
         let text = match self.loader.read(&path) {
             Ok(text) => text,
             Err(e) => {
-                let reason = if e.kind() == std::io::ErrorKind::NotFound { "no such file".to_string() } else { e.to_string() };
+                let reason =
+                    if e.kind() == std::io::ErrorKind::NotFound { "no such file".to_string() } else { e.to_string() };
                 errs.push(Diagnostic::at(span, format!("cannot read component `{ty}` (`{path}`): {reason}")));
                 return None;
             }
@@ -844,7 +862,10 @@ Outputs:
         assert!(t.parameters["Secret"].no_echo);
         assert!(!env.no_echo);
         assert_eq!(t.parameters["Vpc"].ty, ParamType::Aws { name: "AWS::EC2::VPC::Id".into(), list: false });
-        assert_eq!(t.parameters["Subnets"].ty, ParamType::Aws { name: "List<AWS::EC2::Subnet::Id>".into(), list: true });
+        assert_eq!(
+            t.parameters["Subnets"].ty,
+            ParamType::Aws { name: "List<AWS::EC2::Subnet::Id>".into(), list: true }
+        );
         assert_eq!(
             t.parameters["Ami"].ty,
             ParamType::Aws { name: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>".into(), list: false }
@@ -892,7 +913,10 @@ Outputs:
         let t = load_template(&loader(&[("t.json", json)]), "t.json").unwrap();
         assert_eq!(t.parameters["Env"].default.as_ref().and_then(Node::as_str), Some("dev"));
         let props = t.resources["Bucket"].properties.as_ref().unwrap();
-        assert_eq!(props.as_map().unwrap().get("BucketName").unwrap().as_intrinsic().map(|(n, _, _)| n), Some("Fn::Sub"));
+        assert_eq!(
+            props.as_map().unwrap().get("BucketName").unwrap().as_intrinsic().map(|(n, _, _)| n),
+            Some("Fn::Sub")
+        );
         assert_eq!((t.resources["Bucket"].span.line, t.resources["Bucket"].span.col), (5, 5));
         assert_eq!(t.outputs["Name"].value.as_intrinsic().map(|(n, _, _)| n), Some("Ref"));
     }

@@ -258,10 +258,7 @@ impl<'a> Builder<'a> {
             Event::StreamEnd => Ok(root),
             Event::DocumentStart(_) => {
                 let s = self.span(span);
-                Err(self.fatal(Diagnostic::at(
-                    &s,
-                    "a second YAML document (`---`): a file holds exactly one document",
-                )))
+                Err(self.fatal(Diagnostic::at(&s, "a second YAML document (`---`): a file holds exactly one document")))
             }
             other => {
                 let s = self.span(span);
@@ -276,8 +273,7 @@ impl<'a> Builder<'a> {
         let mut p = start;
         let mut tag = None;
         let bytes = self.text.as_bytes();
-        loop {
-            let Some(&c) = bytes.get(p.byte) else { break };
+        while let Some(&c) = bytes.get(p.byte) {
             if p.byte >= end_byte || (c != b'!' && c != b'&') {
                 break;
             }
@@ -337,10 +333,9 @@ impl<'a> Builder<'a> {
         let tag_span = tag_span.unwrap_or_else(|| outer.clone());
         let is_scalar = !matches!(inner.value, NodeValue::Seq(_) | NodeValue::Map(_));
         match self.tag_key(tag, &tag_span, is_scalar) {
-            Some(name) => Node::new(
-                NodeValue::Map(Mapping { entries: vec![(Key { name, span: tag_span }, inner)] }),
-                outer,
-            ),
+            Some(name) => {
+                Node::new(NodeValue::Map(Mapping { entries: vec![(Key { name, span: tag_span }, inner)] }), outer)
+            }
             None => inner,
         }
     }
@@ -361,7 +356,8 @@ impl<'a> Builder<'a> {
             let is_seq = matches!(ev, Event::SequenceStart(..));
             let done: Option<(Node, usize)> = match ev {
                 Event::Scalar(text, style, anchor, tag) => {
-                    let awaiting_key = matches!(stack.last(), Some(Frame { kind: FrameKind::Map { pending: None, .. }, .. }));
+                    let awaiting_key =
+                        matches!(stack.last(), Some(Frame { kind: FrameKind::Map { pending: None, .. }, .. }));
                     let str_tag = tag.as_deref().is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
                     if awaiting_key && (tag.is_none() || str_tag) {
                         // A plain key keeps its text as written (`0x1F:` is the key "0x1F").
@@ -388,14 +384,17 @@ impl<'a> Builder<'a> {
                             Some((node, size))
                         }
                         None => {
-                            return Err(self.fatal(Diagnostic::at(&outer, "an alias may not refer to the node that contains it")));
+                            return Err(self
+                                .fatal(Diagnostic::at(&outer, "an alias may not refer to the node that contains it")));
                         }
                     }
                 }
                 Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
                     let outer = self.span(sp);
                     if stack.len() >= MAX_DEPTH {
-                        return Err(self.fatal(Diagnostic::at(&outer, format!("nesting deeper than {MAX_DEPTH} levels"))));
+                        return Err(
+                            self.fatal(Diagnostic::at(&outer, format!("nesting deeper than {MAX_DEPTH} levels")))
+                        );
                     }
                     self.count(1, &outer)?;
                     let start = self.pos(sp.start);
@@ -473,15 +472,39 @@ impl<'a> Builder<'a> {
         let end_byte = outer.offset + outer.len;
         let (content, tag_span) =
             if tag.is_some() || anchor > 0 { self.skip_properties(start, end_byte) } else { (start, None) };
-        let value = if tag.is_some() || style != ScalarStyle::Plain {
-            NodeValue::String(text)
-        } else {
-            resolve_plain(&text)
+        let value =
+            if tag.is_some() || style != ScalarStyle::Plain { NodeValue::String(text) } else { resolve_plain(&text) };
+        // saphyr's span of a quoted scalar runs on over a trailing comment: end it at the
+        // closing quote.
+        let end_byte = match style {
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => self.closing_quote(content.byte, end_byte),
+            _ => end_byte,
         };
+        let outer = Span { len: end_byte.saturating_sub(outer.offset), ..outer };
         let inner = Node::new(value, self.span_between(content, end_byte.max(content.byte)));
         let node = self.wrap_tag(tag, tag_span, outer, inner);
         self.remember(anchor, &node, 1);
         Ok((node, 1))
+    }
+
+    /// The byte after the quote that closes the quoted scalar starting at `start` (at most
+    /// `end`).
+    fn closing_quote(&self, start: usize, end: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let Some(&q) = bytes.get(start) else { return end };
+        if q != b'\'' && q != b'"' {
+            return end;
+        }
+        let mut i = start + 1;
+        while i < end.min(bytes.len()) {
+            match bytes[i] {
+                b'\\' if q == b'"' => i += 2,
+                b'\'' if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                c if c == q => return i + 1,
+                _ => i += 1,
+            }
+        }
+        end
     }
 
     /// Completes a collection at its end event.
@@ -514,10 +537,8 @@ impl<'a> Builder<'a> {
                 Some(Key { name, span: node.span })
             }
             NodeValue::Seq(_) | NodeValue::Map(_) => {
-                self.errors.push(Diagnostic::at(
-                    &node.span,
-                    format!("a mapping key must be a string, found {}", node.kind()),
-                ));
+                self.errors
+                    .push(Diagnostic::at(&node.span, format!("a mapping key must be a string, found {}", node.kind())));
                 None
             }
         }
@@ -674,6 +695,14 @@ mod tests {
         let inner = get(v, "inner");
         assert_eq!((inner.span.line, inner.span.col), (3, 10));
         assert_eq!(&text[inner.span.offset..inner.span.offset + inner.span.len], "value");
+        let text = "a: \"q\\\"é\" # comment\nb: 'it''s' # c\n";
+        let n = parse(text);
+        for (k, want) in [("a", "\"q\\\"é\""), ("b", "'it''s'")] {
+            let v = get(&n, k);
+            assert_eq!(&text[v.span.offset..v.span.offset + v.span.len], want);
+        }
+        let text = "ä: ü\nkey:\n  inner: value\n";
+        let n = parse(text);
         let u = get(&n, "ä");
         assert_eq!((u.span.line, u.span.col, u.span.offset, u.span.len), (1, 4, 4, 2));
     }
@@ -687,7 +716,9 @@ mod tests {
 
     #[test]
     fn json_is_read_too() {
-        let n = parse(r#"{"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"N": [1, 2.5, true, null, "x"]}}}}"#);
+        let n = parse(
+            r#"{"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"N": [1, 2.5, true, null, "x"]}}}}"#,
+        );
         let props = get(get(get(&n, "Resources"), "B"), "Properties");
         let list = get(props, "N").as_seq().unwrap();
         assert_eq!(num(&list[0]).as_i64(), Some(1));
@@ -807,6 +838,16 @@ mod tests {
     }
 
     #[test]
+    fn keys_keep_their_text() {
+        let n = parse("0x1F: a\n1.0: b\ntrue: c\n~: d\n'q': e\n&k anchored: f\ng: *k\n\"123456789012\": h\n");
+        let keys: Vec<&str> = n.as_map().unwrap().keys().collect();
+        assert_eq!(keys, ["0x1F", "1.0", "true", "~", "q", "anchored", "g", "123456789012"]);
+        assert_eq!(get(&n, "g").as_str(), Some("anchored"));
+        let (k, _) = n.as_map().unwrap().get_entry("anchored").unwrap();
+        assert_eq!((k.span.line, k.span.col, k.span.len), (6, 4, 8));
+    }
+
+    #[test]
     fn recursive_alias_is_an_error() {
         assert_eq!(errors("a: &x [*x]\n"), "t.yaml:1:8: an alias may not refer to the node that contains it");
     }
@@ -816,7 +857,9 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..9 {
             let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let e = errors(&text);
         assert!(e.contains("document too large"), "{e}");
@@ -854,7 +897,9 @@ mod tests {
 
     #[test]
     fn malformed_inputs_never_panic() {
-        for text in ["{", "[", "a: b: c", "- a\nb: c", "&a", "*a", "!", "? ", ": x", "'", "\"\\", "a: !Ref", "%YAML 1.2\n"] {
+        for text in
+            ["{", "[", "a: b: c", "- a\nb: c", "&a", "*a", "!", "? ", ": x", "'", "\"\\", "a: !Ref", "%YAML 1.2\n"]
+        {
             let _ = parse_document(text, "t.yaml");
         }
     }
