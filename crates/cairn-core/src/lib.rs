@@ -7,6 +7,7 @@
 
 pub mod builtin;
 pub mod diag;
+pub mod project;
 pub mod provider;
 pub mod state;
 pub mod template;

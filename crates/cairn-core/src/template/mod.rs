@@ -6,9 +6,11 @@ pub mod env;
 pub mod eval;
 pub mod model;
 pub mod params;
+pub mod parse;
 
 pub use ast::{Key, Mapping, Node, NodeValue};
-pub use model::Template;
+pub use model::{load_template, Template};
+pub use parse::parse_document;
 
 /// Reads the text of files a template refers to (components). Core does no file IO: the
 /// CLI gives it a loader over the file system; tests give it one over a map.
