@@ -1,12 +1,17 @@
 //! cairn's engine. Data flows: template text -> [`template`] (parse, model, evaluate) ->
 //! [`graph`] (the evaluated desired graph) -> [`plan`] (diff against [`state`]) ->
 //! [`exec`] (parallel execution through [`provider`]s, journaled) -> [`state`].
+//! [`engine`] ties one run together (lock, load, recover, apply, compact).
 //!
 //! No AWS and no file IO here: files come in through [`template::SourceLoader`], state goes
 //! out through [`state::Backend`].
 
 pub mod builtin;
 pub mod diag;
+pub mod engine;
+pub mod exec;
+pub mod graph;
+pub mod plan;
 pub mod project;
 pub mod provider;
 pub mod state;
@@ -15,3 +20,9 @@ pub mod value;
 
 pub use diag::{Diagnostic, Diagnostics, Span};
 pub use value::Value;
+
+/// SHA-256 of bytes, as lower-case hex.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

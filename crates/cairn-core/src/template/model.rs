@@ -712,10 +712,12 @@ fn mappings(value: &Node, t: &mut Template, errs: &mut Vec<Diagnostic>) {
 fn outputs(value: &Node, t: &mut Template, errs: &mut Vec<Diagnostic>) {
     let Some(m) = expect_map(value, "`Outputs`", errs) else { return };
     for (key, def) in m.iter() {
-        if !is_alphanumeric_name(&key.name) {
+        // cairn allows `_` in output names (a documented extension): outputs are read by
+        // scripts, where `bucket_name` is the usual spelling.
+        if key.name.is_empty() || !key.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             errs.push(Diagnostic::at(
                 &key.span,
-                format!("output name `{}` must be alphanumeric (A-Z, a-z, 0-9)", key.name),
+                format!("output name `{}` must use only letters, digits and `_`", key.name),
             ));
         }
         let what = format!("output `{}`", key.name);

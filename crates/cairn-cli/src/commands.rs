@@ -1,0 +1,699 @@
+//! The commands. Each reads the project, builds what it needs from cairn-core and
+//! cairn-state, and renders.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use cairn_core::engine::Session;
+use cairn_core::exec::{ExecOptions, Observer, RunResult};
+use cairn_core::graph::{DesiredGraph, StackInputs};
+use cairn_core::plan::{plan_destroy, plan_up, Plan, PlanOptions};
+use cairn_core::project::StackSettings;
+use cairn_core::provider::Registry;
+use cairn_core::state::{Backend, HistoryEntry, StackState};
+use cairn_core::template::ast::{Node, NodeValue};
+use cairn_core::template::model::load_template;
+use cairn_core::{Span, Value};
+
+use crate::error::CliError;
+use crate::project::{list_or_none, Project};
+use crate::render::{self, Progress, Style};
+use crate::{Cli, Command, ConfigCommand, StackCommand};
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let cwd = match &cli.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?,
+    };
+    if !cwd.is_dir() {
+        return Err(CliError::Usage(format!("-C {}: no such directory", cwd.display())));
+    }
+    match cli.command {
+        Command::Init(a) => init(&cwd, a),
+        Command::Stack(c) => stack(&cwd, cli.stack.as_deref(), c).await,
+        Command::Config(c) => config(&cwd, cli.stack.as_deref(), c),
+        Command::Preview(a) => {
+            let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
+            preview(&ctx, a).await
+        }
+        Command::Up(a) => {
+            let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
+            up(&ctx, a).await
+        }
+        Command::Destroy(a) => {
+            let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
+            destroy(&ctx, a).await
+        }
+        Command::Refresh(a) => {
+            let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
+            refresh(&ctx, a.yes).await
+        }
+        Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
+        Command::Cancel(_) => {
+            let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
+            cancel(&ctx).await
+        }
+    }
+}
+
+/// The registry of every type this build supports.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    cairn_core::builtin::register(&mut r);
+    r
+}
+
+/// A project, one stack, its settings and backend.
+struct Ctx {
+    project: Project,
+    stack: String,
+    settings: StackSettings,
+    backend: Arc<dyn Backend>,
+    registry: Registry,
+}
+
+impl Ctx {
+    async fn open(cwd: &Path, stack_flag: Option<&str>) -> Result<Ctx, CliError> {
+        let project = Project::discover(cwd)?;
+        let stack = project.resolve_stack(stack_flag)?;
+        let settings = project.settings(&stack)?;
+        let url = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
+        let backend = cairn_state::open_backend(url.as_deref(), &project.dir)?;
+        Ok(Ctx { project, stack, settings, backend, registry: registry() })
+    }
+
+    fn region(&self) -> Result<String, CliError> {
+        self.settings.region.clone().or_else(|| std::env::var("AWS_REGION").ok()).or_else(|| std::env::var("AWS_DEFAULT_REGION").ok()).ok_or_else(|| {
+            CliError::Usage(format!("stack `{}` has no region: set `region:` in {} or Cairn.yaml's defaults (`cairn config set region us-east-1`)", self.stack, self.project.stack_rel(&self.stack)))
+        })
+    }
+
+    async fn account_id(&self) -> Result<Option<String>, CliError> {
+        match self.registry.identity() {
+            None => Ok(None),
+            Some(i) => i.account_id().await.map(Some).map_err(|e| CliError::Failed(format!("cannot determine the AWS account: {}", e.message))),
+        }
+    }
+
+    async fn exec_options(&self, parallel: usize) -> Result<ExecOptions, CliError> {
+        let region = self.region()?;
+        let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
+        Ok(ExecOptions {
+            project: self.project.file.name.clone(),
+            stack: self.stack.clone(),
+            account_id: self.account_id().await?.unwrap_or_default(),
+            partition,
+            stack_tags: self.settings.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            parallel,
+        })
+    }
+
+    /// Load the template and build the desired graph for this stack.
+    async fn graph(&self) -> Result<DesiredGraph, CliError> {
+        let template = load_template(&self.project.loader, &self.project.file.template).map_err(|d| self.project.diagnostics(d))?;
+        let region = self.region()?;
+        let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
+        let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
+        let exports = if uses_imports { self.exports().await? } else { BTreeMap::new() };
+        let inputs = StackInputs {
+            project: self.project.file.name.clone(),
+            stack: self.stack.clone(),
+            region,
+            account_id: self.account_id().await?,
+            partition,
+            parameters: self.settings.parameters.clone(),
+            exports,
+        };
+        let graph = DesiredGraph::build(&template, inputs, &self.registry).map_err(|d| self.project.diagnostics(d))?;
+        Ok(graph)
+    }
+
+    /// Exports of the other stacks in this backend.
+    async fn exports(&self) -> Result<BTreeMap<String, Value>, CliError> {
+        let mut out = BTreeMap::new();
+        for s in self.backend.list_stacks().await? {
+            if s == self.stack {
+                continue;
+            }
+            let loaded = self.backend.load(&s).await?;
+            for o in loaded.state.outputs.values() {
+                if let Some(name) = &o.export_name {
+                    out.insert(name.clone(), o.value.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn digests(&self) -> (Option<String>, Option<String>) {
+        let sources = self.project.loader.sources.borrow();
+        let mut template = Vec::new();
+        let mut config = Vec::new();
+        for (path, text) in sources.iter() {
+            let target = if path.starts_with("stacks/") || path == crate::project::PROJECT_FILE { &mut config } else { &mut template };
+            target.extend_from_slice(path.as_bytes());
+            target.push(0);
+            target.extend_from_slice(text.as_bytes());
+        }
+        (Some(cairn_core::digest(&template)[..16].to_string()), Some(cairn_core::digest(&config)[..16].to_string()))
+    }
+
+    fn title(&self, verb: &str) -> String {
+        format!("{verb} {}/{} ({})", self.project.file.name, self.stack, self.backend.describe())
+    }
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn plan_options(a: &crate::PlanArgs) -> PlanOptions {
+    PlanOptions { targets: a.target.clone(), replace: a.replace.clone() }
+}
+
+fn print_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+/// Ask before changing anything. Without a terminal, `--yes` is required.
+fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(CliError::NotConfirmed("no terminal to confirm on: pass --yes to apply without asking".into()));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::NotConfirmed("not confirmed; nothing was changed".into()))
+    }
+}
+
+async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
+    let graph = ctx.graph().await?;
+    let opts = ctx.exec_options(16).await?;
+    let session = Session::open(ctx.backend.clone(), &ctx.stack, None, &ctx.registry, &opts).await?;
+    for e in &session.recovered {
+        Progress::new().event(e);
+    }
+    let plan = plan_up(&graph, &session.state, &ctx.registry, &plan_options(&a.plan)).map_err(|d| ctx.project.diagnostics(d))?;
+    if a.json {
+        let j = render::plan_json(&plan, &ctx.stack, a.plan.show_secrets);
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
+    } else {
+        print_stdout(&render::plan_text(&plan, &ctx.title("Preview of"), a.plan.diff, a.plan.show_secrets, Style::detect_stdout()));
+    }
+    if a.plan.expect_no_changes && !plan.is_empty() {
+        return Err(CliError::ChangesPresent);
+    }
+    Ok(())
+}
+
+async fn apply_and_report(ctx: &Ctx, mut session: Session, plan: &Plan, graph: Option<Arc<DesiredGraph>>, opts: ExecOptions, kind: &str, show_secrets: bool) -> Result<RunResult, CliError> {
+    let started = now();
+    let clock = Instant::now();
+    let version = session.next_version().await?;
+    let result = session.apply(plan, graph.clone(), &ctx.registry, opts, Arc::new(Progress::new())).await;
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = session.close().await;
+            return Err(e.into());
+        }
+    };
+    if graph.is_some() {
+        print_stdout(&render::outputs_text(&result.state.outputs, show_secrets));
+    }
+    eprint!("{}", render::run_summary(&result, kind, clock.elapsed()));
+    let (template_digest, config_digest) = ctx.digests();
+    let entry = HistoryEntry {
+        version,
+        kind: kind.to_string(),
+        started,
+        ended: now(),
+        result: if result.succeeded() { "succeeded".into() } else { "failed".into() },
+        counts: result.counts(),
+        template_digest,
+        config_digest,
+        error: result.failed().first().map(|e| e.to_string()).or_else(|| result.journal_error.clone()),
+    };
+    if result.journal_error.is_none() {
+        session.add_history(&entry).await?;
+    }
+    session.close().await?;
+    if !result.succeeded() {
+        let n = result.failed().len();
+        return Err(CliError::Failed(format!("{kind} failed: {n} resource operation{} failed (see above); what succeeded is recorded in the state", if n == 1 { "" } else { "s" })));
+    }
+    Ok(result)
+}
+
+async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
+    let graph = Arc::new(ctx.graph().await?);
+    let opts = ctx.exec_options(a.parallel).await?;
+    let session = Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("up")), &ctx.registry, &opts).await?;
+    let progress = Progress::new();
+    for e in &session.recovered {
+        progress.event(e);
+    }
+    let plan = match plan_up(&graph, &session.state, &ctx.registry, &plan_options(&a.plan)) {
+        Ok(p) => p,
+        Err(d) => {
+            let _ = session.close().await;
+            return Err(ctx.project.diagnostics(d));
+        }
+    };
+    print_stdout(&render::plan_text(&plan, &ctx.title("Up of"), a.plan.diff, a.plan.show_secrets, Style::detect_stdout()));
+    if a.plan.expect_no_changes && !plan.is_empty() {
+        let _ = session.close().await;
+        return Err(CliError::ChangesPresent);
+    }
+    if plan.is_empty() {
+        session.close().await?;
+        eprintln!("Nothing to do: the stack is up to date.");
+        return Ok(());
+    }
+    if let Err(e) = confirm("Apply these changes?", a.yes) {
+        let _ = session.close().await;
+        return Err(e);
+    }
+    apply_and_report(ctx, session, &plan, Some(graph), opts, "up", a.plan.show_secrets).await?;
+    Ok(())
+}
+
+async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
+    let opts = ctx.exec_options(a.parallel).await?;
+    let session = Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("destroy")), &ctx.registry, &opts).await?;
+    let progress = Progress::new();
+    for e in &session.recovered {
+        progress.event(e);
+    }
+    let plan = plan_destroy(&session.state, &a.target);
+    print_stdout(&render::plan_text(&plan, &ctx.title("Destroy of"), false, false, Style::detect_stdout()));
+    if plan.is_empty() {
+        session.close().await?;
+        eprintln!("Nothing to do: the stack has no resources.");
+        return Ok(());
+    }
+    if let Err(e) = confirm("Delete these resources?", a.yes) {
+        let _ = session.close().await;
+        return Err(e);
+    }
+    let result = apply_and_report(ctx, session, &plan, None, opts, "destroy", false).await?;
+    if result.state.is_empty() {
+        eprintln!("The stack is empty. `cairn stack rm {}` removes its history and stack file.", ctx.stack);
+    }
+    Ok(())
+}
+
+async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
+    let opts = ctx.exec_options(16).await?;
+    let mut session = Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("refresh")), &ctx.registry, &opts).await?;
+    let progress = Progress::new();
+    let started = now();
+    let clock = Instant::now();
+    let changes = match cairn_core::exec::refresh(&session.state, &ctx.registry, &opts, &progress).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = session.close().await;
+            return Err(CliError::Failed(e.to_string()));
+        }
+    };
+    if changes.is_empty() {
+        eprintln!("Refresh found no changes outside cairn ({} resources read).", session.state.resources.len());
+        session.close().await?;
+        return Ok(());
+    }
+    print_stdout(&format!("Refresh found {} resource(s) changed outside cairn.\n", changes.len()));
+    if let Err(e) = confirm("Record these changes in the state?", yes) {
+        let _ = session.close().await;
+        return Err(e);
+    }
+    let n = changes.len() as u64;
+    session.record(changes).await?;
+    let version = session.next_version().await?;
+    let (template_digest, config_digest) = ctx.digests();
+    session
+        .add_history(&HistoryEntry { version, kind: "refresh".into(), started, ended: now(), result: "succeeded".into(), counts: BTreeMap::from([("drift".to_string(), n)]), template_digest, config_digest, error: None })
+        .await?;
+    session.close().await?;
+    eprintln!("refresh succeeded in {}: {n} recorded.", render::fmt_duration(clock.elapsed()));
+    Ok(())
+}
+
+async fn cancel(ctx: &Ctx) -> Result<(), CliError> {
+    match ctx.backend.lock_holder(&ctx.stack).await? {
+        None => {
+            eprintln!("Stack `{}` is not locked.", ctx.stack);
+            Ok(())
+        }
+        Some((info, stale)) => {
+            ctx.backend.break_lock(&ctx.stack).await?;
+            eprintln!(
+                "Cleared the lock of stack `{}` held by {} on {} (pid {}, `cairn {}`) since {}{}. The next run reconciles anything it left unfinished.",
+                ctx.stack,
+                info.user,
+                info.host,
+                info.pid,
+                info.operation,
+                info.started,
+                if stale { ", whose process had ended" } else { "" }
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn validate(cwd: &Path, stack_flag: Option<&str>) -> Result<(), CliError> {
+    let ctx = Ctx::open(cwd, stack_flag).await?;
+    let graph = ctx.graph().await?;
+    graph.check_properties(&ctx.registry).map_err(|d| ctx.project.diagnostics(d))?;
+    eprintln!(
+        "{} is valid for stack `{}`: {} resources, {} components.",
+        ctx.project.file.template,
+        ctx.stack,
+        graph.resources.len(),
+        graph.components.len()
+    );
+    Ok(())
+}
+
+fn init(cwd: &Path, a: crate::InitArgs) -> Result<(), CliError> {
+    let project_file = cwd.join(crate::project::PROJECT_FILE);
+    if project_file.exists() {
+        return Err(CliError::Usage(format!("{} already exists: this directory is a cairn project", project_file.display())));
+    }
+    let name = a.name.clone().or_else(|| cwd.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))).unwrap_or_else(|| "project".into());
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
+    let write = |rel: &str, text: &str| -> Result<(), CliError> {
+        let p = cwd.join(rel);
+        if p.exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(p.parent().expect("parent")).and_then(|_| std::fs::write(&p, text)).map_err(|e| CliError::Failed(format!("cannot write {rel}: {e}")))
+    };
+    write(
+        crate::project::PROJECT_FILE,
+        &format!("name: {name}\ntemplate: template.yaml\n# backend: file://.cairn (the default), or set CAIRN_BACKEND\ndefaults:\n  region: {}\n  tags:\n    Project: {name}\n", a.region),
+    )?;
+    write(
+        "template.yaml",
+        "AWSTemplateFormatVersion: \"2010-09-09\"\nDescription: A cairn project.\n\nParameters:\n  Environment:\n    Type: String\n    AllowedValues: [dev, staging, production]\n\nResources:\n  Suffix:\n    Type: Cairn::Random::String\n    Properties:\n      Length: 8\n      Upper: false\n      Special: false\n\nOutputs:\n  suffix:\n    Value: !Ref Suffix\n  environment:\n    Value: !Ref Environment\n",
+    )?;
+    write(&format!("stacks/{}.yaml", a.stack_name), &format!("parameters:\n  Environment: {}\n", if ["dev", "staging", "production"].contains(&a.stack_name.as_str()) { a.stack_name.as_str() } else { "dev" }))?;
+    write(".gitignore", ".cairn/\n")?;
+    let project = Project::discover(cwd)?;
+    project.select(&a.stack_name)?;
+    eprintln!("Created project `{name}` with stack `{}` (selected). Next: `cairn preview`, then `cairn up`.", a.stack_name);
+    Ok(())
+}
+
+async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<(), CliError> {
+    let project = Project::discover(cwd)?;
+    match c {
+        StackCommand::Init { name, region } => {
+            validate_stack_name(&name)?;
+            if project.stack_path(&name).exists() {
+                return Err(CliError::Usage(format!("stack `{name}` already exists ({})", project.stack_rel(&name))));
+            }
+            let settings = StackSettings { region, ..Default::default() };
+            project.write_stack(&name, &settings)?;
+            project.select(&name)?;
+            eprintln!("Created stack `{name}` ({}) and selected it.", project.stack_rel(&name));
+            Ok(())
+        }
+        StackCommand::Select { name } => {
+            if !project.stack_path(&name).exists() {
+                return Err(CliError::Usage(format!("no stack `{name}` (stacks: {})", list_or_none(&project.stack_files()))));
+            }
+            project.select(&name)?;
+            eprintln!("Selected stack `{name}`.");
+            Ok(())
+        }
+        StackCommand::Ls { json } => {
+            let ctx_backend = backend_for(&project)?;
+            let selected = project.selected();
+            let mut names: Vec<String> = project.stack_files();
+            for s in ctx_backend.list_stacks().await? {
+                if !names.contains(&s) {
+                    names.push(s);
+                }
+            }
+            names.sort();
+            let mut rows = Vec::new();
+            for n in &names {
+                let loaded = ctx_backend.load(n).await?;
+                let history = ctx_backend.history(n).await?;
+                let last = history.last().map(|h| format!("{} {} ({})", h.kind, h.result, h.ended));
+                rows.push((n.clone(), selected.as_deref() == Some(n.as_str()), loaded.state.resources.len(), last, project.stack_path(n).exists()));
+            }
+            if json {
+                let j: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(n, sel, count, last, file)| serde_json::json!({"name": n, "selected": sel, "resources": count, "last_run": last, "stack_file": file}))
+                    .collect();
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
+            } else {
+                let mut t = comfy_table::Table::new();
+                t.load_preset(comfy_table::presets::NOTHING);
+                t.set_header(vec!["NAME", "RESOURCES", "LAST RUN"]);
+                for (n, sel, count, last, _) in rows {
+                    t.add_row(vec![format!("{n}{}", if sel { " *" } else { "" }), count.to_string(), last.unwrap_or_else(|| "never".into())]);
+                }
+                print_stdout(&format!("{t}\n"));
+            }
+            Ok(())
+        }
+        StackCommand::Rm { name, force, yes } => {
+            let backend = backend_for(&project)?;
+            let loaded = backend.load(&name).await?;
+            if !loaded.state.is_empty() && !force {
+                return Err(CliError::Usage(format!(
+                    "stack `{name}` still has {} resources: run `cairn destroy -s {name}` first, or pass --force to forget them (they stay in AWS)",
+                    loaded.state.resources.len() + loaded.state.pending_deletes.len()
+                )));
+            }
+            confirm(&format!("Remove stack `{name}`, its state, history and stack file?"), yes)?;
+            backend.remove_stack(&name).await?;
+            let _ = std::fs::remove_file(project.stack_path(&name));
+            project.clear_selection_if(&name);
+            eprintln!("Removed stack `{name}`.");
+            Ok(())
+        }
+        StackCommand::Output { name, json, shell, show_secrets } => {
+            let stack = project.resolve_stack(stack_flag)?;
+            let backend = backend_for(&project)?;
+            let state = backend.load(&stack).await?.state;
+            if let Some(n) = name {
+                let o = state.outputs.get(&n).ok_or_else(|| {
+                    let keys: Vec<String> = state.outputs.keys().cloned().collect();
+                    CliError::Usage(format!("stack `{stack}` has no output `{n}` (outputs: {})", list_or_none(&keys)))
+                })?;
+                if json {
+                    print_stdout(&format!("{}\n", serde_json::to_string_pretty(&o.value.to_display_json(show_secrets)).expect("json")));
+                } else {
+                    let v = match &o.value {
+                        Value::String(s) => s.clone(),
+                        other => render::show(other, show_secrets),
+                    };
+                    print_stdout(&format!("{v}\n"));
+                }
+            } else if json {
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&render::outputs_json(&state.outputs, show_secrets)).expect("json")));
+            } else if shell {
+                print_stdout(&render::outputs_shell(&state.outputs, show_secrets));
+            } else {
+                print_stdout(&render::outputs_text(&state.outputs, show_secrets));
+            }
+            Ok(())
+        }
+        StackCommand::History { json } => {
+            let stack = project.resolve_stack(stack_flag)?;
+            let backend = backend_for(&project)?;
+            let history = backend.history(&stack).await?;
+            if json {
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&history).expect("json")));
+            } else if history.is_empty() {
+                eprintln!("Stack `{stack}` has no runs yet.");
+            } else {
+                let mut t = comfy_table::Table::new();
+                t.load_preset(comfy_table::presets::NOTHING);
+                t.set_header(vec!["VERSION", "KIND", "RESULT", "STARTED", "ENDED", "CHANGES"]);
+                for h in history {
+                    let counts: Vec<String> = h.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    t.add_row(vec![h.version.to_string(), h.kind, h.result, h.started, h.ended, counts.join(" ")]);
+                }
+                print_stdout(&format!("{t}\n"));
+            }
+            Ok(())
+        }
+        StackCommand::Export => {
+            let stack = project.resolve_stack(stack_flag)?;
+            let backend = backend_for(&project)?;
+            let loaded = backend.load(&stack).await?;
+            if !loaded.interrupted.is_empty() {
+                eprintln!("warning: stack `{stack}` has {} interrupted operation(s); run `cairn up` or `cairn refresh` to reconcile them first", loaded.interrupted.len());
+            }
+            let doc = serde_json::json!({"format_version": cairn_core::state::STATE_FORMAT_VERSION, "project": project.file.name, "stack": stack, "state": loaded.state});
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
+            Ok(())
+        }
+        StackCommand::Import { file, yes } => {
+            let stack = project.resolve_stack(stack_flag)?;
+            let text = match &file {
+                Some(f) => std::fs::read_to_string(f).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", f.display())))?,
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s).map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
+                    s
+                }
+            };
+            let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("the import is not valid JSON: {e}")))?;
+            let state_json = doc.get("state").cloned().unwrap_or(doc);
+            let state: StackState = serde_json::from_value(state_json).map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
+            confirm(&format!("Replace the state of stack `{stack}` with {} resources?", state.resources.len()), yes)?;
+            let backend = backend_for(&project)?;
+            let registry = registry();
+            let opts = ExecOptions { project: project.file.name.clone(), stack: stack.clone(), account_id: String::new(), partition: "aws".into(), stack_tags: BTreeMap::new(), parallel: 1 };
+            let mut session = Session::open(backend, &stack, Some(cairn_state::lock_info("import")), &registry, &opts).await?;
+            let n = state.resources.len();
+            let r = session.replace_state(state).await;
+            session.close().await?;
+            r?;
+            eprintln!("Imported {n} resources into stack `{stack}`.");
+            Ok(())
+        }
+        StackCommand::Graph => {
+            let ctx = Ctx::open(cwd, stack_flag).await?;
+            let graph = ctx.graph().await?;
+            let mut out = String::from("digraph cairn {\n  rankdir=LR;\n");
+            for r in graph.resources.values() {
+                out.push_str(&format!("  {:?} [label={:?}];\n", r.id, format!("{}\n{}", r.id, r.type_name)));
+                for d in &r.deps {
+                    out.push_str(&format!("  {:?} -> {:?};\n", r.id, d));
+                }
+            }
+            out.push_str("}\n");
+            print_stdout(&out);
+            Ok(())
+        }
+    }
+}
+
+fn backend_for(project: &Project) -> Result<Arc<dyn Backend>, CliError> {
+    let url = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
+    Ok(cairn_state::open_backend(url.as_deref(), &project.dir)?)
+}
+
+fn validate_stack_name(name: &str) -> Result<(), CliError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+        return Err(CliError::Usage(format!("`{name}` is not a valid stack name: use letters, digits, `-`, `_` and `.`")));
+    }
+    Ok(())
+}
+
+/// Where a `config` key lives in the stack file.
+enum ConfigKey {
+    Region,
+    Tag(String),
+    Parameter(String),
+}
+
+fn config_key(key: &str) -> ConfigKey {
+    if key == "region" {
+        ConfigKey::Region
+    } else if let Some(t) = key.strip_prefix("tags.") {
+        ConfigKey::Tag(t.to_string())
+    } else {
+        ConfigKey::Parameter(key.strip_prefix("parameters.").unwrap_or(key).to_string())
+    }
+}
+
+fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), CliError> {
+    let project = Project::discover(cwd)?;
+    let stack = project.resolve_stack(stack_flag)?;
+    let rel = project.stack_rel(&stack);
+    match c {
+        ConfigCommand::Set { key, value } => {
+            let mut s = project.read_stack(&stack)?;
+            match config_key(&key) {
+                ConfigKey::Region => s.region = Some(value),
+                ConfigKey::Tag(t) => {
+                    s.tags.insert(t, value);
+                }
+                ConfigKey::Parameter(p) => {
+                    s.parameters.insert(p, Node::new(NodeValue::String(value), Span::file(rel.clone())));
+                }
+            }
+            project.write_stack(&stack, &s)?;
+            eprintln!("Set `{key}` in {rel}.");
+            Ok(())
+        }
+        ConfigCommand::Get { key, json } => {
+            let s = project.settings(&stack)?;
+            let v: Option<Value> = match config_key(&key) {
+                ConfigKey::Region => s.region.clone().map(Value::String),
+                ConfigKey::Tag(t) => s.tags.get(&t).cloned().map(Value::String),
+                ConfigKey::Parameter(p) => s.parameters.get(&p).map(|n| n.to_literal().unwrap_or(Value::Null)),
+            };
+            let v = v.ok_or_else(|| CliError::Usage(format!("`{key}` is not set for stack `{stack}`")))?;
+            if json {
+                print_stdout(&format!("{}\n", v.to_display_json(false)));
+            } else {
+                print_stdout(&format!("{}\n", v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))));
+            }
+            Ok(())
+        }
+        ConfigCommand::Rm { key } => {
+            let mut s = project.read_stack(&stack)?;
+            let removed = match config_key(&key) {
+                ConfigKey::Region => s.region.take().is_some(),
+                ConfigKey::Tag(t) => s.tags.shift_remove(&t).is_some(),
+                ConfigKey::Parameter(p) => s.parameters.shift_remove(&p).is_some(),
+            };
+            if !removed {
+                return Err(CliError::Usage(format!("`{key}` is not set in {rel}")));
+            }
+            project.write_stack(&stack, &s)?;
+            eprintln!("Removed `{key}` from {rel}.");
+            Ok(())
+        }
+        ConfigCommand::Ls { json } => {
+            let s = project.settings(&stack)?;
+            let mut rows: Vec<(String, Value)> = Vec::new();
+            if let Some(r) = &s.region {
+                rows.push(("region".into(), Value::String(r.clone())));
+            }
+            for (k, n) in &s.parameters {
+                rows.push((k.clone(), n.to_literal().unwrap_or(Value::Null)));
+            }
+            for (k, v) in &s.tags {
+                rows.push((format!("tags.{k}"), Value::String(v.clone())));
+            }
+            if json {
+                let m: serde_json::Map<String, serde_json::Value> = rows.iter().map(|(k, v)| (k.clone(), v.to_display_json(false))).collect();
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&m).expect("json")));
+            } else {
+                let mut t = comfy_table::Table::new();
+                t.load_preset(comfy_table::presets::NOTHING);
+                t.set_header(vec!["KEY", "VALUE"]);
+                for (k, v) in rows {
+                    t.add_row(vec![k, v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))]);
+                }
+                print_stdout(&format!("{t}\n"));
+            }
+            Ok(())
+        }
+    }
+}
+

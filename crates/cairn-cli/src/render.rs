@@ -1,0 +1,381 @@
+//! What users read: plans, progress, outputs and summaries. Data (plans, outputs) goes to
+//! stdout; progress and summaries to stderr. Colour only on a terminal and without
+//! `NO_COLOR`; every message reads the same without colour.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cairn_core::exec::{Event, Observer, Outcome, RunResult};
+use cairn_core::plan::{Action, Plan, Step};
+use cairn_core::state::OutputState;
+use cairn_core::Value;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn detect_stdout() -> Style {
+        Style { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal() }
+    }
+    pub fn detect_stderr() -> Style {
+        Style { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal() }
+    }
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn action(&self, a: Action, s: &str) -> String {
+        match a {
+            Action::Create => self.paint("32", s),
+            Action::Update => self.paint("33", s),
+            Action::Replace => self.paint("35", s),
+            Action::Delete => self.paint("31", s),
+            Action::Same => s.to_string(),
+        }
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+pub fn show(v: &Value, show_secrets: bool) -> String {
+    match v {
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        Value::Unknown => "(known after up)".into(),
+        Value::Secret(_) if !show_secrets => "[secret]".into(),
+        other => {
+            let j = other.to_display_json(show_secrets);
+            serde_json::to_string(&j).unwrap_or_default()
+        }
+    }
+}
+
+/// The plan as text (for stdout).
+pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", st.bold(title));
+    let _ = writeln!(out);
+    let changes: Vec<&Step> = plan.changes().collect();
+    if changes.is_empty() {
+        let _ = writeln!(out, "  No resource changes.");
+    }
+    let width = changes.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    let mut current_parent: Option<&str> = None;
+    for s in &changes {
+        if s.parent.as_deref() != current_parent {
+            if let Some(p) = s.parent.as_deref() {
+                let _ = writeln!(out, "  {}", st.dim(&format!("{p} (component)")));
+            }
+            current_parent = s.parent.as_deref();
+        }
+        let indent = if s.parent.is_some() { "    " } else { "  " };
+        let sym = format!("{:<2}", s.action.symbol());
+        let mut line = format!("{indent}{} {:<width$}  {}  {}", st.action(s.action, &sym), s.id, s.type_name, st.action(s.action, s.action.verb()), width = width);
+        match s.action {
+            Action::Update if !diff => {
+                let names: Vec<&str> = s.changes.iter().map(|c| c.name.as_str()).collect();
+                let _ = write!(line, "  [{}]", names.join(", "));
+            }
+            Action::Replace => {
+                let forcing: Vec<&str> = s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+                let why = if let Some(r) = &s.reason {
+                    r.clone()
+                } else {
+                    format!("{} forces replacement", forcing.join(", "))
+                };
+                let mode = match s.replace_mode {
+                    Some(cairn_core::plan::ReplaceMode::DeleteBeforeCreate) => ", delete before create",
+                    _ => "",
+                };
+                let _ = write!(line, "  [{why}{mode}]");
+            }
+            Action::Delete if s.retain => {
+                let _ = write!(line, "  [DeletionPolicy Retain: removed from the stack, kept in AWS]");
+            }
+            Action::Delete if s.retired => {
+                let _ = write!(line, "  [old resource of an earlier replacement]");
+            }
+            _ => {}
+        }
+        let _ = writeln!(out, "{line}");
+        if diff {
+            let pad = format!("{indent}     ");
+            match s.action {
+                Action::Create => {
+                    if let Some(m) = s.inputs.as_ref().and_then(|v| v.as_map()) {
+                        for (k, v) in m {
+                            let _ = writeln!(out, "{pad}{} {k}: {}", st.action(Action::Create, "+"), show(v, show_secrets));
+                        }
+                    }
+                }
+                Action::Update | Action::Replace => {
+                    for c in &s.changes {
+                        let forces = if c.forces_replacement && s.action == Action::Replace { "  (forces replacement)" } else { "" };
+                        match (&c.old, &c.new) {
+                            (Some(o), Some(n)) => {
+                                let _ = writeln!(out, "{pad}{} {}: {} => {}{forces}", st.action(Action::Update, "~"), c.name, show(o, show_secrets), show(n, show_secrets));
+                            }
+                            (None, Some(n)) => {
+                                let _ = writeln!(out, "{pad}{} {}: {}{forces}", st.action(Action::Create, "+"), c.name, show(n, show_secrets));
+                            }
+                            (Some(o), None) => {
+                                let _ = writeln!(out, "{pad}{} {}: {}{forces}", st.action(Action::Delete, "-"), c.name, show(o, show_secrets));
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if plan.outputs_changed {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Outputs:");
+        for (k, o) in &plan.outputs {
+            let _ = writeln!(out, "    {k}: {}", show(&o.value, show_secrets));
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", summary_line(&plan.counts()));
+    out
+}
+
+pub fn summary_line(counts: &BTreeMap<Action, usize>) -> String {
+    let get = |a| counts.get(&a).copied().unwrap_or(0);
+    let mut parts = Vec::new();
+    for (a, label) in [(Action::Create, "to create"), (Action::Update, "to update"), (Action::Replace, "to replace"), (Action::Delete, "to delete")] {
+        if get(a) > 0 {
+            parts.push(format!("{} {label}", get(a)));
+        }
+    }
+    if parts.is_empty() {
+        format!("Plan: no changes ({} unchanged).", get(Action::Same))
+    } else {
+        format!("Plan: {}, {} unchanged.", parts.join(", "), get(Action::Same))
+    }
+}
+
+/// The plan as JSON (for `--json`): deterministic, secrets hidden unless asked.
+pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let mut j = serde_json::json!({
+                "id": s.id,
+                "type": s.type_name,
+                "action": s.action.verb(),
+            });
+            let o = j.as_object_mut().expect("object");
+            if let Some(p) = &s.parent {
+                o.insert("component".into(), p.clone().into());
+            }
+            if !s.changes.is_empty() {
+                o.insert(
+                    "changes".into(),
+                    s.changes
+                        .iter()
+                        .map(|c| {
+                            serde_json::json!({
+                                "property": c.name,
+                                "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
+                                "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
+                                "forces_replacement": c.forces_replacement,
+                            })
+                        })
+                        .collect(),
+                );
+            }
+            if let Some(m) = s.replace_mode {
+                o.insert("replace_mode".into(), serde_json::to_value(m).expect("mode"));
+            }
+            if let Some(r) = &s.reason {
+                o.insert("reason".into(), r.clone().into());
+            }
+            if s.retain {
+                o.insert("retain".into(), true.into());
+            }
+            if let Some(i) = &s.inputs {
+                o.insert("properties".into(), i.to_display_json(show_secrets));
+            }
+            j
+        })
+        .collect();
+    let counts: serde_json::Map<String, serde_json::Value> = plan.counts().into_iter().map(|(a, n)| (a.verb().to_string(), n.into())).collect();
+    serde_json::json!({
+        "stack": stack,
+        "steps": steps,
+        "outputs": outputs_json(&plan.outputs, show_secrets),
+        "summary": counts,
+        "changes": !plan.is_empty(),
+    })
+}
+
+pub fn outputs_json(outputs: &BTreeMap<String, OutputState>, show_secrets: bool) -> serde_json::Value {
+    serde_json::Value::Object(outputs.iter().map(|(k, o)| (k.clone(), o.value.to_display_json(show_secrets))).collect())
+}
+
+pub fn outputs_text(outputs: &BTreeMap<String, OutputState>, show_secrets: bool) -> String {
+    let mut out = String::new();
+    if outputs.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "Outputs:");
+    let width = outputs.keys().map(String::len).max().unwrap_or(0);
+    for (k, o) in outputs {
+        let v = match &o.value {
+            Value::String(s) => s.clone(),
+            other => show(other, show_secrets),
+        };
+        let _ = writeln!(out, "    {k:<width$}  {v}");
+    }
+    out
+}
+
+/// Shell `export` lines for `stack output --shell`.
+pub fn outputs_shell(outputs: &BTreeMap<String, OutputState>, show_secrets: bool) -> String {
+    let mut out = String::new();
+    for (k, o) in outputs {
+        let v = match o.value.reveal() {
+            _ if matches!(o.value, Value::Secret(_)) && !show_secrets => "[secret]".to_string(),
+            Value::String(s) => s.clone(),
+            other => show(other, show_secrets),
+        };
+        let name: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let _ = writeln!(out, "export {name}='{}'", v.replace('\'', "'\\''"));
+    }
+    out
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
+
+/// Progress on stderr: one plain line per start and finish, and a status line with
+/// what is in flight when stderr is a terminal.
+pub struct Progress {
+    st: Style,
+    tty: bool,
+    inflight: Mutex<Vec<String>>,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress { st: Style::detect_stderr(), tty: std::io::stderr().is_terminal(), inflight: Mutex::new(Vec::new()), started: Instant::now() }
+    }
+    fn line(&self, s: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = writeln!(err, "{s}");
+        if self.tty {
+            let inflight = self.inflight.lock().expect("progress lock");
+            if !inflight.is_empty() {
+                let shown: Vec<&str> = inflight.iter().take(4).map(String::as_str).collect();
+                let more = if inflight.len() > 4 { format!(" and {} more", inflight.len() - 4) } else { String::new() };
+                let _ = write!(err, "{}", self.st.dim(&format!("  [{}] in progress: {}{more}", fmt_duration(self.started.elapsed()), shown.join(", "))));
+            }
+        }
+        let _ = err.flush();
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn ing(a: Action) -> &'static str {
+    match a {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Replace => "replacing",
+        Action::Delete => "deleting",
+        Action::Same => "checking",
+    }
+}
+
+fn ed(a: Action) -> &'static str {
+    match a {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        Action::Delete => "deleted",
+        Action::Same => "unchanged",
+    }
+}
+
+impl Observer for Progress {
+    fn event(&self, e: &Event) {
+        match e {
+            Event::Started { id, type_name, action } => {
+                self.inflight.lock().expect("progress lock").push(id.clone());
+                self.line(&format!("  {} {id} ({type_name}) {}...", self.st.action(*action, &format!("{:<2}", action.symbol())), ing(*action)));
+            }
+            Event::Finished { id, type_name, action, elapsed, outcome } => {
+                self.inflight.lock().expect("progress lock").retain(|x| x != id);
+                let sym = self.st.action(*action, &format!("{:<2}", action.symbol()));
+                let text = match outcome {
+                    Outcome::Done => format!("  {sym} {id} ({type_name}) {} ({})", ed(*action), fmt_duration(*elapsed)),
+                    Outcome::Unchanged => format!("  {sym} {id} ({type_name}) unchanged after all"),
+                    Outcome::Failed(err) => format!("  {} {id} ({type_name}) FAILED: {}", self.st.action(Action::Delete, "!!"), err_tail(err)),
+                    Outcome::Skipped(why) => format!("  {} {id} ({type_name}) skipped: {why}", self.st.dim("..")),
+                };
+                self.line(&text);
+            }
+            Event::Recovered { id, type_name, what } => self.line(&format!("  recovered {id} ({type_name}): {what}")),
+        }
+    }
+}
+
+fn err_tail(e: &cairn_core::exec::StepError) -> String {
+    match &e.code {
+        Some(c) => format!("{c}: {}", e.message),
+        None => e.message.clone(),
+    }
+}
+
+/// The end-of-run summary (stderr).
+pub fn run_summary(result: &RunResult, verb: &str, elapsed: Duration) -> String {
+    let counts = result.counts();
+    let mut parts: Vec<String> = Vec::new();
+    for (k, label) in [("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted"), ("same", "unchanged"), ("failed", "failed"), ("skipped", "skipped")] {
+        if let Some(n) = counts.get(k) {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let what = if parts.is_empty() { "nothing to do".to_string() } else { parts.join(", ") };
+    let mut out = String::new();
+    let status = if result.succeeded() { "succeeded" } else { "FAILED" };
+    let _ = writeln!(out, "{verb} {status} in {}: {what}.", fmt_duration(elapsed));
+    for e in result.failed() {
+        let _ = writeln!(out, "  error: {e}");
+    }
+    for e in &result.output_errors {
+        let _ = writeln!(out, "  output error: {e}");
+    }
+    if let Some(j) = &result.journal_error {
+        let _ = writeln!(out, "  error: the state could not be written: {j}. The next run reconciles what was interrupted.");
+    }
+    out
+}

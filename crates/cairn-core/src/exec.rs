@@ -1,0 +1,902 @@
+//! Execution of a plan: parallel, in dependency order, journaled.
+//!
+//! - Phase 1 runs creates, updates and replacements in dependency order: a step starts
+//!   only when everything it references has finished (invariant 3); each step's
+//!   properties are evaluated again at that moment from its dependencies' real results.
+//! - Phase 2 runs deletes (removed resources, and the old halves of replacements) in
+//!   reverse dependency order.
+//! - At most `parallel` provider calls run at once.
+//! - Before each mutating call a `Begin` entry is durably journaled; after it, a `Commit`
+//!   or `Abort` (invariant 4). Entries from concurrent steps are group-committed: one
+//!   backend append (one sync) for all entries waiting at that moment.
+//! - A failed step fails only the steps that depend on it (invariant 5); everything that
+//!   succeeded is in the state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::graph::{DesiredGraph, ResourceLookup};
+use crate::plan::{decide, provider_json, Action, Plan, ReplaceMode, Step};
+use crate::provider::{OpContext, ProviderError, Registry, ResourceData};
+use crate::state::{Backend, JournalEntry, OpKind, OutputState, ResourceState, StackState, StateChange};
+use crate::template::model::DeletionPolicy;
+use crate::value::Value;
+
+/// Run-wide facts every provider call needs.
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    pub project: String,
+    pub stack: String,
+    pub account_id: String,
+    pub partition: String,
+    pub stack_tags: BTreeMap<String, String>,
+    /// Upper bound of provider calls in flight.
+    pub parallel: usize,
+}
+
+impl ExecOptions {
+    fn ctx(&self, id: &str, type_name: &str, region: &str, name_seed: &str) -> OpContext {
+        OpContext {
+            project: self.project.clone(),
+            stack: self.stack.clone(),
+            logical_id: id.to_string(),
+            type_name: type_name.to_string(),
+            region: region.to_string(),
+            account_id: self.account_id.clone(),
+            partition: self.partition.clone(),
+            stack_tags: self.stack_tags.clone(),
+            name_seed: name_seed.to_string(),
+        }
+    }
+}
+
+/// A failed step: names the resource's logical id, type, what was attempted and the
+/// provider's error code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct StepError {
+    pub id: String,
+    pub type_name: String,
+    pub action: Action,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {} failed: ", self.id, self.type_name, self.action.verb())?;
+        if let Some(c) = &self.code {
+            write!(f, "{c}: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done,
+    /// Nothing needed doing after all (an update whose unknowns resolved to equal values).
+    Unchanged,
+    Failed(StepError),
+    /// Not attempted, and why (a dependency failed).
+    Skipped(String),
+}
+
+/// What the executor reports as it goes (the CLI renders progress from these).
+#[derive(Clone, Debug)]
+pub enum Event {
+    Started { id: String, type_name: String, action: Action },
+    Finished { id: String, type_name: String, action: Action, elapsed: Duration, outcome: Outcome },
+    /// An interrupted operation of an earlier run was reconciled.
+    Recovered { id: String, type_name: String, what: String },
+}
+
+pub trait Observer: Send + Sync {
+    fn event(&self, e: &Event);
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {
+    fn event(&self, _: &Event) {}
+}
+
+/// The outcome of a run.
+#[derive(Debug)]
+pub struct RunResult {
+    pub state: StackState,
+    /// Per step: id, action, outcome, duration.
+    pub steps: Vec<(String, Action, Outcome, Duration)>,
+    /// Set when the journal could not be written: the run stopped early.
+    pub journal_error: Option<String>,
+    /// Outputs could not all be computed.
+    pub output_errors: Vec<String>,
+}
+
+impl RunResult {
+    pub fn failed(&self) -> Vec<&StepError> {
+        self.steps.iter().filter_map(|(_, _, o, _)| if let Outcome::Failed(e) = o { Some(e) } else { None }).collect()
+    }
+    pub fn succeeded(&self) -> bool {
+        self.journal_error.is_none() && self.steps.iter().all(|(_, _, o, _)| matches!(o, Outcome::Done | Outcome::Unchanged))
+    }
+    /// Counts by action of the steps that were done.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for (_, a, o, _) in &self.steps {
+            let key = match o {
+                Outcome::Done => a.verb(),
+                Outcome::Unchanged => "same",
+                Outcome::Failed(_) => "failed",
+                Outcome::Skipped(_) => "skipped",
+            };
+            *m.entry(key.to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The journal writer: group commit.
+
+type Ack = oneshot::Sender<Result<(), String>>;
+
+/// Appends journal entries durably, batching the entries of concurrent steps into one
+/// backend append.
+pub struct Journal {
+    tx: mpsc::UnboundedSender<(JournalEntry, Ack)>,
+    next_op: AtomicU64,
+    broken: Arc<Mutex<Option<String>>>,
+}
+
+impl Journal {
+    /// Start a writer for `stack`; operation numbers continue after `last_op`.
+    pub fn start(backend: Arc<dyn Backend>, stack: String, last_op: u64) -> Journal {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(JournalEntry, Ack)>();
+        let broken: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let broken2 = broken.clone();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 4096 {
+                    match rx.try_recv() {
+                        Ok(x) => batch.push(x),
+                        Err(_) => break,
+                    }
+                }
+                let (entries, acks): (Vec<JournalEntry>, Vec<Ack>) = batch.into_iter().unzip();
+                let prior = broken2.lock().expect("journal lock").clone();
+                let result = match prior {
+                    Some(e) => Err(e),
+                    None => backend.append(&stack, &entries).await.map_err(|e| e.to_string()),
+                };
+                if let Err(e) = &result {
+                    *broken2.lock().expect("journal lock") = Some(e.clone());
+                }
+                for a in acks {
+                    let _ = a.send(result.clone());
+                }
+            }
+        });
+        Journal { tx, next_op: AtomicU64::new(last_op + 1), broken }
+    }
+
+    pub fn next_op(&self) -> u64 {
+        self.next_op.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Append one entry; returns once it is durable.
+    pub async fn write(&self, entry: JournalEntry) -> Result<(), String> {
+        let (ack, done) = oneshot::channel();
+        self.tx.send((entry, ack)).map_err(|_| "the journal writer stopped".to_string())?;
+        done.await.map_err(|_| "the journal writer stopped".to_string())?
+    }
+
+    /// The first write error, if any (the run must stop).
+    pub fn error(&self) -> Option<String> {
+        self.broken.lock().expect("journal lock").clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Resource values from the state as it is during the run.
+pub struct StateLookup<'a>(pub &'a StackState);
+
+impl ResourceLookup for StateLookup<'_> {
+    fn physical_id(&self, id: &str) -> Value {
+        self.0.resources.get(id).map(|r| Value::String(r.physical_id.clone())).unwrap_or(Value::Unknown)
+    }
+    fn attribute(&self, id: &str, attribute: &str) -> Value {
+        self.0.resources.get(id).and_then(|r| r.attributes.get(attribute).cloned()).unwrap_or(Value::Unknown)
+    }
+}
+
+fn new_seed() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..12).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+struct Shared {
+    graph: Option<Arc<DesiredGraph>>,
+    registry: Registry,
+    opts: ExecOptions,
+    journal: Journal,
+    state: Mutex<StackState>,
+    observer: Arc<dyn Observer>,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn commit_local(&self, changes: &[StateChange]) {
+        let mut st = self.state.lock().expect("state lock");
+        for c in changes {
+            st.apply(c);
+        }
+    }
+
+    async fn commit(&self, op: u64, changes: Vec<StateChange>) -> Result<(), String> {
+        self.journal.write(JournalEntry::Commit { op, changes: changes.clone() }).await?;
+        self.commit_local(&changes);
+        Ok(())
+    }
+
+    async fn abort(&self, op: u64, reason: &str) {
+        let _ = self.journal.write(JournalEntry::Abort { op, reason: reason.to_string() }).await;
+    }
+
+    fn fail(&self, step: &Step, action: Action, e: ProviderError) -> Outcome {
+        Outcome::Failed(StepError { id: step.id.clone(), type_name: step.type_name.clone(), action, code: e.code, message: e.message })
+    }
+
+    fn journal_failed(&self, step: &Step, action: Action, e: String) -> Outcome {
+        self.stop.store(true, Ordering::SeqCst);
+        Outcome::Failed(StepError { id: step.id.clone(), type_name: step.type_name.clone(), action, code: None, message: format!("the state could not be written ({e}); stopping") })
+    }
+}
+
+/// Execute a plan. `graph` is needed for creates and updates (to evaluate properties);
+/// a destroy passes `None`.
+pub async fn execute(
+    plan: &Plan,
+    graph: Option<Arc<DesiredGraph>>,
+    registry: &Registry,
+    state: StackState,
+    journal: Journal,
+    opts: ExecOptions,
+    observer: Arc<dyn Observer>,
+) -> RunResult {
+    let parallel = opts.parallel.max(1);
+    let shared = Arc::new(Shared { graph, registry: registry.clone(), opts, journal, state: Mutex::new(state), observer, stop: AtomicBool::new(false) });
+    let mut results: Vec<(String, Action, Outcome, Duration)> = Vec::new();
+
+    // Phase 1: creates, updates, replacements.
+    let phase1: Vec<&Step> = plan.steps.iter().filter(|s| matches!(s.action, Action::Create | Action::Update | Action::Replace)).collect();
+    let p1_ids: HashSet<&str> = phase1.iter().map(|s| s.id.as_str()).collect();
+    let deps1: Vec<Vec<usize>> = {
+        let index: HashMap<&str, usize> = phase1.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        phase1
+            .iter()
+            .map(|s| {
+                shared
+                    .graph
+                    .as_ref()
+                    .and_then(|g| g.resources.get(&s.id))
+                    .map(|r| r.deps.iter().filter(|d| p1_ids.contains(d.as_str())).map(|d| index[d.as_str()]).collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let p1 = schedule(&phase1, &deps1, parallel, &shared, |shared, step| Box::pin(run_phase1(shared, step))).await;
+    let mut unsettled: BTreeSet<String> = BTreeSet::new();
+    for (i, (outcome, elapsed)) in p1.into_iter().enumerate() {
+        if matches!(outcome, Outcome::Failed(_) | Outcome::Skipped(_)) {
+            unsettled.insert(phase1[i].id.clone());
+        }
+        results.push((phase1[i].id.clone(), phase1[i].action, outcome, elapsed));
+    }
+
+    // Same steps: record changed metadata (dependencies, DeletionPolicy, parent) without
+    // any provider call.
+    if !shared.stop.load(Ordering::SeqCst) {
+        if let Some(g) = &shared.graph {
+            let mut changes = Vec::new();
+            {
+                let st = shared.state.lock().expect("state lock");
+                for s in plan.steps.iter().filter(|s| s.action == Action::Same) {
+                    if let (Some(r), Some(d)) = (st.resources.get(&s.id), g.resources.get(&s.id)) {
+                        if r.dependencies != d.deps || r.deletion_policy != d.deletion_policy || r.parent != d.parent {
+                            let mut n = r.clone();
+                            n.dependencies = d.deps.clone();
+                            n.deletion_policy = d.deletion_policy;
+                            n.parent = d.parent.clone();
+                            changes.push(StateChange::Put { state: n });
+                        }
+                    }
+                }
+            }
+            if !changes.is_empty() && shared.journal.write(JournalEntry::Apply { changes: changes.clone() }).await.is_ok() {
+                shared.commit_local(&changes);
+            }
+        }
+    }
+
+    // Phase 2: deletes, dependents first.
+    let deletes: Vec<Step> = {
+        let st = shared.state.lock().expect("state lock");
+        let mut v: Vec<Step> = plan.steps.iter().filter(|s| s.action == Action::Delete).cloned().collect();
+        // Old halves of replacements made in phase 1.
+        for s in plan.steps.iter().filter(|s| s.action == Action::Replace && s.replace_mode == Some(ReplaceMode::CreateBeforeDelete)) {
+            for r in st.pending_deletes.iter().filter(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref()) {
+                v.push(Step {
+                    id: r.id.clone(),
+                    type_name: r.type_name.clone(),
+                    action: Action::Delete,
+                    parent: r.parent.clone(),
+                    changes: Vec::new(),
+                    replace_mode: None,
+                    reason: Some("replaced".into()),
+                    retain: false,
+                    retired: true,
+                    inputs: None,
+                    region: Some(r.region.clone()),
+                    physical_id: Some(r.physical_id.clone()),
+                });
+            }
+        }
+        v
+    };
+    // Which state entries to delete (for dependency edges and inputs).
+    let entries: Vec<Option<ResourceState>> = {
+        let st = shared.state.lock().expect("state lock");
+        deletes
+            .iter()
+            .map(|s| {
+                if s.retired {
+                    st.pending_deletes.iter().find(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref()).cloned()
+                } else {
+                    st.resources.get(&s.id).cloned()
+                }
+            })
+            .collect()
+    };
+    // Edges: delete(A) waits for delete(B) when B depended on A.
+    let deps2: Vec<Vec<usize>> = deletes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(j, b)| *j != i && b.as_ref().is_some_and(|b| b.dependencies.iter().any(|d| d == &a.id)))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    // A delete is held back when a phase-1 step that used the resource did not settle:
+    // it may still refer to it.
+    let held: Vec<Option<String>> = deletes
+        .iter()
+        .map(|d| {
+            let g = shared.graph.as_ref();
+            let users: Vec<&String> = unsettled
+                .iter()
+                .filter(|u| *u == &d.id || g.and_then(|g| g.resources.get(*u)).is_some_and(|r| r.deps.contains(&d.id)))
+                .collect();
+            users.first().map(|u| format!("`{u}` did not finish, and it may still use this resource"))
+        })
+        .collect();
+    let delete_refs: Vec<&Step> = deletes.iter().collect();
+    let shared2 = shared.clone();
+    let held = Arc::new(held);
+    let entries = Arc::new(entries);
+    let index_of: HashMap<(String, Option<String>), usize> = deletes.iter().enumerate().map(|(i, s)| ((s.id.clone(), s.physical_id.clone()), i)).collect();
+    let index_of = Arc::new(index_of);
+    let p2 = schedule(&delete_refs, &deps2, parallel, &shared2, move |shared, step| {
+        let i = index_of[&(step.id.clone(), step.physical_id.clone())];
+        let held = held[i].clone();
+        let entry = entries[i].clone();
+        Box::pin(async move {
+            if let Some(h) = held {
+                return Outcome::Skipped(h);
+            }
+            run_delete(shared, step, entry).await
+        })
+    })
+    .await;
+    for (i, (outcome, elapsed)) in p2.into_iter().enumerate() {
+        results.push((deletes[i].id.clone(), Action::Delete, outcome, elapsed));
+    }
+
+    // Outputs.
+    let mut output_errors = Vec::new();
+    if !shared.stop.load(Ordering::SeqCst) {
+        let outputs = match &shared.graph {
+            None => Some(BTreeMap::new()),
+            Some(g) => {
+                let st = shared.state.lock().expect("state lock").clone();
+                match g.outputs(&StateLookup(&st)) {
+                    Ok(o) => Some(keep_known(o, &st.outputs)),
+                    Err(d) => {
+                        output_errors.extend(d.0.iter().map(|d| d.to_string()));
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(outputs) = outputs {
+            let changes = vec![StateChange::Outputs { outputs }];
+            if shared.journal.write(JournalEntry::Apply { changes: changes.clone() }).await.is_ok() {
+                shared.commit_local(&changes);
+            }
+        }
+    }
+
+    let journal_error = shared.journal.error();
+    let state = shared.state.lock().expect("state lock").clone();
+    RunResult { state, steps: results, journal_error, output_errors }
+}
+
+/// Outputs whose value is still unknown (their resource failed) keep the previous value.
+fn keep_known(new: BTreeMap<String, OutputState>, old: &BTreeMap<String, OutputState>) -> BTreeMap<String, OutputState> {
+    new.into_iter()
+        .filter_map(|(k, v)| {
+            if v.value.contains_unknown() {
+                old.get(&k).cloned().map(|o| (k, o))
+            } else {
+                Some((k, v))
+            }
+        })
+        .collect()
+}
+
+type StepFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>;
+
+/// Run steps as their dependencies finish, at most `parallel` at once. A step whose
+/// dependency failed or was skipped is skipped. Returns outcomes in step order.
+async fn schedule<F>(steps: &[&Step], deps: &[Vec<usize>], parallel: usize, shared: &Arc<Shared>, run: F) -> Vec<(Outcome, Duration)>
+where
+    F: Fn(Arc<Shared>, Step) -> StepFuture,
+{
+    let n = steps.len();
+    let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; n];
+    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut running: JoinSet<(usize, Outcome, Duration)> = JoinSet::new();
+    let mut blocked_by: Vec<Option<String>> = vec![None; n];
+
+    loop {
+        while running.len() < parallel {
+            let Some(i) = ready.pop_front() else { break };
+            let step = steps[i].clone();
+            if let Some(why) = blocked_by[i].take() {
+                shared.observer.event(&Event::Finished { id: step.id.clone(), type_name: step.type_name.clone(), action: step.action, elapsed: Duration::ZERO, outcome: Outcome::Skipped(why.clone()) });
+                finish(i, Outcome::Skipped(why), Duration::ZERO, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+                continue;
+            }
+            if shared.stop.load(Ordering::SeqCst) {
+                let why = "the run stopped before this step".to_string();
+                finish(i, Outcome::Skipped(why), Duration::ZERO, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+                continue;
+            }
+            let fut = run(shared.clone(), step);
+            running.spawn(async move {
+                let start = Instant::now();
+                let o = fut.await;
+                (i, o, start.elapsed())
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (i, outcome, elapsed) = joined.expect("step task panicked");
+        finish(i, outcome, elapsed, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+    }
+    outcomes.into_iter().map(|o| o.unwrap_or((Outcome::Skipped("the run stopped before this step".into()), Duration::ZERO))).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    i: usize,
+    outcome: Outcome,
+    elapsed: Duration,
+    outcomes: &mut [Option<(Outcome, Duration)>],
+    dependents: &[Vec<usize>],
+    waiting: &mut [usize],
+    ready: &mut VecDeque<usize>,
+    blocked_by: &mut [Option<String>],
+    steps: &[&Step],
+) {
+    let bad = matches!(outcome, Outcome::Failed(_) | Outcome::Skipped(_));
+    for &k in &dependents[i] {
+        if bad && blocked_by[k].is_none() {
+            blocked_by[k] = Some(match &outcome {
+                Outcome::Failed(_) => format!("`{}` failed", steps[i].id),
+                Outcome::Skipped(why) if why.starts_with('`') && why.ends_with(" failed") => why.clone(),
+                _ => format!("`{}` was not done", steps[i].id),
+            });
+        }
+        waiting[k] -= 1;
+        if waiting[k] == 0 {
+            ready.push_back(k);
+        }
+    }
+    outcomes[i] = Some((outcome, elapsed));
+}
+
+async fn run_phase1(shared: Arc<Shared>, step: Step) -> Outcome {
+    shared.observer.event(&Event::Started { id: step.id.clone(), type_name: step.type_name.clone(), action: step.action });
+    let start = Instant::now();
+    let outcome = phase1_inner(&shared, &step).await;
+    shared.observer.event(&Event::Finished { id: step.id.clone(), type_name: step.type_name.clone(), action: step.action, elapsed: start.elapsed(), outcome: outcome.clone() });
+    outcome
+}
+
+async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
+    let graph = shared.graph.as_ref().expect("phase 1 needs the graph");
+    let r = &graph.resources[&step.id];
+    let t = shared.registry.get(&r.type_name).expect("registered type").clone();
+    let action = step.action;
+    // Evaluate with the dependencies' real results.
+    let (props, region, old) = {
+        let st = shared.state.lock().expect("state lock");
+        let lookup = StateLookup(&st);
+        let props = graph.properties(r, &lookup);
+        let region = graph.region(r, &lookup);
+        (props, region, st.resources.get(&r.id).cloned())
+    };
+    let invalid = |m: String| Outcome::Failed(StepError { id: step.id.clone(), type_name: step.type_name.clone(), action, code: Some("InvalidProperties".into()), message: m });
+    let props = match props {
+        Ok(p) if !p.contains_unknown() => p,
+        Ok(_) => return invalid("a property is still unknown after its dependencies finished".into()),
+        Err(d) => return invalid(d.to_string()),
+    };
+    let region = match region {
+        Ok(r) => r,
+        Err(d) => return invalid(d.to_string()),
+    };
+    let failures = t.check(&props);
+    if !failures.is_empty() {
+        let m = failures.iter().map(|f| if f.path.is_empty() { f.message.clone() } else { format!("{}: {}", f.path, f.message) }).collect::<Vec<_>>().join("; ");
+        return invalid(m);
+    }
+    // Decide again with known values: an update may turn out to be no change.
+    let force = action == Action::Replace && step.reason.as_deref() == Some("--replace");
+    let (now, _, mode, _) = decide(t.as_ref(), r, &props, &region, old.as_ref(), force);
+    let json = provider_json(t.schema(), &props);
+    let make_state = |data: ResourceData, seed: &str| ResourceState {
+        id: r.id.clone(),
+        type_name: r.type_name.clone(),
+        physical_id: data.physical_id,
+        region: region.clone(),
+        inputs: props.clone(),
+        attributes: data.attributes,
+        dependencies: r.deps.clone(),
+        deletion_policy: r.deletion_policy,
+        parent: r.parent.clone(),
+        name_seed: seed.to_string(),
+        drift: None,
+    };
+    match now {
+        Action::Same => Outcome::Unchanged,
+        Action::Update => {
+            let old = old.expect("update has state");
+            let ctx = shared.opts.ctx(&r.id, &r.type_name, &region, &old.name_seed);
+            let op = shared.journal.next_op();
+            let begin = JournalEntry::Begin {
+                op,
+                kind: OpKind::Update,
+                id: r.id.clone(),
+                type_name: r.type_name.clone(),
+                region: region.clone(),
+                physical_id: Some(old.physical_id.clone()),
+                inputs: props.clone(),
+                name_seed: old.name_seed.clone(),
+                replacing: false,
+                retired: false,
+                dependencies: r.deps.clone(),
+                deletion_policy: r.deletion_policy,
+                parent: r.parent.clone(),
+            };
+            if let Err(e) = shared.journal.write(begin).await {
+                return shared.journal_failed(step, Action::Update, e);
+            }
+            let old_json = provider_json(t.schema(), &old.inputs);
+            match t.update(&ctx, &old.physical_id, &old_json, &json).await {
+                Ok(data) => match shared.commit(op, vec![StateChange::Put { state: make_state(data, &old.name_seed) }]).await {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => shared.journal_failed(step, Action::Update, e),
+                },
+                Err(e) => {
+                    shared.abort(op, &e.message).await;
+                    shared.fail(step, Action::Update, e)
+                }
+            }
+        }
+        Action::Create | Action::Replace => {
+            let replacing = now == Action::Replace;
+            if replacing && mode == Some(ReplaceMode::DeleteBeforeCreate) {
+                let old = old.clone().expect("replace has state");
+                if r.update_replace_policy == DeletionPolicy::Delete {
+                    if let Err(o) = delete_resource(shared, step, &old, false).await {
+                        return o;
+                    }
+                } else {
+                    // Retained on replacement: forget it, keep it in AWS.
+                    let changes = vec![StateChange::Remove { id: old.id.clone() }];
+                    if let Err(e) = shared.journal.write(JournalEntry::Apply { changes: changes.clone() }).await {
+                        return shared.journal_failed(step, Action::Replace, e);
+                    }
+                    shared.commit_local(&changes);
+                }
+            }
+            let cbd = replacing && mode == Some(ReplaceMode::CreateBeforeDelete);
+            let seed = new_seed();
+            let ctx = shared.opts.ctx(&r.id, &r.type_name, &region, &seed);
+            let op = shared.journal.next_op();
+            let begin = JournalEntry::Begin {
+                op,
+                kind: OpKind::Create,
+                id: r.id.clone(),
+                type_name: r.type_name.clone(),
+                region: region.clone(),
+                physical_id: None,
+                inputs: props.clone(),
+                name_seed: seed.clone(),
+                replacing: cbd,
+                retired: false,
+                dependencies: r.deps.clone(),
+                deletion_policy: r.deletion_policy,
+                parent: r.parent.clone(),
+            };
+            if let Err(e) = shared.journal.write(begin).await {
+                return shared.journal_failed(step, now, e);
+            }
+            match t.create(&ctx, &json).await {
+                Ok(data) => {
+                    let mut changes = Vec::new();
+                    if cbd {
+                        if r.update_replace_policy == DeletionPolicy::Delete {
+                            changes.push(StateChange::Retire { id: r.id.clone() });
+                        } else {
+                            changes.push(StateChange::Remove { id: r.id.clone() });
+                        }
+                    }
+                    changes.push(StateChange::Put { state: make_state(data, &seed) });
+                    match shared.commit(op, changes).await {
+                        Ok(()) => Outcome::Done,
+                        Err(e) => shared.journal_failed(step, now, e),
+                    }
+                }
+                Err(e) => {
+                    shared.abort(op, &e.message).await;
+                    shared.fail(step, now, e)
+                }
+            }
+        }
+        Action::Delete => unreachable!("decide never deletes"),
+    }
+}
+
+/// Delete one resource (journaled). `Err` carries the outcome to report.
+async fn delete_resource(shared: &Shared, step: &Step, r: &ResourceState, retired: bool) -> Result<(), Outcome> {
+    let t = match shared.registry.get(&r.type_name) {
+        Some(t) => t.clone(),
+        None => {
+            return Err(Outcome::Failed(StepError {
+                id: r.id.clone(),
+                type_name: r.type_name.clone(),
+                action: Action::Delete,
+                code: Some("UnknownType".into()),
+                message: format!("no provider for type `{}` in this build, so it cannot be deleted", r.type_name),
+            }))
+        }
+    };
+    let ctx = shared.opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
+    let op = shared.journal.next_op();
+    let begin = JournalEntry::Begin {
+        op,
+        kind: OpKind::Delete,
+        id: r.id.clone(),
+        type_name: r.type_name.clone(),
+        region: r.region.clone(),
+        physical_id: Some(r.physical_id.clone()),
+        inputs: Value::Null,
+        name_seed: r.name_seed.clone(),
+        replacing: false,
+        retired,
+        dependencies: r.dependencies.clone(),
+        deletion_policy: r.deletion_policy,
+        parent: r.parent.clone(),
+    };
+    if let Err(e) = shared.journal.write(begin).await {
+        return Err(shared.journal_failed(step, Action::Delete, e));
+    }
+    let json = provider_json(t.schema(), &r.inputs);
+    let mut result = t.delete(&ctx, &r.physical_id, &json).await;
+    if result.is_err() {
+        // Already gone (deleted outside cairn, or by an interrupted earlier run): done.
+        if let Ok(None) = t.read(&ctx, &r.physical_id, &json).await {
+            result = Ok(());
+        }
+    }
+    match result {
+        Ok(()) => {
+            let change = if retired {
+                StateChange::DropRetired { id: r.id.clone(), physical_id: r.physical_id.clone() }
+            } else {
+                StateChange::Remove { id: r.id.clone() }
+            };
+            shared.commit(op, vec![change]).await.map_err(|e| shared.journal_failed(step, Action::Delete, e))
+        }
+        Err(e) => {
+            shared.abort(op, &e.message).await;
+            Err(shared.fail(step, Action::Delete, e))
+        }
+    }
+}
+
+async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState>) -> Outcome {
+    let Some(r) = entry else { return Outcome::Unchanged };
+    shared.observer.event(&Event::Started { id: step.id.clone(), type_name: step.type_name.clone(), action: Action::Delete });
+    let start = Instant::now();
+    let outcome = if step.retain {
+        // DeletionPolicy: Retain: forget it, never delete it.
+        let changes = vec![StateChange::Remove { id: r.id.clone() }];
+        match shared.journal.write(JournalEntry::Apply { changes: changes.clone() }).await {
+            Ok(()) => {
+                shared.commit_local(&changes);
+                Outcome::Done
+            }
+            Err(e) => shared.journal_failed(&step, Action::Delete, e),
+        }
+    } else {
+        match delete_resource(&shared, &step, &r, step.retired).await {
+            Ok(()) => Outcome::Done,
+            Err(o) => o,
+        }
+    };
+    shared.observer.event(&Event::Finished { id: step.id.clone(), type_name: step.type_name.clone(), action: Action::Delete, elapsed: start.elapsed(), outcome: outcome.clone() });
+    outcome
+}
+
+// ---------------------------------------------------------------------------------------
+// Recovery of interrupted operations.
+
+/// Reconcile operations an earlier run began but never finished, through the provider's
+/// read-only calls (`find` and `read`). Returns the journal entries that settle them (to
+/// append before planning) and a description of each. Nothing is mutated in AWS.
+pub async fn recover(interrupted: &[JournalEntry], state: &StackState, registry: &Registry, opts: &ExecOptions) -> Result<Vec<(JournalEntry, Event)>, StepError> {
+    let mut out = Vec::new();
+    for e in interrupted {
+        let JournalEntry::Begin { op, kind, id, type_name, region, physical_id, inputs, name_seed, replacing, retired, dependencies, deletion_policy, parent } = e else { continue };
+        let err = |p: ProviderError, action: Action| StepError { id: id.clone(), type_name: type_name.clone(), action, code: p.code, message: format!("while reconciling an interrupted operation: {}", p.message) };
+        let Some(t) = registry.get(type_name) else {
+            return Err(StepError { id: id.clone(), type_name: type_name.clone(), action: Action::Create, code: Some("UnknownType".into()), message: "an interrupted operation names a type this build does not know".into() });
+        };
+        let ctx = opts.ctx(id, type_name, region, name_seed);
+        let json = provider_json(t.schema(), inputs);
+        let event = |what: String| Event::Recovered { id: id.clone(), type_name: type_name.clone(), what };
+        match kind {
+            OpKind::Create => match t.find(&ctx, &json).await.map_err(|p| err(p, Action::Create))? {
+                Some(data) => {
+                    let mut changes = Vec::new();
+                    if *replacing && state.resources.contains_key(id) {
+                        changes.push(StateChange::Retire { id: id.clone() });
+                    }
+                    changes.push(StateChange::Put {
+                        state: ResourceState {
+                            id: id.clone(),
+                            type_name: type_name.clone(),
+                            physical_id: data.physical_id.clone(),
+                            region: region.clone(),
+                            inputs: inputs.clone(),
+                            attributes: data.attributes,
+                            dependencies: dependencies.clone(),
+                            deletion_policy: *deletion_policy,
+                            parent: parent.clone(),
+                            name_seed: name_seed.clone(),
+                            drift: None,
+                        },
+                    });
+                    out.push((JournalEntry::Commit { op: *op, changes }, event(format!("an interrupted create had made {}; adopted it", data.physical_id))));
+                }
+                None => out.push((JournalEntry::Abort { op: *op, reason: "interrupted create made nothing".into() }, event("an interrupted create had made nothing; it will run again".into()))),
+            },
+            OpKind::Update => {
+                let pid = physical_id.clone().unwrap_or_default();
+                let current = state.resources.get(id).cloned();
+                match t.read(&ctx, &pid, &json).await.map_err(|p| err(p, Action::Update))? {
+                    Some(read) => {
+                        if let Some(mut cur) = current {
+                            cur.attributes = read.data.attributes;
+                            out.push((JournalEntry::Commit { op: *op, changes: vec![StateChange::Put { state: cur }] }, event("an interrupted update was read back; it will be planned again".into())));
+                        } else {
+                            out.push((JournalEntry::Abort { op: *op, reason: "no state entry".into() }, event("an interrupted update had no state entry".into())));
+                        }
+                    }
+                    None => out.push((JournalEntry::Commit { op: *op, changes: vec![StateChange::Remove { id: id.clone() }] }, event("an interrupted update found the resource gone; forgot it".into()))),
+                }
+            }
+            OpKind::Delete => {
+                let pid = physical_id.clone().unwrap_or_default();
+                let entry = if *retired { state.pending_deletes.iter().find(|r| &r.id == id && r.physical_id == pid).cloned() } else { state.resources.get(id).cloned() };
+                let props = entry.as_ref().map(|r| provider_json(t.schema(), &r.inputs)).unwrap_or(json);
+                match t.read(&ctx, &pid, &props).await.map_err(|p| err(p, Action::Delete))? {
+                    None => {
+                        let change = if *retired { StateChange::DropRetired { id: id.clone(), physical_id: pid.clone() } } else { StateChange::Remove { id: id.clone() } };
+                        out.push((JournalEntry::Commit { op: *op, changes: vec![change] }, event(format!("an interrupted delete had finished; forgot {pid}"))));
+                    }
+                    Some(_) => out.push((JournalEntry::Abort { op: *op, reason: "still exists".into() }, event(format!("an interrupted delete left {pid} in place; it will be planned again")))),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `refresh`: read every resource and record what changed outside cairn. Resources that
+/// are gone are forgotten; changed properties are recorded as drift, and the recorded
+/// inputs take the live values so that the next preview shows the update back.
+pub async fn refresh(state: &StackState, registry: &Registry, opts: &ExecOptions, observer: &dyn Observer) -> Result<Vec<StateChange>, StepError> {
+    let mut changes = Vec::new();
+    for r in state.resources.values() {
+        let Some(t) = registry.get(&r.type_name) else { continue };
+        let ctx = opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
+        let json = provider_json(t.schema(), &r.inputs);
+        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|p| StepError { id: r.id.clone(), type_name: r.type_name.clone(), action: Action::Same, code: p.code, message: format!("refresh: {}", p.message) })?;
+        match read {
+            None => {
+                observer.event(&Event::Recovered { id: r.id.clone(), type_name: r.type_name.clone(), what: "deleted outside cairn; forgotten".into() });
+                changes.push(StateChange::Remove { id: r.id.clone() });
+            }
+            Some(read) => {
+                let live = Value::from_json(&read.properties);
+                let mut inputs = r.inputs.as_map().cloned().unwrap_or_default();
+                let mut drift = BTreeMap::new();
+                let live_map = live.as_map().cloned().unwrap_or_default();
+                let write_only = &t.schema().write_only;
+                for (k, v) in r.inputs.as_map().into_iter().flatten() {
+                    if write_only.contains(k) || v.contains_secret() {
+                        continue;
+                    }
+                    match live_map.get(k) {
+                        Some(lv) => {
+                            let same = t.equivalent(k, &crate::plan::coerce(t.schema(), k, v), &crate::plan::coerce(t.schema(), k, lv));
+                            if !same {
+                                drift.insert(k.clone(), lv.clone());
+                                inputs.insert(k.clone(), lv.clone());
+                            }
+                        }
+                        None => {
+                            drift.insert(k.clone(), Value::Null);
+                            inputs.remove(k);
+                        }
+                    }
+                }
+                let mut n = r.clone();
+                n.attributes = read.data.attributes;
+                n.drift = if drift.is_empty() { None } else { Some(Value::Map(drift)) };
+                n.inputs = Value::Map(inputs);
+                if n.drift.is_some() {
+                    observer.event(&Event::Recovered { id: r.id.clone(), type_name: r.type_name.clone(), what: "changed outside cairn (drift recorded)".into() });
+                }
+                if &n != r {
+                    changes.push(StateChange::Put { state: n });
+                }
+            }
+        }
+    }
+    Ok(changes)
+}

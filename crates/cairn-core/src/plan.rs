@@ -1,0 +1,427 @@
+//! The plan: the desired graph diffed against the stack's state, per resource.
+//!
+//! Resources are visited in dependency order, each evaluated against what its
+//! dependencies will be after the run: a resource that stays the same (or is updated in
+//! place) keeps its known values; one that will be created or replaced is `Unknown`
+//! ("known after up"). A changed create-only property (per the type's schema) means
+//! replacement. Planning calls no mutating API (invariant 1): it reads only the state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::{DesiredGraph, DesiredResource, ResourceLookup};
+use crate::provider::{Registry, ResourceType, TypeSchema};
+use crate::state::{OutputState, ResourceState, StackState};
+use crate::template::model::DeletionPolicy;
+use crate::value::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Same,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    /// The symbol previews show.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Same => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "+-",
+            Action::Delete => "-",
+        }
+    }
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Same => "same",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplaceMode {
+    /// Create the new resource, then delete the old one at the end of the run.
+    CreateBeforeDelete,
+    /// The physical name is fixed, so the old resource must go first.
+    DeleteBeforeCreate,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PropertyChange {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    /// A create-only property: this change forces replacement.
+    pub forces_replacement: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Changed properties (update, replace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<PropertyChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_mode: Option<ReplaceMode>,
+    /// Why a replace or delete happens when it is not a property (`--replace`, type
+    /// changed, region changed, removed from the template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A delete that only forgets the resource (`DeletionPolicy: Retain`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retain: bool,
+    /// For a delete of the old half of an earlier replacement.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
+    /// The properties the resource will have (create, update, replace); may hold unknowns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Physical id acted on (update, replace, delete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Plan {
+    /// Every resource of the desired graph in dependency order (with `Same` ones), then
+    /// deletes in reverse dependency order.
+    pub steps: Vec<Step>,
+    /// Outputs as they will be (unknown parts marked).
+    pub outputs: BTreeMap<String, OutputState>,
+    /// Whether the outputs differ from the state's.
+    pub outputs_changed: bool,
+}
+
+impl Plan {
+    pub fn counts(&self) -> BTreeMap<Action, usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.steps {
+            *m.entry(s.action).or_insert(0) += 1;
+        }
+        m
+    }
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.steps.iter().all(|s| s.action == Action::Same) && !self.outputs_changed
+    }
+    pub fn changes(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.action != Action::Same)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Only these resources (full ids or component ids) and what they depend on.
+    pub targets: Vec<String>,
+    /// Replace these even if unchanged.
+    pub replace: Vec<String>,
+}
+
+/// What a resource's values will be after the run, as far as known now.
+pub struct PlannedValues<'a> {
+    pub state: &'a StackState,
+    /// Ids whose values become unknown (created or replaced), or whose volatile
+    /// attributes do (updated).
+    pub unknown: HashMap<String, Action>,
+    pub registry: &'a Registry,
+}
+
+impl ResourceLookup for PlannedValues<'_> {
+    fn physical_id(&self, id: &str) -> Value {
+        match (self.unknown.get(id), self.state.resources.get(id)) {
+            (Some(Action::Create | Action::Replace), _) | (_, None) => Value::Unknown,
+            (_, Some(r)) => Value::String(r.physical_id.clone()),
+        }
+    }
+    fn attribute(&self, id: &str, attribute: &str) -> Value {
+        let Some(r) = self.state.resources.get(id) else { return Value::Unknown };
+        match self.unknown.get(id) {
+            Some(Action::Create | Action::Replace) => Value::Unknown,
+            Some(Action::Update) => {
+                let volatile = self.registry.get(&r.type_name).is_some_and(|t| t.schema().volatile_attributes.iter().any(|a| a == attribute));
+                if volatile {
+                    Value::Unknown
+                } else {
+                    r.attributes.get(attribute).cloned().unwrap_or(Value::Unknown)
+                }
+            }
+            _ => r.attributes.get(attribute).cloned().unwrap_or(Value::Unknown),
+        }
+    }
+}
+
+/// Compare desired properties with a resource's state: the changed top-level properties.
+pub fn diff_properties(t: &dyn ResourceType, old: &Value, new: &Value) -> Vec<PropertyChange> {
+    let schema = t.schema();
+    let empty = BTreeMap::new();
+    let old_m = old.as_map().unwrap_or(&empty);
+    let new_m = new.as_map().unwrap_or(&empty);
+    let keys: BTreeSet<&String> = old_m.keys().chain(new_m.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        let (o, n) = (old_m.get(k), new_m.get(k));
+        let same = match (o, n) {
+            (None, None) => true,
+            (Some(o), Some(n)) => {
+                if n.contains_unknown() {
+                    false
+                } else {
+                    let (oj, nj) = (coerce(schema, k, o), coerce(schema, k, n));
+                    t.equivalent(k, &oj, &nj) && o.contains_secret() == n.contains_secret()
+                }
+            }
+            _ => false,
+        };
+        if !same {
+            out.push(PropertyChange {
+                name: k.clone(),
+                old: o.cloned(),
+                new: n.cloned(),
+                forces_replacement: schema.create_only.iter().any(|c| c == k),
+            });
+        }
+    }
+    out
+}
+
+/// A property's JSON as the provider receives it: top-level scalars coerced to the
+/// schema's type (CloudFormation passes parameters as strings).
+pub fn coerce(schema: &TypeSchema, key: &str, v: &Value) -> serde_json::Value {
+    let j = v.to_json().unwrap_or(serde_json::Value::Null);
+    match (schema.properties.get(key).copied(), &j) {
+        (Some("integer"), serde_json::Value::String(s)) => s.trim().parse::<i64>().map(Into::into).unwrap_or(j),
+        (Some("number"), serde_json::Value::String(s)) => s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(serde_json::Value::Number).unwrap_or(j),
+        (Some("boolean"), serde_json::Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" => true.into(),
+            "false" => false.into(),
+            _ => j,
+        },
+        (Some("string"), serde_json::Value::Number(n)) => n.to_string().into(),
+        (Some("string"), serde_json::Value::Bool(b)) => b.to_string().into(),
+        _ => j,
+    }
+}
+
+/// All properties as the provider receives them.
+pub fn provider_json(schema: &TypeSchema, props: &Value) -> serde_json::Value {
+    match props.as_map() {
+        Some(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), coerce(schema, k, v))).collect()),
+        None => serde_json::Value::Object(Default::default()),
+    }
+}
+
+/// Decide one desired resource's action given its evaluated properties.
+pub fn decide(
+    t: &dyn ResourceType,
+    r: &DesiredResource,
+    props: &Value,
+    region: &str,
+    old: Option<&ResourceState>,
+    force_replace: bool,
+) -> (Action, Vec<PropertyChange>, Option<ReplaceMode>, Option<String>) {
+    let Some(old) = old else { return (Action::Create, Vec::new(), None, None) };
+    let changes = diff_properties(t, &old.inputs, props);
+    let mut reason = None;
+    let replace = if old.type_name != r.type_name {
+        reason = Some(format!("type changed from {}", old.type_name));
+        true
+    } else if old.region != region {
+        reason = Some(format!("region changed from {}", old.region));
+        true
+    } else if force_replace {
+        reason = Some("--replace".to_string());
+        true
+    } else {
+        changes.iter().any(|c| c.forces_replacement)
+    };
+    if replace {
+        let schema = t.schema();
+        let fixed_name = schema.name_property.as_ref().is_some_and(|p| {
+            let new = props.as_map().and_then(|m| m.get(p));
+            let old = old.inputs.as_map().and_then(|m| m.get(p));
+            new.is_some() && (new == old || new.is_some_and(Value::contains_unknown))
+        });
+        let mode = if fixed_name || old.type_name != r.type_name { ReplaceMode::DeleteBeforeCreate } else { ReplaceMode::CreateBeforeDelete };
+        (Action::Replace, changes, Some(mode), reason)
+    } else if changes.is_empty() {
+        (Action::Same, changes, None, None)
+    } else {
+        (Action::Update, changes, None, None)
+    }
+}
+
+/// Plan an `up`.
+pub fn plan_up(graph: &DesiredGraph, state: &StackState, registry: &Registry, opts: &PlanOptions) -> Result<Plan, Diagnostics> {
+    let selected = select_targets(graph, &opts.targets)?;
+    let mut values = PlannedValues { state, unknown: HashMap::new(), registry };
+    let mut steps = Vec::new();
+    let mut diags = Vec::new();
+    for r in graph.resources.values() {
+        if !selected.as_ref().is_none_or(|s| s.contains(&r.id)) {
+            continue;
+        }
+        let t = registry.get(&r.type_name).expect("graph types are registered");
+        let props = match graph.properties(r, &values) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        for f in t.check(&props) {
+            let what = if f.path.is_empty() { String::new() } else { format!(" {}", f.path) };
+            diags.push(Diagnostic::at(&r.span, format!("{} ({}){what}: {}", r.id, r.type_name, f.message)));
+        }
+        let region = match graph.region(r, &values) {
+            Ok(x) => x,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let old = state.resources.get(&r.id);
+        let force = opts.replace.iter().any(|x| x == &r.id || r.id.starts_with(&format!("{x}.")));
+        let (action, changes, replace_mode, reason) = decide(t.as_ref(), r, &props, &region, old, force);
+        if action != Action::Same {
+            values.unknown.insert(r.id.clone(), action);
+        }
+        steps.push(Step {
+            id: r.id.clone(),
+            type_name: r.type_name.clone(),
+            action,
+            parent: r.parent.clone(),
+            changes,
+            replace_mode,
+            reason,
+            retain: false,
+            retired: false,
+            inputs: Some(props),
+            region: Some(region),
+            physical_id: old.map(|o| o.physical_id.clone()),
+        });
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    // Deletes: in state but not desired (only when not targeting), and retired halves.
+    if selected.is_none() {
+        let desired: BTreeSet<&str> = graph.resources.keys().map(String::as_str).collect();
+        let gone: Vec<&ResourceState> = state.resources.values().filter(|r| !desired.contains(r.id.as_str())).collect();
+        steps.extend(delete_steps(state, gone, "removed from the template"));
+        for r in &state.pending_deletes {
+            steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
+        }
+    }
+    let outputs = match graph.outputs(&values) {
+        Ok(o) => o,
+        Err(d) => return Err(d),
+    };
+    let outputs_changed = selected.is_none() && outputs != state.outputs;
+    Ok(Plan { steps, outputs, outputs_changed })
+}
+
+/// Plan a `destroy`: everything in the state, dependents first.
+pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
+    let all: Vec<&ResourceState> = state
+        .resources
+        .values()
+        .filter(|r| targets.is_empty() || targets.iter().any(|t| &r.id == t || r.id.starts_with(&format!("{t}."))))
+        .collect();
+    let mut steps = delete_steps(state, all, "destroy");
+    if targets.is_empty() {
+        for r in &state.pending_deletes {
+            steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
+        }
+    }
+    Plan { steps, outputs: BTreeMap::new(), outputs_changed: targets.is_empty() && !state.outputs.is_empty() }
+}
+
+fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Step {
+    let retain = r.deletion_policy != DeletionPolicy::Delete && !retired;
+    Step {
+        id: r.id.clone(),
+        type_name: r.type_name.clone(),
+        action: Action::Delete,
+        parent: r.parent.clone(),
+        changes: Vec::new(),
+        replace_mode: None,
+        reason: Some(reason.to_string()),
+        retain,
+        retired,
+        inputs: None,
+        region: Some(r.region.clone()),
+        physical_id: Some(r.physical_id.clone()),
+    }
+}
+
+/// Delete steps in reverse dependency order (by the state's recorded dependencies).
+fn delete_steps(state: &StackState, gone: Vec<&ResourceState>, reason: &str) -> Vec<Step> {
+    let ids: BTreeSet<&str> = gone.iter().map(|r| r.id.as_str()).collect();
+    // Order: a resource comes after everything (being deleted) that depends on it.
+    let mut remaining: BTreeMap<&str, &ResourceState> = gone.iter().map(|r| (r.id.as_str(), *r)).collect();
+    let mut out = Vec::new();
+    while !remaining.is_empty() {
+        let ready: Vec<&str> = remaining
+            .keys()
+            .filter(|id| !remaining.values().any(|other| other.dependencies.iter().any(|d| d == *id) && ids.contains(other.id.as_str())))
+            .copied()
+            .collect();
+        let ready = if ready.is_empty() { vec![*remaining.keys().next().expect("non-empty")] } else { ready };
+        for id in ready {
+            let r = remaining.remove(id).expect("present");
+            out.push(delete_step(r, reason, false));
+        }
+    }
+    let _ = state;
+    out
+}
+
+/// The ids selected by `--target` (with their dependencies), or `None` for all.
+fn select_targets(graph: &DesiredGraph, targets: &[String]) -> Result<Option<BTreeSet<String>>, Diagnostics> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut sel = BTreeSet::new();
+    let mut diags = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    for t in targets {
+        let matched: Vec<&String> = graph.resources.keys().filter(|id| *id == t || id.starts_with(&format!("{t}."))).collect();
+        if matched.is_empty() {
+            let mut d = Diagnostic::new(format!("--target `{t}` is not a resource of this stack"), None);
+            d.help = crate::diag::did_you_mean(t, graph.resources.keys().map(String::as_str).chain(graph.components.iter().map(String::as_str)));
+            diags.push(d);
+        }
+        stack.extend(matched.into_iter().cloned());
+    }
+    while let Some(id) = stack.pop() {
+        if sel.insert(id.clone()) {
+            stack.extend(graph.resources[&id].deps.iter().cloned());
+        }
+    }
+    if diags.is_empty() {
+        Ok(Some(sel))
+    } else {
+        Err(Diagnostics(diags))
+    }
+}
