@@ -1071,3 +1071,69 @@ async fn destroy_tolerates_a_resource_deleted_outside_cairn() {
     assert!(h.state().await.is_empty());
     assert_eq!(h.cloud.count(), 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Components, DependsOn and UpdateReplacePolicy
+
+const TWO_SITES: &str = r#"
+Resources:
+  Base:
+    Type: Test::Thing
+  Gate:
+    Type: Test::Other
+  First:
+    Type: ./components/site.yaml
+    DependsOn: Gate
+    Properties:
+      Label: first
+      Upstream: !Ref Base
+  Second:
+    Type: ./components/site.yaml
+    Properties:
+      Label: second
+      Upstream: second
+"#;
+
+#[tokio::test]
+async fn a_component_can_be_targeted_and_replaced_as_a_whole() {
+    let h = Harness::new().file("components/site.yaml", SITE);
+    let popts = PlanOptions { targets: vec!["First".into()], ..Default::default() };
+    assert_ok(&h.up_with(TWO_SITES, &[], &popts).await);
+    let ids: BTreeSet<String> = h.state().await.resources.keys().cloned().collect();
+    // The component's resources, what they reference, and what the component DependsOn.
+    assert_eq!(ids, BTreeSet::from(["Base", "Gate", "First.Bucket", "First.Policy"].map(String::from)));
+    let log = h.mutations();
+    let at = |id: &str| log.iter().position(|(o, i)| *o == Op::Create && i == id).unwrap();
+    assert!(at("Gate") < at("First.Bucket") && at("Base") < at("First.Bucket") && at("First.Bucket") < at("First.Policy"), "{log:?}");
+    assert_ok(&h.up(TWO_SITES, &[]).await);
+    h.assert_converged(TWO_SITES, &[]).await;
+
+    let before = h.state().await;
+    let popts = PlanOptions { replace: vec!["First".into()], ..Default::default() };
+    h.cloud.clear_log();
+    assert_ok(&h.up_with(TWO_SITES, &[], &popts).await);
+    let after = h.state().await;
+    for id in ["First.Bucket", "First.Policy"] {
+        assert_ne!(before.resources[id].physical_id, after.resources[id].physical_id, "{id} is replaced");
+        assert!(h.cloud.get(&before.resources[id].physical_id).is_none());
+    }
+    for id in ["Base", "Gate", "Second.Bucket", "Second.Policy"] {
+        assert_eq!(before.resources[id].physical_id, after.resources[id].physical_id, "{id} is untouched");
+    }
+    h.assert_converged(TWO_SITES, &[]).await;
+}
+
+#[tokio::test]
+async fn update_replace_policy_retain_keeps_the_old_resource() {
+    let h = Harness::new();
+    let t = |rep: &str| format!("Resources:\n  A:\n    Type: Test::Thing\n    UpdateReplacePolicy: Retain\n    Properties:\n      Replace: {rep}\n");
+    h.up(&t("r1"), &[]).await;
+    let old = h.pid("A").await;
+    h.cloud.clear_log();
+    assert_ok(&h.up(&t("r2"), &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "A")]));
+    assert!(h.cloud.get(&old).is_some(), "the old resource is kept");
+    assert_ne!(h.pid("A").await, old);
+    assert!(h.state().await.pending_deletes.is_empty());
+    assert!(h.preview(&t("r2"), &[]).await.is_empty());
+}
