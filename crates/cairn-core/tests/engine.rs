@@ -39,7 +39,13 @@ struct Harness {
 }
 
 fn lock_info(operation: &str) -> LockInfo {
-    LockInfo { user: "tester".into(), host: "localhost".into(), pid: 1, operation: operation.into(), started: "2026-01-01T00:00:00Z".into() }
+    LockInfo {
+        user: "tester".into(),
+        host: "localhost".into(),
+        pid: 1,
+        operation: operation.into(),
+        started: "2026-01-01T00:00:00Z".into(),
+    }
 }
 
 impl Harness {
@@ -102,7 +108,9 @@ impl Harness {
 
     /// The state as a preview sees it (journal replayed, recovery in memory only).
     async fn state(&self) -> StackState {
-        let s = Session::open(Arc::new(self.backend.clone()), STACK, None, &self.registry, &self.opts()).await.expect("open");
+        let s = Session::open(Arc::new(self.backend.clone()), STACK, None, &self.registry, &self.opts())
+            .await
+            .expect("open");
         s.state.clone()
     }
 
@@ -119,7 +127,12 @@ impl Harness {
 
     /// `cairn up` as the CLI runs it: lock, recover, plan, apply unless the plan is empty.
     /// `Ok(None)` when there was nothing to do.
-    async fn try_up(&self, yaml: &str, params: &[(&str, &str)], popts: &PlanOptions) -> Result<Option<RunResult>, EngineError> {
+    async fn try_up(
+        &self,
+        yaml: &str,
+        params: &[(&str, &str)],
+        popts: &PlanOptions,
+    ) -> Result<Option<RunResult>, EngineError> {
         let graph = self.graph(yaml, params);
         let mut session = self.session().await?;
         let plan = plan_up(&graph, &session.state, &self.registry, popts).unwrap_or_else(|d| panic!("plan: {d:?}"));
@@ -184,11 +197,17 @@ impl Harness {
     /// preview of the same inputs shows no changes.
     async fn assert_converged(&self, yaml: &str, params: &[(&str, &str)]) {
         let state = self.state().await;
-        let tracked: BTreeSet<(String, String)> = state.resources.values().map(|r| (r.id.clone(), r.physical_id.clone())).collect();
+        let tracked: BTreeSet<(String, String)> =
+            state.resources.values().map(|r| (r.id.clone(), r.physical_id.clone())).collect();
         assert_eq!(tracked, self.live(), "the state must track exactly the live resources");
         assert!(state.pending_deletes.is_empty(), "nothing may be left to delete: {:?}", state.pending_deletes);
         let plan = self.preview(yaml, params).await;
-        assert!(plan.is_empty(), "the next preview must show no changes: {:?} (outputs changed: {})", plan.changes().collect::<Vec<_>>(), plan.outputs_changed);
+        assert!(
+            plan.is_empty(),
+            "the next preview must show no changes: {:?} (outputs changed: {})",
+            plan.changes().collect::<Vec<_>>(),
+            plan.outputs_changed
+        );
     }
 }
 
@@ -482,7 +501,10 @@ async fn after_up_the_preview_is_empty_with_components_conditions_and_novalue() 
         let base = h.live_props(&state.resources["Base"].physical_id);
         assert_eq!(base.get("Value").is_some(), env == "prod", "{base}");
         let bucket = h.live_props(&state.resources["Site.Bucket"].physical_id);
-        assert_eq!(bucket.get("Value").map(|v| v.as_str().unwrap().to_string()), (env == "prod").then(|| "prod-site".to_string()));
+        assert_eq!(
+            bucket.get("Value").map(|v| v.as_str().unwrap().to_string()),
+            (env == "prod").then(|| "prod-site".to_string())
+        );
         let user = h.live_props(&state.resources["User"].physical_id);
         assert_eq!(user["Inputs"].as_array().unwrap().len(), if env == "prod" { 2 } else { 1 }, "{user}");
         // And a second up does nothing at all.
@@ -550,7 +572,10 @@ async fn a_failure_stops_only_its_dependents() {
     let failed = r.failed();
     assert_eq!(failed.len(), 1);
     let e = failed[0];
-    assert_eq!((e.id.as_str(), e.type_name.as_str(), e.action, e.code.as_deref()), ("B", "Test::Thing", Action::Create, Some("InjectedFailure")));
+    assert_eq!(
+        (e.id.as_str(), e.type_name.as_str(), e.action, e.code.as_deref()),
+        ("B", "Test::Thing", Action::Create, Some("InjectedFailure"))
+    );
     let shown = e.to_string();
     assert!(shown.starts_with("B (Test::Thing): create failed: InjectedFailure: "), "{shown}");
     assert!(matches!(outcome(&r, "C"), Outcome::Skipped(why) if why.contains("`B` failed")), "{:?}", outcome(&r, "C"));
@@ -699,7 +724,8 @@ async fn adding_retain_later_is_recorded_and_honoured() {
     let v1 = "Resources:\n  Keep:\n    Type: Test::Thing\n  Other:\n    Type: Test::Thing\n";
     h.up(v1, &[]).await;
     let keep = h.pid("Keep").await;
-    let v2 = "Resources:\n  Keep:\n    Type: Test::Thing\n    DeletionPolicy: Retain\n  Other:\n    Type: Test::Thing\n";
+    let v2 =
+        "Resources:\n  Keep:\n    Type: Test::Thing\n    DeletionPolicy: Retain\n  Other:\n    Type: Test::Thing\n";
     let plan = h.preview(v2, &[]).await;
     assert!(plan.changes().next().is_none(), "no resource changes");
     assert!(!plan.is_empty(), "but the new policy is to be recorded");
@@ -763,7 +789,10 @@ fn crashed(r: &Result<Option<RunResult>, EngineError>) -> bool {
 }
 
 /// Appends a clean run makes.
-async fn appends_of(setup: &[String], run: impl AsyncFnOnce(&Harness) -> Result<Option<RunResult>, EngineError>) -> u64 {
+async fn appends_of(
+    setup: &[String],
+    run: impl AsyncFnOnce(&Harness) -> Result<Option<RunResult>, EngineError>,
+) -> u64 {
     let h = Harness::new();
     for t in setup {
         assert_ok(&h.up(t, &[]).await);
@@ -903,7 +932,14 @@ async fn a_crash_during_a_create_whose_answer_is_lost_is_adopted_by_find() {
     h.backend.reset_failure();
     h.cloud.clear_log();
     let session = h.session().await.expect("open");
-    assert!(session.recovered.iter().any(|e| matches!(e, exec::Event::Recovered { id, what, .. } if id == "B" && what.contains("adopted"))), "{:?}", session.recovered);
+    assert!(
+        session
+            .recovered
+            .iter()
+            .any(|e| matches!(e, exec::Event::Recovered { id, what, .. } if id == "B" && what.contains("adopted"))),
+        "{:?}",
+        session.recovered
+    );
     session.close().await.unwrap();
     // D's create was interrupted too (its intent went out in the same journal batch).
     assert_eq!(h.cloud.call_log().iter().filter(|(op, id)| *op == Op::Find && id == "B").count(), 1);
@@ -1028,7 +1064,10 @@ async fn refresh_records_drift_and_the_next_plan_restores_the_template() {
     h.cloud.clear_log();
     assert_eq!(refresh(&h).await, 1);
     let state = h.state().await;
-    assert_eq!(state.resources["D"].drift, Some(Value::Map(BTreeMap::from([("Value".into(), Value::String("edited by hand".into()))]))));
+    assert_eq!(
+        state.resources["D"].drift,
+        Some(Value::Map(BTreeMap::from([("Value".into(), Value::String("edited by hand".into()))])))
+    );
     let plan = h.preview(FOUR, &[]).await;
     let changes: Vec<(&str, Action)> = plan.changes().map(|s| (s.id.as_str(), s.action)).collect();
     assert_eq!(changes, [("D", Action::Update)]);
@@ -1104,7 +1143,10 @@ async fn a_component_can_be_targeted_and_replaced_as_a_whole() {
     assert_eq!(ids, BTreeSet::from(["Base", "Gate", "First.Bucket", "First.Policy"].map(String::from)));
     let log = h.mutations();
     let at = |id: &str| log.iter().position(|(o, i)| *o == Op::Create && i == id).unwrap();
-    assert!(at("Gate") < at("First.Bucket") && at("Base") < at("First.Bucket") && at("First.Bucket") < at("First.Policy"), "{log:?}");
+    assert!(
+        at("Gate") < at("First.Bucket") && at("Base") < at("First.Bucket") && at("First.Bucket") < at("First.Policy"),
+        "{log:?}"
+    );
     assert_ok(&h.up(TWO_SITES, &[]).await);
     h.assert_converged(TWO_SITES, &[]).await;
 
@@ -1126,7 +1168,9 @@ async fn a_component_can_be_targeted_and_replaced_as_a_whole() {
 #[tokio::test]
 async fn update_replace_policy_retain_keeps_the_old_resource() {
     let h = Harness::new();
-    let t = |rep: &str| format!("Resources:\n  A:\n    Type: Test::Thing\n    UpdateReplacePolicy: Retain\n    Properties:\n      Replace: {rep}\n");
+    let t = |rep: &str| {
+        format!("Resources:\n  A:\n    Type: Test::Thing\n    UpdateReplacePolicy: Retain\n    Properties:\n      Replace: {rep}\n")
+    };
     h.up(&t("r1"), &[]).await;
     let old = h.pid("A").await;
     h.cloud.clear_log();

@@ -153,12 +153,13 @@ impl ResourceType for TestType {
         let wanted = ctx.ownership_tags();
         let expected = physical_id(ctx, properties);
         self.call(Op::Find, ctx, |resources| {
-            let mut owned = resources
-                .values()
-                .filter(|r| r.type_name == self.schema.type_name && wanted.iter().all(|(k, v)| r.tags.get(k) == Some(v)));
+            let mut owned = resources.values().filter(|r| {
+                r.type_name == self.schema.type_name && wanted.iter().all(|(k, v)| r.tags.get(k) == Some(v))
+            });
             // The resource this very create would have made (its name) first: during a
             // replacement the old resource carries the same ownership tags.
-            let found = match resources.get(&expected).filter(|r| owned.clone().any(|o| o.physical_id == r.physical_id)) {
+            let found = match resources.get(&expected).filter(|r| owned.clone().any(|o| o.physical_id == r.physical_id))
+            {
                 Some(r) => Some(r),
                 None => owned.next(),
             };
