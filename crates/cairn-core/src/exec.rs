@@ -793,7 +793,22 @@ async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
             if let Err(e) = shared.journal.write(begin).await {
                 return shared.journal_failed(step, now, e);
             }
-            match t.create(&ctx, &json).await {
+            let created = match t.create(&ctx, &json).await {
+                Ok(data) => Ok(data),
+                // The call may have taken effect although its answer says otherwise (a
+                // response lost on the way back): look for what it made before calling
+                // it failed, so that it is tracked rather than leaked.
+                Err(e) => {
+                    let found = t.find(&ctx, &json).await.ok().flatten();
+                    match found
+                        .filter(|d| !is_known_other(&shared.state.lock().expect("state lock"), &r.id, &d.physical_id))
+                    {
+                        Some(data) => Ok(data),
+                        None => Err(e),
+                    }
+                }
+            };
+            match created {
                 Ok(data) => {
                     let mut changes = Vec::new();
                     if cbd {
@@ -817,6 +832,15 @@ async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
         }
         Action::Delete => unreachable!("decide never deletes"),
     }
+}
+
+/// Whether `physical_id` is a resource the state already tracks for `id` (the one being
+/// replaced, or an old half of a replacement still to delete). Such a resource carries
+/// the same ownership tags as the one a create makes, so `find` may return it: it must
+/// never be adopted as the result of the create.
+fn is_known_other(state: &StackState, id: &str, physical_id: &str) -> bool {
+    state.resources.get(id).is_some_and(|r| r.physical_id == physical_id)
+        || state.pending_deletes.iter().any(|r| r.id == id && r.physical_id == physical_id)
 }
 
 /// Delete one resource (journaled). `Err` carries the outcome to report.
@@ -963,7 +987,12 @@ pub async fn recover(
         let json = provider_json(t.schema(), inputs);
         let event = |what: String| Event::Recovered { id: id.clone(), type_name: type_name.clone(), what };
         match kind {
-            OpKind::Create => match t.find(&ctx, &json).await.map_err(|p| err(p, Action::Create))? {
+            OpKind::Create => match t
+                .find(&ctx, &json)
+                .await
+                .map_err(|p| err(p, Action::Create))?
+                .filter(|d| !is_known_other(state, id, &d.physical_id))
+            {
                 Some(data) => {
                     let mut changes = Vec::new();
                     if *replacing && state.resources.contains_key(id) {

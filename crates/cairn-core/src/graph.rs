@@ -255,6 +255,25 @@ impl DesiredGraph {
     }
 }
 
+/// `node` with every `Fn::If` whose condition is known replaced by the branch it takes.
+fn live_branches(node: &Node, conditions: &BTreeMap<String, bool>) -> Node {
+    if let Some(("Fn::If", _, arg)) = node.as_intrinsic() {
+        if let Some([cond, then, otherwise]) = arg.as_seq() {
+            if let Some(taken) = cond.as_str().and_then(|c| conditions.get(c)) {
+                return live_branches(if *taken { then } else { otherwise }, conditions);
+            }
+        }
+    }
+    let value = match &node.value {
+        NodeValue::Seq(items) => NodeValue::Seq(items.iter().map(|n| live_branches(n, conditions)).collect()),
+        NodeValue::Map(m) => NodeValue::Map(crate::template::ast::Mapping {
+            entries: m.entries.iter().map(|(k, v)| (k.clone(), live_branches(v, conditions))).collect(),
+        }),
+        other => other.clone(),
+    };
+    Node::new(value, node.span.clone())
+}
+
 /// The value of a pseudo parameter.
 fn pseudo(i: &StackInputs, name: &str, span: &Span) -> Result<Value, Diagnostic> {
     {
@@ -336,7 +355,11 @@ impl DesiredGraph {
         out: &mut BTreeSet<String>,
     ) -> Result<(), Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        for r in eval::references(node) {
+        // A branch of `Fn::If` that its (known) condition does not take is never
+        // evaluated: what it references is not needed, and may be a resource whose
+        // condition is false (`!If [IsProd, !Ref ProdOnly, !Ref AWS::NoValue]`).
+        let live = live_branches(node, &self.scope(scope).conditions);
+        for r in eval::references(&live) {
             let res = match r {
                 Reference::Ref { name, span } => self.ref_deps(scope, &name, &span, visiting, out),
                 Reference::GetAtt { resource, attribute, span } => {

@@ -111,6 +111,11 @@ pub struct Plan {
     pub outputs: BTreeMap<String, OutputState>,
     /// Whether the outputs differ from the state's.
     pub outputs_changed: bool,
+    /// Whether resources that stay the same have new recorded facts (`DeletionPolicy`,
+    /// dependencies, enclosing component): no provider call, but the run must record them
+    /// (a `Retain` added now must hold when the resource is removed later).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub state_changed: bool,
 }
 
 impl Plan {
@@ -123,7 +128,7 @@ impl Plan {
     }
     /// True when nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.steps.iter().all(|s| s.action == Action::Same) && !self.outputs_changed
+        self.steps.iter().all(|s| s.action == Action::Same) && !self.outputs_changed && !self.state_changed
     }
     pub fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.action != Action::Same)
@@ -295,6 +300,7 @@ pub fn plan_up(
     let mut values = PlannedValues { state, unknown: HashMap::new(), registry };
     let mut steps = Vec::new();
     let mut diags = Vec::new();
+    let mut state_changed = false;
     for r in graph.resources.values() {
         if !selected.as_ref().is_none_or(|s| s.contains(&r.id)) {
             continue;
@@ -323,6 +329,11 @@ pub fn plan_up(
         let (action, changes, replace_mode, reason) = decide(t.as_ref(), r, &props, &region, old, force);
         if action != Action::Same {
             values.unknown.insert(r.id.clone(), action);
+        } else if old
+            .is_some_and(|o| o.dependencies != r.deps || o.deletion_policy != r.deletion_policy || o.parent != r.parent)
+        {
+            // The executor records these for `Same` steps.
+            state_changed = true;
         }
         steps.push(Step {
             id: r.id.clone(),
@@ -353,7 +364,7 @@ pub fn plan_up(
     }
     let outputs = graph.outputs(&values)?;
     let outputs_changed = selected.is_none() && outputs != state.outputs;
-    Ok(Plan { steps, outputs, outputs_changed })
+    Ok(Plan { steps, outputs, outputs_changed, state_changed })
 }
 
 /// Plan a `destroy`: everything in the state, dependents first.
@@ -369,7 +380,12 @@ pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
             steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
         }
     }
-    Plan { steps, outputs: BTreeMap::new(), outputs_changed: targets.is_empty() && !state.outputs.is_empty() }
+    Plan {
+        steps,
+        outputs: BTreeMap::new(),
+        outputs_changed: targets.is_empty() && !state.outputs.is_empty(),
+        state_changed: false,
+    }
 }
 
 fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Step {

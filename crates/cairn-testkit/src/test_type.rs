@@ -15,7 +15,8 @@
 //!
 //! Like AWS: creating a resource whose physical id exists fails with `AlreadyExists`;
 //! updating or deleting one that does not exist fails with `NotFound`. `find` looks the
-//! resource up by its ownership tags.
+//! resource up by its ownership tags, preferring the one with the physical id this create
+//! would make (when a replacement's old resource carries the same tags).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -97,10 +98,7 @@ impl ResourceType for TestType {
     async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {
         self.call(Op::Create, ctx, |resources| {
             fail_if_asked(Op::Create, ctx, properties)?;
-            let physical_id = match properties.get("Name").and_then(|n| Value::from_json(n).to_cfn_string()) {
-                Some(name) => name,
-                None => ctx.generated_name(64, false, |c| c.is_ascii_alphanumeric() || c == '-'),
-            };
+            let physical_id = physical_id(ctx, properties);
             if resources.contains_key(&physical_id) {
                 return Err(ProviderError::with_code("AlreadyExists", format!("{physical_id} already exists")));
             }
@@ -151,15 +149,31 @@ impl ResourceType for TestType {
         .await
     }
 
-    async fn find(&self, ctx: &OpContext, _properties: &Json) -> Result<Option<ResourceData>, ProviderError> {
+    async fn find(&self, ctx: &OpContext, properties: &Json) -> Result<Option<ResourceData>, ProviderError> {
         let wanted = ctx.ownership_tags();
+        let expected = physical_id(ctx, properties);
         self.call(Op::Find, ctx, |resources| {
-            Ok(resources
-                .values()
-                .find(|r| r.type_name == self.schema.type_name && wanted.iter().all(|(k, v)| r.tags.get(k) == Some(v)))
-                .map(|r| data(r.physical_id.clone(), &r.properties)))
+            let mut owned = resources.values().filter(|r| {
+                r.type_name == self.schema.type_name && wanted.iter().all(|(k, v)| r.tags.get(k) == Some(v))
+            });
+            // The resource this very create would have made (its name) first: during a
+            // replacement the old resource carries the same ownership tags.
+            let found = match resources.get(&expected).filter(|r| owned.clone().any(|o| o.physical_id == r.physical_id))
+            {
+                Some(r) => Some(r),
+                None => owned.next(),
+            };
+            Ok(found.map(|r| data(r.physical_id.clone(), &r.properties)))
         })
         .await
+    }
+}
+
+/// The physical id a create makes: `Name`, or a name generated from the seed.
+fn physical_id(ctx: &OpContext, properties: &Json) -> String {
+    match properties.get("Name").and_then(|n| Value::from_json(n).to_cfn_string()) {
+        Some(name) => name,
+        None => ctx.generated_name(64, false, |c| c.is_ascii_alphanumeric() || c == '-'),
     }
 }
 

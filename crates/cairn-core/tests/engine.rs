@@ -1,0 +1,1183 @@
+//! Engine tests: templates (YAML strings) through the desired graph, the plan, the
+//! executor and the state, against the test cloud of `cairn-testkit`.
+//!
+//! Every test asserts what a user can observe: the calls made to the cloud (and their
+//! order), what exists in the cloud, what the state records, and what the next preview
+//! shows. No timing assertions: concurrency is measured by the cloud's in-flight counter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::engine::{EngineError, Session};
+use cairn_core::exec::{self, ExecOptions, Outcome, Quiet, RunResult};
+use cairn_core::graph::{DesiredGraph, StackInputs};
+use cairn_core::plan::{plan_destroy, plan_up, Action, Plan, PlanOptions, ReplaceMode};
+use cairn_core::provider::Registry;
+use cairn_core::state::{LockInfo, StackState, StateError};
+use cairn_core::template::model::load_template;
+use cairn_core::template::{parse_document, MemoryLoader, NodeValue};
+use cairn_core::Value;
+use cairn_testkit::{registry, MemoryBackend, Op, TestCloud};
+use indexmap::IndexMap;
+use serde_json::json;
+
+const PROJECT: &str = "test";
+const STACK: &str = "dev";
+
+// ---------------------------------------------------------------------------------------
+// Harness
+
+/// One stack of one project, deployed into a test cloud with an in-memory backend.
+struct Harness {
+    cloud: TestCloud,
+    registry: Registry,
+    backend: MemoryBackend,
+    parallel: usize,
+    /// Component files, by path.
+    files: BTreeMap<String, String>,
+}
+
+fn lock_info(operation: &str) -> LockInfo {
+    LockInfo {
+        user: "tester".into(),
+        host: "localhost".into(),
+        pid: 1,
+        operation: operation.into(),
+        started: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_latency(Duration::ZERO)
+    }
+
+    fn with_latency(latency: Duration) -> Harness {
+        let cloud = TestCloud::new();
+        let registry = registry(&cloud, latency);
+        Harness { cloud, registry, backend: MemoryBackend::new(), parallel: 4, files: BTreeMap::new() }
+    }
+
+    fn file(mut self, path: &str, text: &str) -> Harness {
+        self.files.insert(path.to_string(), text.to_string());
+        self
+    }
+
+    fn opts(&self) -> ExecOptions {
+        ExecOptions {
+            project: PROJECT.into(),
+            stack: STACK.into(),
+            account_id: cairn_testkit::TEST_ACCOUNT_ID.into(),
+            partition: "aws".into(),
+            stack_tags: BTreeMap::new(),
+            parallel: self.parallel,
+        }
+    }
+
+    fn graph(&self, yaml: &str, params: &[(&str, &str)]) -> Arc<DesiredGraph> {
+        let mut files = self.files.clone();
+        files.insert("template.yaml".into(), yaml.to_string());
+        let loader = MemoryLoader(files);
+        let template = load_template(&loader, "template.yaml").unwrap_or_else(|d| panic!("template: {d:?}"));
+        let mut parameters = IndexMap::new();
+        if !params.is_empty() {
+            let text: String = params.iter().map(|(k, v)| format!("{k}: {}\n", json!(v))).collect();
+            let node = parse_document(&text, "stacks/dev.yaml").expect("parameters parse");
+            let NodeValue::Map(m) = node.value else { panic!("parameters are a mapping") };
+            for (k, v) in m.entries {
+                parameters.insert(k.name, v);
+            }
+        }
+        let inputs = StackInputs {
+            project: PROJECT.into(),
+            stack: STACK.into(),
+            region: "us-east-1".into(),
+            account_id: Some(cairn_testkit::TEST_ACCOUNT_ID.into()),
+            partition: "aws".into(),
+            parameters,
+            exports: BTreeMap::new(),
+        };
+        Arc::new(DesiredGraph::build(&template, inputs, &self.registry).unwrap_or_else(|d| panic!("graph: {d:?}")))
+    }
+
+    /// Open the stack locked (recovery runs and is stored).
+    async fn session(&self) -> Result<Session, EngineError> {
+        Session::open(Arc::new(self.backend.clone()), STACK, Some(lock_info("up")), &self.registry, &self.opts()).await
+    }
+
+    /// The state as a preview sees it (journal replayed, recovery in memory only).
+    async fn state(&self) -> StackState {
+        let s = Session::open(Arc::new(self.backend.clone()), STACK, None, &self.registry, &self.opts())
+            .await
+            .expect("open");
+        s.state.clone()
+    }
+
+    /// `cairn preview`: no lock, nothing written.
+    async fn preview(&self, yaml: &str, params: &[(&str, &str)]) -> Plan {
+        self.preview_with(yaml, params, &PlanOptions::default()).await
+    }
+
+    async fn preview_with(&self, yaml: &str, params: &[(&str, &str)], popts: &PlanOptions) -> Plan {
+        let graph = self.graph(yaml, params);
+        let state = self.state().await;
+        plan_up(&graph, &state, &self.registry, popts).unwrap_or_else(|d| panic!("plan: {d:?}"))
+    }
+
+    /// `cairn up` as the CLI runs it: lock, recover, plan, apply unless the plan is empty.
+    /// `Ok(None)` when there was nothing to do.
+    async fn try_up(
+        &self,
+        yaml: &str,
+        params: &[(&str, &str)],
+        popts: &PlanOptions,
+    ) -> Result<Option<RunResult>, EngineError> {
+        let graph = self.graph(yaml, params);
+        let mut session = self.session().await?;
+        let plan = plan_up(&graph, &session.state, &self.registry, popts).unwrap_or_else(|d| panic!("plan: {d:?}"));
+        if plan.is_empty() {
+            session.close().await?;
+            return Ok(None);
+        }
+        let result = session.apply(&plan, Some(graph), &self.registry, self.opts(), Arc::new(Quiet)).await;
+        let _ = session.close().await;
+        result.map(Some)
+    }
+
+    /// An `up` that must run (the plan is not empty) and return a result.
+    async fn up(&self, yaml: &str, params: &[(&str, &str)]) -> RunResult {
+        self.up_with(yaml, params, &PlanOptions::default()).await
+    }
+
+    async fn up_with(&self, yaml: &str, params: &[(&str, &str)], popts: &PlanOptions) -> RunResult {
+        self.try_up(yaml, params, popts).await.expect("up").expect("the plan has changes")
+    }
+
+    async fn try_destroy(&self) -> Result<Option<RunResult>, EngineError> {
+        let mut session = self.session().await?;
+        let plan = plan_destroy(&session.state, &[]);
+        if plan.is_empty() {
+            session.close().await?;
+            return Ok(None);
+        }
+        let result = session.apply(&plan, None, &self.registry, self.opts(), Arc::new(Quiet)).await;
+        let _ = session.close().await;
+        result.map(Some)
+    }
+
+    async fn destroy(&self) -> RunResult {
+        self.try_destroy().await.expect("destroy").expect("the stack has resources")
+    }
+
+    /// Mutating calls (create, update, delete) made so far, in order.
+    fn mutations(&self) -> Vec<(Op, String)> {
+        self.cloud.call_log().into_iter().filter(|(op, _)| matches!(op, Op::Create | Op::Update | Op::Delete)).collect()
+    }
+
+    /// The live resources of this stack: (logical id, physical id).
+    fn live(&self) -> BTreeSet<(String, String)> {
+        self.cloud
+            .live_resources()
+            .into_iter()
+            .filter(|r| r.tags.get("cairn:stack").map(String::as_str) == Some(STACK))
+            .map(|r| (r.tags["cairn:logical-id"].clone(), r.physical_id))
+            .collect()
+    }
+
+    async fn pid(&self, id: &str) -> String {
+        self.state().await.resources.get(id).unwrap_or_else(|| panic!("{id} is not in the state")).physical_id.clone()
+    }
+
+    fn live_props(&self, pid: &str) -> serde_json::Value {
+        self.cloud.get(pid).unwrap_or_else(|| panic!("{pid} is not live")).properties
+    }
+
+    /// The state tracks exactly the live resources of the stack, nothing is pending, and a
+    /// preview of the same inputs shows no changes.
+    async fn assert_converged(&self, yaml: &str, params: &[(&str, &str)]) {
+        let state = self.state().await;
+        let tracked: BTreeSet<(String, String)> =
+            state.resources.values().map(|r| (r.id.clone(), r.physical_id.clone())).collect();
+        assert_eq!(tracked, self.live(), "the state must track exactly the live resources");
+        assert!(state.pending_deletes.is_empty(), "nothing may be left to delete: {:?}", state.pending_deletes);
+        let plan = self.preview(yaml, params).await;
+        assert!(
+            plan.is_empty(),
+            "the next preview must show no changes: {:?} (outputs changed: {})",
+            plan.changes().collect::<Vec<_>>(),
+            plan.outputs_changed
+        );
+    }
+}
+
+fn ops(list: &[(Op, &str)]) -> Vec<(Op, String)> {
+    list.iter().map(|(o, s)| (*o, s.to_string())).collect()
+}
+
+fn outcome<'a>(r: &'a RunResult, id: &str) -> &'a Outcome {
+    &r.steps.iter().find(|(i, _, _, _)| i == id).unwrap_or_else(|| panic!("no step for {id}: {:?}", r.steps)).2
+}
+
+fn step<'a>(plan: &'a Plan, id: &str) -> &'a cairn_core::plan::Step {
+    plan.steps.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no step for {id}: {:?}", plan.steps))
+}
+
+fn assert_ok(r: &RunResult) {
+    assert!(r.succeeded(), "run failed: {:?} journal: {:?}", r.failed(), r.journal_error);
+}
+
+/// A <- B <- C: B refers to A (Ref, and A's volatile `Echo`), C to B (GetAtt Arn).
+fn chain(a_value: &str, a_replace: &str, a_name: Option<&str>) -> String {
+    let name = a_name.map(|n| format!("\n      Name: {n}")).unwrap_or_default();
+    format!(
+        r#"
+Resources:
+  A:
+    Type: Test::Thing
+    Properties:
+      Value: {a_value}
+      Replace: {a_replace}{name}
+  B:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref A
+      Value: !GetAtt A.Echo
+  C:
+    Type: Test::Other
+    Properties:
+      Inputs: !GetAtt B.Arn
+Outputs:
+  AId:
+    Value: !Ref A
+  CArn:
+    Value: !GetAtt C.Arn
+"#
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Ordering of creates, updates, replacements and deletes
+
+#[tokio::test]
+async fn creates_run_in_dependency_order_and_destroy_in_reverse() {
+    let h = Harness::new();
+    let v1 = chain("a1", "r1", None);
+    let r = h.up(&v1, &[]).await;
+    assert_ok(&r);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "A"), (Op::Create, "B"), (Op::Create, "C")]));
+    // Each dependent received its dependency's real values.
+    let (a, b) = (h.pid("A").await, h.pid("B").await);
+    assert_eq!(h.live_props(&b), json!({"Inputs": a, "Value": "a1"}));
+    assert_eq!(h.live_props(&h.pid("C").await), json!({"Inputs": format!("arn:test:::{b}")}));
+    h.assert_converged(&v1, &[]).await;
+
+    h.cloud.clear_log();
+    let r = h.destroy().await;
+    assert_ok(&r);
+    assert_eq!(h.mutations(), ops(&[(Op::Delete, "C"), (Op::Delete, "B"), (Op::Delete, "A")]));
+    assert_eq!(h.cloud.count(), 0);
+    let state = h.state().await;
+    assert!(state.is_empty() && state.outputs.is_empty(), "{state:?}");
+}
+
+#[tokio::test]
+async fn an_update_is_in_place_and_dependents_see_the_new_values() {
+    let h = Harness::new();
+    h.up(&chain("a1", "r1", None), &[]).await;
+    let (a, b, c) = (h.pid("A").await, h.pid("B").await, h.pid("C").await);
+
+    let v2 = chain("a2", "r1", None);
+    let plan = h.preview(&v2, &[]).await;
+    assert_eq!(step(&plan, "A").action, Action::Update);
+    // B reads A's volatile Echo: an update whose value is known after A's update.
+    assert_eq!(step(&plan, "B").action, Action::Update);
+    assert_eq!(step(&plan, "C").action, Action::Same);
+
+    h.cloud.clear_log();
+    assert_ok(&h.up(&v2, &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Update, "A"), (Op::Update, "B")]));
+    assert_eq!((h.pid("A").await, h.pid("B").await, h.pid("C").await), (a.clone(), b.clone(), c));
+    assert_eq!(h.live_props(&a)["Value"], "a2");
+    assert_eq!(h.live_props(&b), json!({"Inputs": a, "Value": "a2"}));
+    h.assert_converged(&v2, &[]).await;
+}
+
+#[tokio::test]
+async fn a_create_only_change_replaces_create_before_delete() {
+    let h = Harness::new();
+    h.up(&chain("a1", "r1", None), &[]).await;
+    let (old_a, b, c) = (h.pid("A").await, h.pid("B").await, h.pid("C").await);
+
+    let v2 = chain("a1", "r2", None);
+    let plan = h.preview(&v2, &[]).await;
+    let a_step = step(&plan, "A");
+    assert_eq!(a_step.action, Action::Replace);
+    assert_eq!(a_step.replace_mode, Some(ReplaceMode::CreateBeforeDelete));
+    assert!(a_step.changes.iter().any(|c| c.name == "Replace" && c.forces_replacement));
+    assert_eq!(step(&plan, "B").action, Action::Update, "B's Ref to A is known after up");
+
+    h.cloud.clear_log();
+    assert_ok(&h.up(&v2, &[]).await);
+    let log = h.mutations();
+    // A new A, then B pointed at it, then the old A deleted; C did not change.
+    assert_eq!(log, ops(&[(Op::Create, "A"), (Op::Update, "B"), (Op::Delete, "A")]));
+    let new_a = h.pid("A").await;
+    assert_ne!(new_a, old_a);
+    assert!(h.cloud.get(&old_a).is_none(), "the old A is deleted");
+    assert_eq!(h.live_props(&new_a)["Replace"], "r2");
+    assert_eq!(h.live_props(&b)["Inputs"], json!(new_a), "B refers to the new A");
+    assert_eq!((h.pid("B").await, h.pid("C").await), (b, c));
+    assert_eq!(h.state().await.outputs["AId"].value, Value::String(new_a));
+    h.assert_converged(&v2, &[]).await;
+}
+
+#[tokio::test]
+async fn a_replacement_with_a_fixed_name_deletes_first() {
+    let h = Harness::new();
+    let v1 = chain("a1", "r1", Some("thing-a"));
+    h.up(&v1, &[]).await;
+    assert_eq!(h.pid("A").await, "thing-a");
+
+    let v2 = chain("a1", "r2", Some("thing-a"));
+    let plan = h.preview(&v2, &[]).await;
+    assert_eq!(step(&plan, "A").action, Action::Replace);
+    assert_eq!(step(&plan, "A").replace_mode, Some(ReplaceMode::DeleteBeforeCreate));
+
+    h.cloud.clear_log();
+    let r = h.up(&v2, &[]).await;
+    assert_ok(&r);
+    // The name cannot exist twice: delete, then create. B's Ref (the name) is unchanged,
+    // so B's planned update turns out to be no change at all.
+    assert_eq!(h.mutations(), ops(&[(Op::Delete, "A"), (Op::Create, "A")]));
+    assert_eq!(*outcome(&r, "B"), Outcome::Unchanged);
+    assert_eq!(h.pid("A").await, "thing-a");
+    assert_eq!(h.live_props("thing-a")["Replace"], "r2");
+    h.assert_converged(&v2, &[]).await;
+}
+
+#[tokio::test]
+async fn a_removed_resource_is_deleted_after_its_dependents_are_updated() {
+    let h = Harness::new();
+    let v1 = r#"
+Resources:
+  A:
+    Type: Test::Thing
+  B:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref A
+"#;
+    h.up(v1, &[]).await;
+    let (a, b) = (h.pid("A").await, h.pid("B").await);
+    let v2 = r#"
+Resources:
+  B:
+    Type: Test::Thing
+    Properties:
+      Inputs: standalone
+"#;
+    let plan = h.preview(v2, &[]).await;
+    assert_eq!(step(&plan, "A").action, Action::Delete);
+    assert_eq!(step(&plan, "B").action, Action::Update);
+    h.cloud.clear_log();
+    assert_ok(&h.up(v2, &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Update, "B"), (Op::Delete, "A")]));
+    assert!(h.cloud.get(&a).is_none());
+    assert_eq!(h.live_props(&b), json!({"Inputs": "standalone"}));
+    h.assert_converged(v2, &[]).await;
+}
+
+#[tokio::test]
+async fn removed_resources_are_deleted_dependents_first() {
+    let h = Harness::new();
+    h.up(&chain("a1", "r1", None), &[]).await;
+    let v2 = "Resources:\n  D:\n    Type: Test::Other\n";
+    h.cloud.clear_log();
+    assert_ok(&h.up(v2, &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "D"), (Op::Delete, "C"), (Op::Delete, "B"), (Op::Delete, "A")]));
+    h.assert_converged(v2, &[]).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. No perpetual diffs
+
+const SITE: &str = r#"
+Parameters:
+  Label:
+    Type: String
+  Upstream:
+    Type: String
+  Size:
+    Type: Number
+    Default: 3
+Conditions:
+  HasLabel: !Not [!Equals [!Ref Label, ""]]
+Resources:
+  Bucket:
+    Type: Test::Thing
+    Properties:
+      Value: !If [HasLabel, !Ref Label, !Ref AWS::NoValue]
+      Inputs:
+        Upstream: !Ref Upstream
+        Size: !Ref Size
+  Policy:
+    Type: Test::Other
+    Properties:
+      Inputs: !Sub "${Bucket}:${Upstream}"
+      Tags:
+        - Key: bucket
+          Value: !Ref Bucket
+Outputs:
+  BucketArn:
+    Value: !GetAtt Bucket.Arn
+"#;
+
+const WITH_COMPONENTS: &str = r#"
+Parameters:
+  Env:
+    Type: String
+    Default: dev
+    AllowedValues: [dev, prod]
+Mappings:
+  Sizes:
+    dev: {Count: 1}
+    prod: {Count: 5}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Base:
+    Type: Test::Thing
+    Properties:
+      Value: !If [IsProd, big, !Ref AWS::NoValue]
+      Inputs:
+        Count: !FindInMap [Sizes, !Ref Env, Count]
+        Region: !Ref AWS::Region
+        Stack: !Ref AWS::StackName
+      Tags:
+        - Key: env
+          Value: !Ref Env
+  OnlyProd:
+    Type: Test::Thing
+    Condition: IsProd
+    Properties:
+      Inputs: !Ref Base
+  Site:
+    Type: ./components/site.yaml
+    Properties:
+      Label: !If [IsProd, !Sub "${Env}-site", ""]
+      Upstream: !GetAtt Base.Arn
+  User:
+    Type: Test::Other
+    DependsOn: Site
+    Properties:
+      Inputs:
+        - !GetAtt Site.BucketArn
+        - !If [IsProd, !Ref OnlyProd, !Ref AWS::NoValue]
+Outputs:
+  SiteArn:
+    Value: !GetAtt Site.BucketArn
+  Prod:
+    Condition: IsProd
+    Value: !Ref OnlyProd
+  Joined:
+    Value: !Join [",", [!Ref Base, !Ref User]]
+"#;
+
+#[tokio::test]
+async fn after_up_the_preview_is_empty_with_components_conditions_and_novalue() {
+    let h = Harness::new().file("components/site.yaml", SITE);
+    for env in ["dev", "prod", "dev"] {
+        let params = [("Env", env)];
+        let r = h.up(WITH_COMPONENTS, &params).await;
+        assert_ok(&r);
+        h.assert_converged(WITH_COMPONENTS, &params).await;
+        let state = h.state().await;
+        assert_eq!(state.resources.contains_key("OnlyProd"), env == "prod", "{env}");
+        assert_eq!(state.outputs.contains_key("Prod"), env == "prod", "{env}");
+        assert!(state.resources.contains_key("Site.Bucket") && state.resources.contains_key("Site.Policy"));
+        assert_eq!(state.resources["Site.Bucket"].parent.as_deref(), Some("Site"));
+        // NoValue leaves the property out entirely.
+        let base = h.live_props(&state.resources["Base"].physical_id);
+        assert_eq!(base.get("Value").is_some(), env == "prod", "{base}");
+        let bucket = h.live_props(&state.resources["Site.Bucket"].physical_id);
+        assert_eq!(
+            bucket.get("Value").map(|v| v.as_str().unwrap().to_string()),
+            (env == "prod").then(|| "prod-site".to_string())
+        );
+        let user = h.live_props(&state.resources["User"].physical_id);
+        assert_eq!(user["Inputs"].as_array().unwrap().len(), if env == "prod" { 2 } else { 1 }, "{user}");
+        // And a second up does nothing at all.
+        h.cloud.clear_log();
+        assert!(h.try_up(WITH_COMPONENTS, &params, &PlanOptions::default()).await.unwrap().is_none());
+        assert!(h.mutations().is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Parallelism
+
+fn independent(n: usize) -> String {
+    let mut t = String::from("Resources:\n");
+    for i in 0..n {
+        t.push_str(&format!("  R{i:02}:\n    Type: Test::Thing\n    Properties:\n      Value: {i}\n"));
+    }
+    t
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_work_runs_in_parallel_up_to_the_limit() {
+    for (parallel, want) in [(4, 4), (1, 1)] {
+        let mut h = Harness::with_latency(Duration::from_millis(20));
+        h.parallel = parallel;
+        let t = independent(40);
+        assert_ok(&h.up(&t, &[]).await);
+        assert_eq!(h.cloud.calls(Op::Create), 40);
+        assert_eq!(h.cloud.max_concurrency(), want, "up at --parallel {parallel}");
+        h.cloud.clear_log();
+        assert_ok(&h.destroy().await);
+        assert_eq!(h.cloud.count(), 0);
+        assert_eq!(h.cloud.max_concurrency(), want, "destroy at --parallel {parallel}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Failure isolation
+
+const FOUR: &str = r#"
+Resources:
+  A:
+    Type: Test::Thing
+  B:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref A
+  C:
+    Type: Test::Other
+    Properties:
+      Inputs: !GetAtt B.Arn
+  D:
+    Type: Test::Other
+    Properties:
+      Value: independent
+"#;
+
+#[tokio::test]
+async fn a_failure_stops_only_its_dependents() {
+    let h = Harness::new();
+    h.cloud.fail_next(Op::Create, "B");
+    let r = h.up(FOUR, &[]).await;
+    assert!(!r.succeeded());
+    assert!(r.journal_error.is_none());
+    let failed = r.failed();
+    assert_eq!(failed.len(), 1);
+    let e = failed[0];
+    assert_eq!(
+        (e.id.as_str(), e.type_name.as_str(), e.action, e.code.as_deref()),
+        ("B", "Test::Thing", Action::Create, Some("InjectedFailure"))
+    );
+    let shown = e.to_string();
+    assert!(shown.starts_with("B (Test::Thing): create failed: InjectedFailure: "), "{shown}");
+    assert!(matches!(outcome(&r, "C"), Outcome::Skipped(why) if why.contains("`B` failed")), "{:?}", outcome(&r, "C"));
+    assert_eq!(*outcome(&r, "A"), Outcome::Done);
+    assert_eq!(*outcome(&r, "D"), Outcome::Done);
+    // What succeeded is in the state (and nothing else).
+    let state = h.state().await;
+    assert_eq!(state.resources.keys().cloned().collect::<Vec<_>>(), ["A", "D"]);
+    assert_eq!(h.live().len(), 2);
+    assert!(!h.mutations().contains(&(Op::Create, "C".to_string())));
+
+    h.cloud.clear_failures();
+    h.cloud.clear_log();
+    assert_ok(&h.up(FOUR, &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "B"), (Op::Create, "C")]));
+    h.assert_converged(FOUR, &[]).await;
+}
+
+#[tokio::test]
+async fn a_failed_delete_keeps_what_depends_on_it() {
+    let h = Harness::new();
+    h.up(FOUR, &[]).await;
+    h.cloud.clear_log();
+    h.cloud.fail_next(Op::Delete, "B");
+    let r = h.destroy().await;
+    assert!(!r.succeeded());
+    // C (dependent of B) is deleted first; A (B's dependency) must stay, since B still
+    // exists and uses it; D is independent.
+    assert!(matches!(outcome(&r, "A"), Outcome::Skipped(_)), "{:?}", outcome(&r, "A"));
+    let state = h.state().await;
+    assert_eq!(state.resources.keys().cloned().collect::<Vec<_>>(), ["A", "B"]);
+    assert_eq!(h.live().len(), 2);
+    h.cloud.clear_failures();
+    assert_ok(&h.destroy().await);
+    assert_eq!(h.cloud.count(), 0);
+    assert!(h.state().await.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. --target and --replace
+
+#[tokio::test]
+async fn target_plans_only_the_target_and_its_dependencies() {
+    let h = Harness::new();
+    let popts = PlanOptions { targets: vec!["B".into()], ..Default::default() };
+    let plan = h.preview_with(FOUR, &[], &popts).await;
+    let ids: BTreeSet<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, BTreeSet::from(["A", "B"]));
+    assert_ok(&h.up_with(FOUR, &[], &popts).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "A"), (Op::Create, "B")]));
+    assert_eq!(h.state().await.resources.keys().cloned().collect::<Vec<_>>(), ["A", "B"]);
+
+    // The rest, later.
+    h.cloud.clear_log();
+    assert_ok(&h.up(FOUR, &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "C"), (Op::Create, "D")]));
+    h.assert_converged(FOUR, &[]).await;
+
+    // A targeted run touches nothing else: not a removed resource, not a changed one.
+    let v2 = r#"
+Resources:
+  A:
+    Type: Test::Thing
+  B:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref A
+      Value: changed
+  C:
+    Type: Test::Other
+    Properties:
+      Inputs: !GetAtt B.Arn
+      Value: changed too
+"#;
+    h.cloud.clear_log();
+    let popts = PlanOptions { targets: vec!["B".into()], ..Default::default() };
+    assert_ok(&h.up_with(v2, &[], &popts).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Update, "B")]));
+    assert!(h.state().await.resources.contains_key("D"));
+    let plan = h.preview(v2, &[]).await;
+    let changes: Vec<(&str, Action)> = plan.changes().map(|s| (s.id.as_str(), s.action)).collect();
+    assert_eq!(changes, [("C", Action::Update), ("D", Action::Delete)]);
+}
+
+#[tokio::test]
+async fn replace_forces_a_replacement() {
+    let h = Harness::new();
+    h.up(FOUR, &[]).await;
+    let (a, b) = (h.pid("A").await, h.pid("B").await);
+    let popts = PlanOptions { replace: vec!["A".into()], ..Default::default() };
+    let plan = h.preview_with(FOUR, &[], &popts).await;
+    assert_eq!(step(&plan, "A").action, Action::Replace);
+    assert_eq!(step(&plan, "A").reason.as_deref(), Some("--replace"));
+    h.cloud.clear_log();
+    assert_ok(&h.up_with(FOUR, &[], &popts).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "A"), (Op::Update, "B"), (Op::Delete, "A")]));
+    let new_a = h.pid("A").await;
+    assert_ne!(new_a, a);
+    assert!(h.cloud.get(&a).is_none());
+    assert_eq!(h.live_props(&b)["Inputs"], json!(new_a));
+    h.assert_converged(FOUR, &[]).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. DeletionPolicy: Retain
+
+#[tokio::test]
+async fn retained_resources_are_forgotten_never_deleted() {
+    let h = Harness::new();
+    let v1 = r#"
+Resources:
+  Keep:
+    Type: Test::Thing
+    DeletionPolicy: Retain
+  Other:
+    Type: Test::Thing
+"#;
+    h.up(v1, &[]).await;
+    let keep = h.pid("Keep").await;
+    let v2 = "Resources:\n  Other:\n    Type: Test::Thing\n";
+    let plan = h.preview(v2, &[]).await;
+    assert!(step(&plan, "Keep").retain);
+    h.cloud.clear_log();
+    assert_ok(&h.up(v2, &[]).await);
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    assert!(h.cloud.get(&keep).is_some(), "a retained resource stays in the cloud");
+    assert_eq!(h.state().await.resources.keys().cloned().collect::<Vec<_>>(), ["Other"]);
+    assert!(h.preview(v2, &[]).await.is_empty());
+
+    // destroy forgets it too.
+    let h = Harness::new();
+    h.up(v1, &[]).await;
+    let keep = h.pid("Keep").await;
+    h.cloud.clear_log();
+    assert_ok(&h.destroy().await);
+    assert_eq!(h.mutations(), ops(&[(Op::Delete, "Other")]));
+    assert!(h.cloud.get(&keep).is_some());
+    assert!(h.state().await.is_empty());
+}
+
+/// A user who adds `DeletionPolicy: Retain` to a deployed resource (and changes nothing
+/// else) and later removes the resource expects it to be kept, as CloudFormation does.
+#[tokio::test]
+async fn adding_retain_later_is_recorded_and_honoured() {
+    let h = Harness::new();
+    let v1 = "Resources:\n  Keep:\n    Type: Test::Thing\n  Other:\n    Type: Test::Thing\n";
+    h.up(v1, &[]).await;
+    let keep = h.pid("Keep").await;
+    let v2 =
+        "Resources:\n  Keep:\n    Type: Test::Thing\n    DeletionPolicy: Retain\n  Other:\n    Type: Test::Thing\n";
+    let plan = h.preview(v2, &[]).await;
+    assert!(plan.changes().next().is_none(), "no resource changes");
+    assert!(!plan.is_empty(), "but the new policy is to be recorded");
+    assert_ok(&h.up(v2, &[]).await);
+    assert!(h.mutations().len() == 2, "no call: {:?}", h.mutations());
+    h.assert_converged(v2, &[]).await;
+    let v3 = "Resources:\n  Other:\n    Type: Test::Thing\n";
+    h.cloud.clear_log();
+    assert_ok(&h.up(v3, &[]).await);
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    assert!(h.cloud.get(&keep).is_some(), "Keep was deleted although the template said Retain");
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Crash recovery
+
+/// Five resources; v2 replaces A (create-before-delete), replaces C (fixed name:
+/// delete-before-create), updates B (through A) and D, removes E.
+fn crash_template(v: u32) -> String {
+    let (a_rep, c_rep, d_val) = if v == 1 { ("r1", "r1", "d1") } else { ("r2", "r2", "d2") };
+    let e = if v == 1 { "\n  E:\n    Type: Test::Other\n    Properties:\n      Inputs: !Ref D\n" } else { "\n" };
+    format!(
+        r#"
+Resources:
+  A:
+    Type: Test::Thing
+    Properties:
+      Value: a
+      Replace: {a_rep}
+  B:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref A
+      Value: !GetAtt A.Echo
+  C:
+    Type: Test::Other
+    Properties:
+      Name: fixed-c
+      Replace: {c_rep}
+      Inputs: !GetAtt B.Arn
+  D:
+    Type: Test::Other
+    Properties:
+      Value: {d_val}{e}
+Outputs:
+  B:
+    Value: !GetAtt B.Arn
+"#
+    )
+}
+
+/// Whether a run was cut short by the crash (journal write failed, or the final
+/// compaction did).
+fn crashed(r: &Result<Option<RunResult>, EngineError>) -> bool {
+    match r {
+        Ok(Some(r)) => r.journal_error.is_some(),
+        Ok(None) => false,
+        Err(EngineError::State(StateError::Io(m))) => m.contains("injected crash"),
+        Err(_) => false,
+    }
+}
+
+/// Appends a clean run makes.
+async fn appends_of(
+    setup: &[String],
+    run: impl AsyncFnOnce(&Harness) -> Result<Option<RunResult>, EngineError>,
+) -> u64 {
+    let h = Harness::new();
+    for t in setup {
+        assert_ok(&h.up(t, &[]).await);
+    }
+    let before = h.backend.append_count();
+    let r = run(&h).await;
+    assert!(matches!(&r, Ok(Some(r)) if r.succeeded()), "clean run: {r:?}");
+    h.backend.append_count() - before
+}
+
+#[tokio::test]
+async fn up_recovers_from_a_crash_after_every_journal_append() {
+    let (v1, v2) = (crash_template(1), crash_template(2));
+    let none = PlanOptions::default();
+    for (setup, target) in [(vec![], v1.clone()), (vec![v1.clone()], v2.clone())] {
+        let n_appends = appends_of(&setup, async |h| h.try_up(&target, &[], &none).await).await;
+        assert!(n_appends >= 3, "{n_appends}");
+        for n in 0..=n_appends {
+            let h = Harness::new();
+            for t in &setup {
+                assert_ok(&h.up(t, &[]).await);
+            }
+            h.backend.fail_after_appends(n);
+            let r = h.try_up(&target, &[], &none).await;
+            assert!(crashed(&r), "n={n}: the run must stop at the crash: {r:?}");
+            h.backend.reset_failure();
+
+            // The next run recovers and finishes without duplicates (the cloud refuses a
+            // second resource with a fixed name, and the live set is compared below).
+            let r = h.try_up(&target, &[], &none).await.unwrap_or_else(|e| panic!("n={n}: {e}"));
+            if let Some(r) = &r {
+                assert!(r.succeeded(), "n={n}: {:?} {:?}", r.failed(), r.journal_error);
+            }
+            h.assert_converged(&target, &[]).await;
+            assert_eq!(h.live().len(), if target == v1 { 5 } else { 4 }, "n={n}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn destroy_recovers_from_a_crash_after_every_journal_append() {
+    let v2 = crash_template(2);
+    let setup = vec![crash_template(1), v2.clone()];
+    let n_appends = appends_of(&setup, async |h| h.try_destroy().await).await;
+    assert!(n_appends >= 2, "{n_appends}");
+    for n in 0..=n_appends {
+        let h = Harness::new();
+        for t in &setup {
+            assert_ok(&h.up(t, &[]).await);
+        }
+        h.backend.fail_after_appends(n);
+        let r = h.try_destroy().await;
+        assert!(crashed(&r), "n={n}: {r:?}");
+        h.backend.reset_failure();
+        if let Some(r) = h.try_destroy().await.unwrap_or_else(|e| panic!("n={n}: {e}")) {
+            assert!(r.succeeded(), "n={n}: {:?}", r.failed());
+        }
+        assert!(h.live().is_empty(), "n={n}: {:?}", h.live());
+        let state = h.state().await;
+        assert!(state.is_empty() && state.outputs.is_empty(), "n={n}: {state:?}");
+    }
+}
+
+/// A crash while a create-before-delete replacement is pending: the old resource and its
+/// successor carry the same ownership tags, so finding "the resource the create made"
+/// must not adopt the old one.
+#[tokio::test]
+async fn a_crash_during_a_replacement_adopts_the_new_resource_not_the_old_one() {
+    // Whichever way the physical ids sort, both must work: try several seeds.
+    for _ in 0..8 {
+        let h = Harness::new();
+        let v1 = chain("a1", "r1", None);
+        let v2 = chain("a1", "r2", None);
+        h.up(&v1, &[]).await;
+        let old_a = h.pid("A").await;
+        // The create of the new A takes effect, then the process dies before the result
+        // is recorded.
+        h.backend.fail_after_appends(1);
+        let r = h.try_up(&v2, &[], &PlanOptions::default()).await;
+        assert!(crashed(&r));
+        h.backend.reset_failure();
+        assert_eq!(h.live().len(), 4, "old A, new A, B, C");
+        assert_ok(&h.up(&v2, &[]).await);
+        h.assert_converged(&v2, &[]).await;
+        assert!(h.cloud.get(&old_a).is_none(), "the old A is deleted");
+    }
+}
+
+/// The replacement's create failed without effect, and the process died before it could
+/// record that: recovery must not take the old resource (same ownership tags) for the
+/// new one.
+#[tokio::test]
+async fn a_crash_after_a_failed_replacement_create_keeps_the_old_resource() {
+    let h = Harness::new();
+    let v1 = chain("a1", "r1", None);
+    let v2 = chain("a1", "r2", None);
+    h.up(&v1, &[]).await;
+    let old_a = h.pid("A").await;
+    h.cloud.fail_next(Op::Create, "A");
+    h.backend.fail_after_appends(1);
+    let r = h.try_up(&v2, &[], &PlanOptions::default()).await;
+    assert!(crashed(&r));
+    h.backend.reset_failure();
+    assert_eq!(h.live().len(), 3);
+    let state = h.state().await;
+    assert_eq!(state.resources["A"].physical_id, old_a);
+    assert!(state.pending_deletes.is_empty(), "{:?}", state.pending_deletes);
+    assert_ok(&h.up(&v2, &[]).await);
+    h.assert_converged(&v2, &[]).await;
+    assert!(h.cloud.get(&old_a).is_none());
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_adopted_not_duplicated() {
+    let h = Harness::new();
+    h.cloud.fail_next_after_effect(Op::Create, "B");
+    let r = h.try_up(FOUR, &[], &PlanOptions::default()).await.expect("up").expect("changes");
+    // The create happened although the call failed: the resource is tracked, whether the
+    // run adopted it at once or the next one does.
+    assert_eq!(h.live().len(), if r.succeeded() { 4 } else { 3 }, "{:?}", r.failed());
+    let _ = h.try_up(FOUR, &[], &PlanOptions::default()).await.expect("up");
+    h.assert_converged(FOUR, &[]).await;
+    assert_eq!(h.live().len(), 4);
+    assert_eq!(h.cloud.calls(Op::Create), 4, "B must be created once: {:?}", h.mutations());
+}
+
+#[tokio::test]
+async fn a_crash_during_a_create_whose_answer_is_lost_is_adopted_by_find() {
+    let h = Harness::new();
+    h.up("Resources:\n  A:\n    Type: Test::Thing\n", &[]).await;
+    // The create of B takes effect, its answer is lost, and the process dies before it
+    // can record anything more (only B's intent is durable).
+    h.cloud.fail_next_after_effect(Op::Create, "B");
+    h.backend.fail_after_appends(1);
+    let r = h.try_up(FOUR, &[], &PlanOptions::default()).await;
+    assert!(crashed(&r), "{r:?}");
+    h.backend.reset_failure();
+    h.cloud.clear_log();
+    let session = h.session().await.expect("open");
+    assert!(
+        session
+            .recovered
+            .iter()
+            .any(|e| matches!(e, exec::Event::Recovered { id, what, .. } if id == "B" && what.contains("adopted"))),
+        "{:?}",
+        session.recovered
+    );
+    session.close().await.unwrap();
+    // D's create was interrupted too (its intent went out in the same journal batch).
+    assert_eq!(h.cloud.call_log().iter().filter(|(op, id)| *op == Op::Find && id == "B").count(), 1);
+    assert_ok(&h.up(FOUR, &[]).await);
+    assert!(!h.mutations().contains(&(Op::Create, "B".to_string())), "{:?}", h.mutations());
+    h.assert_converged(FOUR, &[]).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Locking
+
+#[tokio::test]
+async fn a_second_session_on_a_locked_stack_is_refused() {
+    let h = Harness::new();
+    let first = h.session().await.expect("first lock");
+    match h.session().await {
+        Err(EngineError::State(StateError::Locked { stack, holder, .. })) => {
+            assert_eq!(stack, STACK);
+            assert_eq!(holder.operation, "up");
+        }
+        Err(e) => panic!("expected Locked, got {e}"),
+        Ok(_) => panic!("expected Locked, got a second session"),
+    }
+    // A preview needs no lock.
+    assert!(h.preview(FOUR, &[]).await.changes().count() == 4);
+    first.close().await.unwrap();
+    h.session().await.expect("lock after release").close().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. Outputs
+
+#[tokio::test]
+async fn outputs_are_known_after_up_and_a_failure_keeps_the_previous_value() {
+    let h = Harness::new();
+    let t = |b_value: &str| {
+        format!(
+            r#"
+Resources:
+  A:
+    Type: Test::Thing
+    Properties:
+      Name: named-a
+  B:
+    Type: Test::Thing
+    Properties:
+      Value: {b_value}
+Outputs:
+  AName:
+    Value: !Ref A
+    Description: the name of A
+  BEcho:
+    Value: !Sub "echo-${{B.Echo}}"
+    Export:
+      Name: !Sub "${{AWS::StackName}}-echo"
+"#
+        )
+    };
+    let plan = h.preview(&t("one"), &[]).await;
+    assert!(plan.outputs["BEcho"].value.contains_unknown(), "known after up");
+    h.up(&t("one"), &[]).await;
+    let outs = h.state().await.outputs;
+    assert_eq!(outs["AName"].value, Value::String("named-a".into()));
+    assert_eq!(outs["AName"].description.as_deref(), Some("the name of A"));
+    assert_eq!(outs["BEcho"].value, Value::String("echo-one".into()));
+    assert_eq!(outs["BEcho"].export_name.as_deref(), Some("test-dev-echo"));
+
+    // A preview shows what is known: A's name, not B's new Echo (known after up).
+    let plan = h.preview(&t("two"), &[]).await;
+    assert_eq!(plan.outputs["AName"].value, Value::String("named-a".into()));
+    assert!(plan.outputs["BEcho"].value.contains_unknown());
+    assert!(plan.outputs_changed);
+
+    h.cloud.fail_next(Op::Update, "B");
+    let r = h.up(&t("two"), &[]).await;
+    assert!(!r.succeeded());
+    assert_eq!(h.state().await.outputs["BEcho"].value, Value::String("echo-one".into()), "B was not updated");
+    h.cloud.clear_failures();
+    assert_ok(&h.up(&t("two"), &[]).await);
+    assert_eq!(h.state().await.outputs["BEcho"].value, Value::String("echo-two".into()));
+    h.assert_converged(&t("two"), &[]).await;
+}
+
+#[tokio::test]
+async fn a_failed_replacement_keeps_the_previous_output() {
+    let h = Harness::new();
+    let v1 = chain("a1", "r1", None);
+    h.up(&v1, &[]).await;
+    let old = h.state().await.outputs["AId"].clone();
+    h.cloud.fail_next(Op::Create, "A");
+    let r = h.up(&chain("a1", "r2", None), &[]).await;
+    assert!(!r.succeeded());
+    let state = h.state().await;
+    assert_eq!(state.outputs["AId"], old);
+    assert_eq!(state.resources["A"].physical_id, old.value.as_str().unwrap());
+    assert!(h.cloud.get(old.value.as_str().unwrap()).is_some());
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. Refresh
+
+async fn refresh(h: &Harness) -> usize {
+    let mut session = h.session().await.expect("open");
+    let changes = exec::refresh(&session.state, &h.registry, &h.opts(), &Quiet).await.expect("refresh");
+    let n = changes.len();
+    session.record(changes).await.expect("record");
+    session.close().await.unwrap();
+    // A refresh reads only.
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    n
+}
+
+#[tokio::test]
+async fn refresh_records_drift_and_the_next_plan_restores_the_template() {
+    let h = Harness::new();
+    h.up(FOUR, &[]).await;
+    let d = h.pid("D").await;
+    // Someone changes D by hand.
+    let mut live = h.cloud.get(&d).unwrap();
+    live.properties = json!({"Value": "edited by hand"});
+    h.cloud.insert(live);
+    h.cloud.clear_log();
+    assert_eq!(refresh(&h).await, 1);
+    let state = h.state().await;
+    assert_eq!(
+        state.resources["D"].drift,
+        Some(Value::Map(BTreeMap::from([("Value".into(), Value::String("edited by hand".into()))])))
+    );
+    let plan = h.preview(FOUR, &[]).await;
+    let changes: Vec<(&str, Action)> = plan.changes().map(|s| (s.id.as_str(), s.action)).collect();
+    assert_eq!(changes, [("D", Action::Update)]);
+    assert_ok(&h.up(FOUR, &[]).await);
+    assert_eq!(h.live_props(&d), json!({"Value": "independent"}));
+    assert_eq!(h.state().await.resources["D"].drift, None, "drift is cleared once repaired");
+    h.assert_converged(FOUR, &[]).await;
+
+    // A refresh with nothing changed records nothing.
+    h.cloud.clear_log();
+    assert_eq!(refresh(&h).await, 0);
+}
+
+#[tokio::test]
+async fn refresh_forgets_a_deleted_resource_and_the_next_plan_creates_it() {
+    let h = Harness::new();
+    h.up(FOUR, &[]).await;
+    let c = h.pid("C").await;
+    assert!(h.cloud.remove(&c).is_some());
+    h.cloud.clear_log();
+    assert_eq!(refresh(&h).await, 1);
+    assert!(!h.state().await.resources.contains_key("C"));
+    let plan = h.preview(FOUR, &[]).await;
+    let changes: Vec<(&str, Action)> = plan.changes().map(|s| (s.id.as_str(), s.action)).collect();
+    assert_eq!(changes, [("C", Action::Create)]);
+    h.cloud.clear_log();
+    assert_ok(&h.up(FOUR, &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "C")]));
+    h.assert_converged(FOUR, &[]).await;
+}
+
+/// A resource deleted behind cairn's back without a refresh: destroy still finishes (the
+/// delete finds it gone).
+#[tokio::test]
+async fn destroy_tolerates_a_resource_deleted_outside_cairn() {
+    let h = Harness::new();
+    h.up(FOUR, &[]).await;
+    h.cloud.remove(&h.pid("D").await);
+    assert_ok(&h.destroy().await);
+    assert!(h.state().await.is_empty());
+    assert_eq!(h.cloud.count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Components, DependsOn and UpdateReplacePolicy
+
+const TWO_SITES: &str = r#"
+Resources:
+  Base:
+    Type: Test::Thing
+  Gate:
+    Type: Test::Other
+  First:
+    Type: ./components/site.yaml
+    DependsOn: Gate
+    Properties:
+      Label: first
+      Upstream: !Ref Base
+  Second:
+    Type: ./components/site.yaml
+    Properties:
+      Label: second
+      Upstream: second
+"#;
+
+#[tokio::test]
+async fn a_component_can_be_targeted_and_replaced_as_a_whole() {
+    let h = Harness::new().file("components/site.yaml", SITE);
+    let popts = PlanOptions { targets: vec!["First".into()], ..Default::default() };
+    assert_ok(&h.up_with(TWO_SITES, &[], &popts).await);
+    let ids: BTreeSet<String> = h.state().await.resources.keys().cloned().collect();
+    // The component's resources, what they reference, and what the component DependsOn.
+    assert_eq!(ids, BTreeSet::from(["Base", "Gate", "First.Bucket", "First.Policy"].map(String::from)));
+    let log = h.mutations();
+    let at = |id: &str| log.iter().position(|(o, i)| *o == Op::Create && i == id).unwrap();
+    assert!(
+        at("Gate") < at("First.Bucket") && at("Base") < at("First.Bucket") && at("First.Bucket") < at("First.Policy"),
+        "{log:?}"
+    );
+    assert_ok(&h.up(TWO_SITES, &[]).await);
+    h.assert_converged(TWO_SITES, &[]).await;
+
+    let before = h.state().await;
+    let popts = PlanOptions { replace: vec!["First".into()], ..Default::default() };
+    h.cloud.clear_log();
+    assert_ok(&h.up_with(TWO_SITES, &[], &popts).await);
+    let after = h.state().await;
+    for id in ["First.Bucket", "First.Policy"] {
+        assert_ne!(before.resources[id].physical_id, after.resources[id].physical_id, "{id} is replaced");
+        assert!(h.cloud.get(&before.resources[id].physical_id).is_none());
+    }
+    for id in ["Base", "Gate", "Second.Bucket", "Second.Policy"] {
+        assert_eq!(before.resources[id].physical_id, after.resources[id].physical_id, "{id} is untouched");
+    }
+    h.assert_converged(TWO_SITES, &[]).await;
+}
+
+#[tokio::test]
+async fn update_replace_policy_retain_keeps_the_old_resource() {
+    let h = Harness::new();
+    let t = |rep: &str| {
+        format!("Resources:\n  A:\n    Type: Test::Thing\n    UpdateReplacePolicy: Retain\n    Properties:\n      Replace: {rep}\n")
+    };
+    h.up(&t("r1"), &[]).await;
+    let old = h.pid("A").await;
+    h.cloud.clear_log();
+    assert_ok(&h.up(&t("r2"), &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "A")]));
+    assert!(h.cloud.get(&old).is_some(), "the old resource is kept");
+    assert_ne!(h.pid("A").await, old);
+    assert!(h.state().await.pending_deletes.is_empty());
+    assert!(h.preview(&t("r2"), &[]).await.is_empty());
+}
