@@ -87,14 +87,21 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
         let sym = format!("{:<2}", s.action.symbol());
         let verb = if s.action == Action::Delete && s.retain { "forget" } else { s.action.verb() };
         let id_width = width - indent.len();
-        let mut line = format!("{indent}{} {:<id_width$}  {:<type_width$}  {}", st.action(s.action, &sym), s.id, s.type_name, st.action(s.action, verb));
+        let mut line = format!(
+            "{indent}{} {:<id_width$}  {:<type_width$}  {}",
+            st.action(s.action, &sym),
+            s.id,
+            s.type_name,
+            st.action(s.action, verb)
+        );
         match s.action {
             Action::Update if !diff => {
                 let names: Vec<&str> = s.changes.iter().map(|c| c.name.as_str()).collect();
                 let _ = write!(line, "  [{}]", names.join(", "));
             }
             Action::Replace => {
-                let forcing: Vec<&str> = s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+                let forcing: Vec<&str> =
+                    s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
                 let why = if let Some(r) = &s.reason {
                     r.clone()
                 } else {
@@ -121,22 +128,46 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
                 Action::Create => {
                     if let Some(m) = s.inputs.as_ref().and_then(|v| v.as_map()) {
                         for (k, v) in m {
-                            let _ = writeln!(out, "{pad}{} {k}: {}", st.action(Action::Create, "+"), show(v, show_secrets));
+                            let _ =
+                                writeln!(out, "{pad}{} {k}: {}", st.action(Action::Create, "+"), show(v, show_secrets));
                         }
                     }
                 }
                 Action::Update | Action::Replace => {
                     for c in &s.changes {
-                        let forces = if c.forces_replacement && s.action == Action::Replace { "  (forces replacement)" } else { "" };
+                        let forces = if c.forces_replacement && s.action == Action::Replace {
+                            "  (forces replacement)"
+                        } else {
+                            ""
+                        };
                         match (&c.old, &c.new) {
                             (Some(o), Some(n)) => {
-                                let _ = writeln!(out, "{pad}{} {}: {} => {}{forces}", st.action(Action::Update, "~"), c.name, show(o, show_secrets), show(n, show_secrets));
+                                let _ = writeln!(
+                                    out,
+                                    "{pad}{} {}: {} => {}{forces}",
+                                    st.action(Action::Update, "~"),
+                                    c.name,
+                                    show(o, show_secrets),
+                                    show(n, show_secrets)
+                                );
                             }
                             (None, Some(n)) => {
-                                let _ = writeln!(out, "{pad}{} {}: {}{forces}", st.action(Action::Create, "+"), c.name, show(n, show_secrets));
+                                let _ = writeln!(
+                                    out,
+                                    "{pad}{} {}: {}{forces}",
+                                    st.action(Action::Create, "+"),
+                                    c.name,
+                                    show(n, show_secrets)
+                                );
                             }
                             (Some(o), None) => {
-                                let _ = writeln!(out, "{pad}{} {}: {}{forces}", st.action(Action::Delete, "-"), c.name, show(o, show_secrets));
+                                let _ = writeln!(
+                                    out,
+                                    "{pad}{} {}: {}{forces}",
+                                    st.action(Action::Delete, "-"),
+                                    c.name,
+                                    show(o, show_secrets)
+                                );
                             }
                             (None, None) => {}
                         }
@@ -165,7 +196,12 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
 pub fn summary_line(counts: &BTreeMap<Action, usize>, retained: usize) -> String {
     let get = |a| counts.get(&a).copied().unwrap_or(0);
     let mut parts = Vec::new();
-    for (a, label) in [(Action::Create, "to create"), (Action::Update, "to update"), (Action::Replace, "to replace"), (Action::Delete, "to delete")] {
+    for (a, label) in [
+        (Action::Create, "to create"),
+        (Action::Update, "to update"),
+        (Action::Replace, "to replace"),
+        (Action::Delete, "to delete"),
+    ] {
         let n = if a == Action::Delete { get(a) - retained } else { get(a) };
         if n > 0 {
             parts.push(format!("{n} {label}"));
@@ -227,7 +263,8 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
             j
         })
         .collect();
-    let counts: serde_json::Map<String, serde_json::Value> = plan.counts().into_iter().map(|(a, n)| (a.verb().to_string(), n.into())).collect();
+    let counts: serde_json::Map<String, serde_json::Value> =
+        plan.counts().into_iter().map(|(a, n)| (a.verb().to_string(), n.into())).collect();
     serde_json::json!({
         "stack": stack,
         "steps": steps,
@@ -326,7 +363,13 @@ impl Progress {
         Progress::for_plan(DeleteKinds::default())
     }
     pub fn for_plan(deletes: DeleteKinds) -> Progress {
-        Progress { st: Style::detect_stderr(), tty: std::io::stderr().is_terminal(), inflight: Mutex::new(Vec::new()), started: Instant::now(), deletes }
+        Progress {
+            st: Style::detect_stderr(),
+            tty: std::io::stderr().is_terminal(),
+            inflight: Mutex::new(Vec::new()),
+            started: Instant::now(),
+            deletes,
+        }
     }
     fn line(&self, s: &str) {
         let mut err = std::io::stderr().lock();
@@ -339,7 +382,15 @@ impl Progress {
             if !inflight.is_empty() {
                 let shown: Vec<&str> = inflight.iter().take(4).map(String::as_str).collect();
                 let more = if inflight.len() > 4 { format!(" and {} more", inflight.len() - 4) } else { String::new() };
-                let _ = write!(err, "{}", self.st.dim(&format!("  [{}] in progress: {}{more}", fmt_duration(self.started.elapsed()), shown.join(", "))));
+                let _ = write!(
+                    err,
+                    "{}",
+                    self.st.dim(&format!(
+                        "  [{}] in progress: {}{more}",
+                        fmt_duration(self.started.elapsed()),
+                        shown.join(", ")
+                    ))
+                );
             }
         }
         let _ = err.flush();
@@ -378,11 +429,16 @@ impl Observer for Progress {
             Event::Started { id, type_name, action } => {
                 self.inflight.lock().expect("progress lock").push(id.clone());
                 let what = match action {
-                    Action::Delete if self.deletes.retained.contains(id) => "removing from the stack (DeletionPolicy Retain)",
+                    Action::Delete if self.deletes.retained.contains(id) => {
+                        "removing from the stack (DeletionPolicy Retain)"
+                    }
                     Action::Delete if self.deletes.old_halves.contains(id) => "deleting the replaced resource",
                     a => ing(*a),
                 };
-                self.line(&format!("  {} {id} ({type_name}) {what}...", self.st.action(*action, &format!("{:<2}", action.symbol()))));
+                self.line(&format!(
+                    "  {} {id} ({type_name}) {what}...",
+                    self.st.action(*action, &format!("{:<2}", action.symbol()))
+                ));
             }
             Event::Finished { id, type_name, action, elapsed, outcome } => {
                 self.inflight.lock().expect("progress lock").retain(|x| x != id);
@@ -390,14 +446,20 @@ impl Observer for Progress {
                 let text = match outcome {
                     Outcome::Done => {
                         let what = match action {
-                            Action::Delete if self.deletes.retained.contains(id) => "removed from the stack, kept in AWS",
+                            Action::Delete if self.deletes.retained.contains(id) => {
+                                "removed from the stack, kept in AWS"
+                            }
                             Action::Delete if self.deletes.old_halves.contains(id) => "deleted the replaced resource",
                             a => ed(*a),
                         };
                         format!("  {sym} {id} ({type_name}) {what} ({})", fmt_duration(*elapsed))
                     }
                     Outcome::Unchanged => format!("  {sym} {id} ({type_name}) unchanged after all"),
-                    Outcome::Failed(err) => format!("  {} {id} ({type_name}) FAILED: {}", self.st.action(Action::Delete, "!!"), err_tail(err)),
+                    Outcome::Failed(err) => format!(
+                        "  {} {id} ({type_name}) FAILED: {}",
+                        self.st.action(Action::Delete, "!!"),
+                        err_tail(err)
+                    ),
                     Outcome::Skipped(why) => format!("  {} {id} ({type_name}) skipped: {why}", self.st.dim("..")),
                 };
                 self.line(&text);
@@ -431,7 +493,16 @@ pub fn run_summary(result: &RunResult, deletes: &DeleteKinds, verb: &str, elapse
         *counts.entry(key).or_insert(0) += 1;
     }
     let mut parts: Vec<String> = Vec::new();
-    for (k, label) in [("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted"), ("retained", "removed from the stack and kept in AWS (DeletionPolicy Retain)"), ("same", "unchanged"), ("failed", "failed"), ("skipped", "skipped")] {
+    for (k, label) in [
+        ("create", "created"),
+        ("update", "updated"),
+        ("replace", "replaced"),
+        ("delete", "deleted"),
+        ("retained", "removed from the stack and kept in AWS (DeletionPolicy Retain)"),
+        ("same", "unchanged"),
+        ("failed", "failed"),
+        ("skipped", "skipped"),
+    ] {
         if let Some(n) = counts.get(k) {
             parts.push(format!("{n} {label}"));
         }
@@ -447,7 +518,10 @@ pub fn run_summary(result: &RunResult, deletes: &DeleteKinds, verb: &str, elapse
         let _ = writeln!(out, "  output error: {e}");
     }
     if let Some(j) = &result.journal_error {
-        let _ = writeln!(out, "  error: the state could not be written: {j}. The next run reconciles what was interrupted.");
+        let _ = writeln!(
+            out,
+            "  error: the state could not be written: {j}. The next run reconciles what was interrupted."
+        );
     }
     out
 }

@@ -18,7 +18,12 @@ fn changes(plan: &Value) -> Vec<(String, String)> {
 }
 
 fn step<'a>(plan: &'a Value, id: &str) -> &'a Value {
-    plan["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("no step {id} in {plan:#}"))
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {plan:#}"))
 }
 
 fn resource_ids(state: &Value) -> Vec<String> {
@@ -60,7 +65,10 @@ fn development_lifecycle() {
     p.run(&["config", "set", "Pause", "10ms"]).ok();
     let plan = p.run(&["preview", "--json"]).ok().json();
     assert_eq!(changes(&plan), [("Settle".to_string(), "update".to_string())]);
-    assert_eq!(step(&plan, "Settle")["changes"], json!([{"property": "CreateDuration", "old": "0s", "new": "10ms", "forces_replacement": false}]));
+    assert_eq!(
+        step(&plan, "Settle")["changes"],
+        json!([{"property": "CreateDuration", "old": "0s", "new": "10ms", "forces_replacement": false}])
+    );
     let settle = p.state("development")["resources"]["Settle"]["physical_id"].clone();
     p.run(&["up", "--yes"]).ok();
     p.run(&["preview", "--expect-no-changes"]).ok();

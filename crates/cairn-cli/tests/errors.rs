@@ -143,7 +143,10 @@ fn validate_reports_every_error() {
 
 #[test]
 fn bad_stack_file() {
-    let p = Proj::with_template(&format!("{PARAMS}Resources:\n  A:\n    Type: Cairn::Random::String\n    Properties:\n      Length: 5\n"), "parameters:\n  Env: dev\n  Env: prod\nregoin: us-east-1\n");
+    let p = Proj::with_template(
+        &format!("{PARAMS}Resources:\n  A:\n    Type: Cairn::Random::String\n    Properties:\n      Length: 5\n"),
+        "parameters:\n  Env: dev\n  Env: prod\nregoin: us-east-1\n",
+    );
     let out = p.run(&["preview"]).code(2);
     assert!(out.stderr.contains("stacks/dev.yaml:"), "{out}");
     p.snapshot("errors_bad_stack_file", &out);
@@ -182,13 +185,21 @@ fn malformed_state_file() {
     let p = Proj::hello();
     p.run(&["-s", "development", "up", "--yes"]).ok();
     p.write(".cairn/stacks/development/snapshot.json", "{\"generation\": 1, \"state\": {\"resources\": [");
-    for args in [&["-s", "development", "preview"][..], &["-s", "development", "up", "--yes"], &["-s", "development", "destroy", "--yes"], &["-s", "development", "stack", "export"]] {
+    for args in [
+        &["-s", "development", "preview"][..],
+        &["-s", "development", "up", "--yes"],
+        &["-s", "development", "destroy", "--yes"],
+        &["-s", "development", "stack", "export"],
+    ] {
         let out = p.run(args).code(1);
         assert!(out.stderr.starts_with("error: the state of stack `development` is unreadable"), "{out}");
     }
     p.snapshot("errors_malformed_state", &p.run(&["-s", "development", "preview"]));
     // A journal line that is not JSON, in the middle of the journal.
-    p.write(".cairn/stacks/development/snapshot.json", "{\"generation\": 1, \"state\": {\"format_version\": 1, \"resources\": {}, \"outputs\": {}}}");
+    p.write(
+        ".cairn/stacks/development/snapshot.json",
+        "{\"generation\": 1, \"state\": {\"format_version\": 1, \"resources\": {}, \"outputs\": {}}}",
+    );
     p.write(".cairn/stacks/development/journal.jsonl", "{\"generation\": 1}\nnot json\n{}\n");
     let out = p.run(&["-s", "development", "up", "--yes"]).code(1);
     assert!(out.stderr.contains("unreadable"), "{out}");

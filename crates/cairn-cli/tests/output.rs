@@ -12,7 +12,10 @@ fn preview_text_json_and_diff() {
     p.snapshot("output_preview_json", &p.run(&["-s", "development", "preview", "--json"]).ok());
     p.snapshot("output_preview_diff", &p.run(&["-s", "development", "preview", "--diff"]).ok());
     // Previews are deterministic: byte-identical for the same inputs.
-    assert_eq!(p.run(&["-s", "development", "preview", "--json"]).stdout, p.run(&["-s", "development", "preview", "--json"]).stdout);
+    assert_eq!(
+        p.run(&["-s", "development", "preview", "--json"]).stdout,
+        p.run(&["-s", "development", "preview", "--json"]).stdout
+    );
     // A preview changes nothing.
     assert!(!p.join(".cairn/stacks/development").exists(), "preview wrote state");
 }

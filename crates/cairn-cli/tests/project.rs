@@ -59,7 +59,8 @@ fn stack_init_select_ls_rm() {
     p.run(&["stack", "select", "development"]).ok();
     p.run(&["stack", "select", "nope"]).code(2);
     let ls = p.run(&["stack", "ls", "--json"]).ok().json();
-    let selected: Vec<&str> = ls.as_array().unwrap().iter().filter(|s| s["selected"] == true).map(|s| s["name"].as_str().unwrap()).collect();
+    let selected: Vec<&str> =
+        ls.as_array().unwrap().iter().filter(|s| s["selected"] == true).map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(selected, ["development"]);
     // rm refuses while the stack has resources, and asks before removing.
     let out = p.run(&["stack", "rm", "qa"]).code(2);
@@ -89,7 +90,10 @@ fn config_set_get_rm() {
     // Inherited from Cairn.yaml's defaults.
     assert_eq!(p.run(&["config", "get", "tags.Application"]).ok().stdout, "hello\n");
     p.snapshot("project_config_ls", &p.run(&["config", "ls"]).ok());
-    p.snapshot("project_stack_file", &common::Out { code: 0, stdout: p.read("stacks/staging.yaml"), stderr: String::new() });
+    p.snapshot(
+        "project_stack_file",
+        &common::Out { code: 0, stdout: p.read("stacks/staging.yaml"), stderr: String::new() },
+    );
     // The set value reaches the plan.
     let plan = p.run(&["preview", "--json"]).ok().json();
     let token = plan["steps"].as_array().unwrap().iter().find(|s| s["id"] == "Token.Value").unwrap();

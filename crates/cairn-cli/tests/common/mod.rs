@@ -53,7 +53,10 @@ pub struct Proj {
 impl Proj {
     /// An empty directory.
     pub fn empty() -> Proj {
-        Proj { dir: tempfile::Builder::new().prefix("cairn-cli-test").tempdir().expect("temp dir"), replacements: Vec::new() }
+        Proj {
+            dir: tempfile::Builder::new().prefix("cairn-cli-test").tempdir().expect("temp dir"),
+            replacements: Vec::new(),
+        }
     }
 
     /// A copy of `examples/hello` (without any state of its own).
@@ -185,7 +188,11 @@ fn filters() -> Vec<(regex::Regex, String)> {
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
-        .or_else(|_| std::process::Command::new("hostname").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()))
+        .or_else(|_| {
+            std::process::Command::new("hostname")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        })
         .unwrap_or_default()
 }
 
