@@ -54,9 +54,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             refresh(&ctx, a.yes).await
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
-        Command::Cancel(_) => {
+        Command::Cancel(a) => {
             let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
-            cancel(&ctx).await
+            cancel(&ctx, a.yes).await
         }
     }
 }
@@ -170,7 +170,9 @@ impl Ctx {
             target.push(0);
             target.extend_from_slice(text.as_bytes());
         }
-        (Some(cairn_core::digest(&template)[..16].to_string()), Some(cairn_core::digest(&config)[..16].to_string()))
+        // `destroy` reads no template: no digest rather than the digest of nothing.
+        let template = (!template.is_empty()).then(|| cairn_core::digest(&template)[..16].to_string());
+        (template, Some(cairn_core::digest(&config)[..16].to_string()))
     }
 
     fn title(&self, verb: &str) -> String {
@@ -178,8 +180,9 @@ impl Ctx {
     }
 }
 
+/// RFC 3339 UTC with whole seconds, as lock files have it.
 fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    cairn_state::now_rfc3339()
 }
 
 fn plan_options(a: &crate::PlanArgs) -> PlanOptions {
@@ -198,7 +201,9 @@ fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(CliError::NotConfirmed("no terminal to confirm on: pass --yes to apply without asking".into()));
+        return Err(CliError::NotConfirmed(
+            "no terminal to confirm on, so nothing was changed: pass --yes to go ahead without asking".into(),
+        ));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
@@ -261,7 +266,9 @@ async fn apply_and_report(
             }
         }
     });
-    let result = session.apply(plan, graph.clone(), &ctx.registry, opts, Arc::new(Progress::new())).await;
+    let deletes = render::DeleteKinds::of(plan);
+    let result =
+        session.apply(plan, graph.clone(), &ctx.registry, opts, Arc::new(Progress::for_plan(deletes.clone()))).await;
     watcher.abort();
     let result = match result {
         Ok(r) => r,
@@ -270,10 +277,11 @@ async fn apply_and_report(
             return Err(e.into());
         }
     };
-    if graph.is_some() {
-        print_stdout(&render::outputs_text(&result.state.outputs, show_secrets));
+    if graph.is_some() && !result.state.outputs.is_empty() {
+        // A blank line between the plan's summary line and the outputs.
+        print_stdout(&format!("\n{}", render::outputs_text(&result.state.outputs, show_secrets)));
     }
-    eprint!("{}", render::run_summary(&result, kind, clock.elapsed()));
+    eprint!("{}", render::run_summary(&result, &deletes, kind, clock.elapsed()));
     let (template_digest, config_digest) = ctx.digests();
     let entry = HistoryEntry {
         version,
@@ -384,7 +392,10 @@ async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
         }
     };
     if changes.is_empty() {
-        eprintln!("Refresh found no changes outside cairn ({} resources read).", session.state.resources.len());
+        eprintln!(
+            "Refresh found no changes outside cairn ({} read).",
+            render::count(session.state.resources.len(), "resource")
+        );
         session.close().await?;
         return Ok(());
     }
@@ -415,13 +426,21 @@ async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn cancel(ctx: &Ctx) -> Result<(), CliError> {
+async fn cancel(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
     match ctx.backend.lock_holder(&ctx.stack).await? {
         None => {
             eprintln!("Stack `{}` is not locked.", ctx.stack);
             Ok(())
         }
         Some((info, stale)) => {
+            if !stale {
+                // The holder may still be running (or on another host): clearing its lock
+                // lets a second run change the stack at the same time.
+                confirm(
+                    &format!("Stack `{}` is locked by {} on {} (pid {}, `cairn {}`), which may still be running. Clear the lock anyway?", ctx.stack, info.user, info.host, info.pid, info.operation),
+                    yes,
+                )?;
+            }
             ctx.backend.break_lock(&ctx.stack).await?;
             eprintln!(
                 "Cleared the lock of stack `{}` held by {} on {} (pid {}, `cairn {}`) since {}{}. The next run reconciles anything it left unfinished.",
@@ -443,11 +462,11 @@ async fn validate(cwd: &Path, stack_flag: Option<&str>) -> Result<(), CliError> 
     let graph = ctx.graph().await?;
     graph.check_properties(&ctx.registry).map_err(|d| ctx.project.diagnostics(d))?;
     eprintln!(
-        "{} is valid for stack `{}`: {} resources, {} components.",
+        "{} is valid for stack `{}`: {}, {}.",
         ctx.project.file.template,
         ctx.stack,
-        graph.resources.len(),
-        graph.components.len()
+        render::count(graph.resources.len(), "resource"),
+        render::count(graph.components.len(), "component")
     );
     Ok(())
 }
@@ -570,7 +589,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                         last.unwrap_or_else(|| "never".into()),
                     ]);
                 }
-                print_stdout(&format!("{t}\n"));
+                print_stdout(&render::table_text(&t));
             }
             Ok(())
         }
@@ -579,8 +598,8 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let loaded = backend.load(&name).await?;
             if !loaded.state.is_empty() && !force {
                 return Err(CliError::Usage(format!(
-                    "stack `{name}` still has {} resources: run `cairn destroy -s {name}` first, or pass --force to forget them (they stay in AWS)",
-                    loaded.state.resources.len() + loaded.state.pending_deletes.len()
+                    "stack `{name}` still has {}: run `cairn destroy -s {name}` first, or pass --force to forget them (they stay in AWS)",
+                    render::count(loaded.state.resources.len() + loaded.state.pending_deletes.len(), "resource")
                 )));
             }
             confirm(&format!("Remove stack `{name}`, its state, history and stack file?"), yes)?;
@@ -639,7 +658,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                     let counts: Vec<String> = h.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     t.add_row(vec![h.version.to_string(), h.kind, h.result, h.started, h.ended, counts.join(" ")]);
                 }
-                print_stdout(&format!("{t}\n"));
+                print_stdout(&render::table_text(&t));
             }
             Ok(())
         }
@@ -672,7 +691,13 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let state_json = doc.get("state").cloned().unwrap_or(doc);
             let state: StackState = serde_json::from_value(state_json)
                 .map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
-            confirm(&format!("Replace the state of stack `{stack}` with {} resources?", state.resources.len()), yes)?;
+            confirm(
+                &format!(
+                    "Replace the state of stack `{stack}` with {}?",
+                    render::count(state.resources.len(), "resource")
+                ),
+                yes,
+            )?;
             let backend = backend_for(&project)?;
             let registry = registry();
             let opts = ExecOptions {
@@ -689,7 +714,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let r = session.replace_state(state).await;
             session.close().await?;
             r?;
-            eprintln!("Imported {n} resources into stack `{stack}`.");
+            eprintln!("Imported {} into stack `{stack}`.", render::count(n, "resource"));
             Ok(())
         }
         StackCommand::Graph => {
@@ -816,7 +841,7 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
                 for (k, v) in rows {
                     t.add_row(vec![k, v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))]);
                 }
-                print_stdout(&format!("{t}\n"));
+                print_stdout(&render::table_text(&t));
             }
             Ok(())
         }

@@ -43,6 +43,9 @@ impl CliError {
 impl From<cairn_core::state::StateError> for CliError {
     fn from(e: cairn_core::state::StateError) -> Self {
         match e {
+            cairn_core::state::StateError::Locked { stale: false, .. } => CliError::Locked(format!(
+                "{e}; wait for that run to finish, or if it is no longer running, clear the lock with `cairn cancel`"
+            )),
             cairn_core::state::StateError::Locked { .. } => CliError::Locked(e.to_string()),
             other => CliError::Failed(other.to_string()),
         }

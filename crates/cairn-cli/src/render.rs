@@ -2,7 +2,7 @@
 //! stdout; progress and summaries to stderr. Colour only on a terminal and without
 //! `NO_COLOR`; every message reads the same without colour.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -69,8 +69,18 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let changes: Vec<&Step> = plan.changes().collect();
     if changes.is_empty() {
         let _ = writeln!(out, "  No resource changes.");
+        if plan.state_changed {
+            let _ = writeln!(
+                out,
+                "  The state will record changed settings (DeletionPolicy, dependencies or component) without calling AWS."
+            );
+        }
     }
-    let width = changes.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    // Ids under a component are indented two more columns: pad indent and id together so
+    // the type column lines up.
+    let indent_of = |s: &Step| if s.parent.is_some() { "    " } else { "  " };
+    let width = changes.iter().map(|s| indent_of(s).len() + s.id.len()).max().unwrap_or(0);
+    let type_width = changes.iter().map(|s| s.type_name.len()).max().unwrap_or(0);
     let mut current_parent: Option<&str> = None;
     for s in &changes {
         if s.parent.as_deref() != current_parent {
@@ -79,15 +89,16 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             }
             current_parent = s.parent.as_deref();
         }
-        let indent = if s.parent.is_some() { "    " } else { "  " };
+        let indent = indent_of(s);
         let sym = format!("{:<2}", s.action.symbol());
+        let verb = if s.action == Action::Delete && s.retain { "forget" } else { s.action.verb() };
+        let id_width = width - indent.len();
         let mut line = format!(
-            "{indent}{} {:<width$}  {}  {}",
+            "{indent}{} {:<id_width$}  {:<type_width$}  {}",
             st.action(s.action, &sym),
             s.id,
             s.type_name,
-            st.action(s.action, s.action.verb()),
-            width = width
+            st.action(s.action, verb)
         );
         match s.action {
             Action::Update if !diff => {
@@ -172,19 +183,23 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             }
         }
     }
-    if plan.outputs_changed {
+    // (On destroy every output goes away: no empty heading for that.)
+    if plan.outputs_changed && !plan.outputs.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "Outputs:");
+        let width = plan.outputs.keys().map(String::len).max().unwrap_or(0);
         for (k, o) in &plan.outputs {
-            let _ = writeln!(out, "    {k}: {}", show(&o.value, show_secrets));
+            let _ = writeln!(out, "    {k:<width$}  {}", show(&o.value, show_secrets));
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "{}", summary_line(&plan.counts()));
+    let retained = changes.iter().filter(|s| s.action == Action::Delete && s.retain).count();
+    let _ = writeln!(out, "{}", summary_line(&plan.counts(), retained));
     out
 }
 
-pub fn summary_line(counts: &BTreeMap<Action, usize>) -> String {
+/// `retained` of the deletes only forget their resource (`DeletionPolicy: Retain`).
+pub fn summary_line(counts: &BTreeMap<Action, usize>, retained: usize) -> String {
     let get = |a| counts.get(&a).copied().unwrap_or(0);
     let mut parts = Vec::new();
     for (a, label) in [
@@ -193,9 +208,13 @@ pub fn summary_line(counts: &BTreeMap<Action, usize>) -> String {
         (Action::Replace, "to replace"),
         (Action::Delete, "to delete"),
     ] {
-        if get(a) > 0 {
-            parts.push(format!("{} {label}", get(a)));
+        let n = if a == Action::Delete { get(a) - retained } else { get(a) };
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
         }
+    }
+    if retained > 0 {
+        parts.push(format!("{retained} to forget (kept in AWS)"));
     }
     if parts.is_empty() {
         format!("Plan: no changes ({} unchanged).", get(Action::Same))
@@ -313,15 +332,49 @@ pub struct Progress {
     tty: bool,
     inflight: Mutex<Vec<String>>,
     started: Instant,
+    deletes: DeleteKinds,
+}
+
+/// What the deletes of a plan really do: some only forget their resource
+/// (`DeletionPolicy: Retain`), some remove the old half of a replacement.
+#[derive(Clone, Debug, Default)]
+pub struct DeleteKinds {
+    retained: HashSet<String>,
+    old_halves: HashSet<String>,
+}
+
+impl DeleteKinds {
+    pub fn of(plan: &Plan) -> DeleteKinds {
+        let mut k = DeleteKinds::default();
+        for s in &plan.steps {
+            match s.action {
+                Action::Delete if s.retain => {
+                    k.retained.insert(s.id.clone());
+                }
+                Action::Delete if s.retired => {
+                    k.old_halves.insert(s.id.clone());
+                }
+                Action::Replace => {
+                    k.old_halves.insert(s.id.clone());
+                }
+                _ => {}
+            }
+        }
+        k
+    }
 }
 
 impl Progress {
     pub fn new() -> Progress {
+        Progress::for_plan(DeleteKinds::default())
+    }
+    pub fn for_plan(deletes: DeleteKinds) -> Progress {
         Progress {
             st: Style::detect_stderr(),
             tty: std::io::stderr().is_terminal(),
             inflight: Mutex::new(Vec::new()),
             started: Instant::now(),
+            deletes,
         }
     }
     fn line(&self, s: &str) {
@@ -381,17 +434,32 @@ impl Observer for Progress {
         match e {
             Event::Started { id, type_name, action } => {
                 self.inflight.lock().expect("progress lock").push(id.clone());
+                let what = match action {
+                    Action::Delete if self.deletes.retained.contains(id) => {
+                        "removing from the stack (DeletionPolicy Retain)"
+                    }
+                    Action::Delete if self.deletes.old_halves.contains(id) => "deleting the replaced resource",
+                    a => ing(*a),
+                };
                 self.line(&format!(
-                    "  {} {id} ({type_name}) {}...",
-                    self.st.action(*action, &format!("{:<2}", action.symbol())),
-                    ing(*action)
+                    "  {} {id} ({type_name}) {what}...",
+                    self.st.action(*action, &format!("{:<2}", action.symbol()))
                 ));
             }
             Event::Finished { id, type_name, action, elapsed, outcome } => {
                 self.inflight.lock().expect("progress lock").retain(|x| x != id);
                 let sym = self.st.action(*action, &format!("{:<2}", action.symbol()));
                 let text = match outcome {
-                    Outcome::Done => format!("  {sym} {id} ({type_name}) {} ({})", ed(*action), fmt_duration(*elapsed)),
+                    Outcome::Done => {
+                        let what = match action {
+                            Action::Delete if self.deletes.retained.contains(id) => {
+                                "removed from the stack, kept in AWS"
+                            }
+                            Action::Delete if self.deletes.old_halves.contains(id) => "deleted the replaced resource",
+                            a => ed(*a),
+                        };
+                        format!("  {sym} {id} ({type_name}) {what} ({})", fmt_duration(*elapsed))
+                    }
                     Outcome::Unchanged => format!("  {sym} {id} ({type_name}) unchanged after all"),
                     Outcome::Failed(err) => format!(
                         "  {} {id} ({type_name}) FAILED: {}",
@@ -415,14 +483,28 @@ fn err_tail(e: &cairn_core::exec::StepError) -> String {
 }
 
 /// The end-of-run summary (stderr).
-pub fn run_summary(result: &RunResult, verb: &str, elapsed: Duration) -> String {
-    let counts = result.counts();
+/// A delete that removes the old half of a replacement is part of that replacement, and is
+/// not counted again; one that only forgets (`DeletionPolicy: Retain`) is counted as such.
+pub fn run_summary(result: &RunResult, deletes: &DeleteKinds, verb: &str, elapsed: Duration) -> String {
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for (id, a, o, _) in &result.steps {
+        let key = match (o, a) {
+            (Outcome::Done, Action::Delete) if deletes.retained.contains(id) => "retained",
+            (Outcome::Done, Action::Delete) if deletes.old_halves.contains(id) => continue,
+            (Outcome::Done, a) => a.verb(),
+            (Outcome::Unchanged, _) => "same",
+            (Outcome::Failed(_), _) => "failed",
+            (Outcome::Skipped(_), _) => "skipped",
+        };
+        *counts.entry(key).or_insert(0) += 1;
+    }
     let mut parts: Vec<String> = Vec::new();
     for (k, label) in [
         ("create", "created"),
         ("update", "updated"),
         ("replace", "replaced"),
         ("delete", "deleted"),
+        ("retained", "removed from the stack and kept in AWS (DeletionPolicy Retain)"),
         ("same", "unchanged"),
         ("failed", "failed"),
         ("skipped", "skipped"),
@@ -446,6 +528,22 @@ pub fn run_summary(result: &RunResult, verb: &str, elapsed: Duration) -> String 
             out,
             "  error: the state could not be written: {j}. The next run reconciles what was interrupted."
         );
+    }
+    out
+}
+
+/// `1 resource`, `2 resources`.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A borderless comfy-table table as text, without the padding space that starts each
+/// line and the padding at the ends.
+pub fn table_text(t: &comfy_table::Table) -> String {
+    let mut out = String::new();
+    for line in t.to_string().lines() {
+        let line = line.strip_prefix(' ').unwrap_or(line);
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }

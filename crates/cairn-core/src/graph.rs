@@ -149,6 +149,21 @@ impl DesiredGraph {
                     Err(mut d) => diags.append(&mut d),
                 }
             }
+            // The root outputs' references (unknown names, attributes) are checked here
+            // too, so `validate` and `preview` report them before anything is created.
+            let root = graph.scope(0);
+            for def in root.template.outputs.values() {
+                if let Some((c, _)) = &def.condition {
+                    if !root.conditions.get(c).copied().unwrap_or(false) {
+                        continue;
+                    }
+                }
+                for node in std::iter::once(&def.value).chain(def.export_name.iter()) {
+                    if let Err(mut d) = graph.expr_deps(0, node, &mut Vec::new(), &mut BTreeSet::new()) {
+                        diags.append(&mut d);
+                    }
+                }
+            }
             if diags.is_empty() {
                 match topo_order(&leaves) {
                     Ok(order) => {

@@ -1,0 +1,108 @@
+//! `-C DIR`, `cairn init`, `cairn stack init|select|ls|rm`, `cairn config set|get|rm`.
+
+mod common;
+
+use common::{run_in, Proj};
+
+#[test]
+fn dash_c_works_from_another_directory() {
+    let p = Proj::hello();
+    let elsewhere = Proj::empty();
+    let dir = p.path().to_str().unwrap();
+    let out = run_in(elsewhere.path(), &["-C", dir, "-s", "development", "up", "--yes"]).ok();
+    assert!(out.stdout.contains("Up of hello/development"), "{out}");
+    run_in(elsewhere.path(), &["-C", dir, "-s", "development", "preview", "--expect-no-changes"]).ok();
+    assert!(p.join(".cairn/stacks/development/snapshot.json").exists());
+    assert!(!elsewhere.join(".cairn").exists());
+    // From a subdirectory of the project, Cairn.yaml is found in a parent.
+    run_in(&p.join("components"), &["-s", "development", "preview", "--expect-no-changes"]).ok();
+    let out = run_in(elsewhere.path(), &["-C", "/nonexistent/dir", "preview"]).code(2);
+    p.snapshot("project_dash_c_missing", &out);
+}
+
+#[test]
+fn init_creates_a_project_whose_preview_works() {
+    let p = Proj::empty();
+    std::fs::create_dir(p.join("demo")).unwrap();
+    let dir = p.join("demo");
+    let out = run_in(&dir, &["init"]).ok();
+    assert!(out.stderr.contains("Created project `demo` with stack `dev`"), "{out}");
+    for f in ["Cairn.yaml", "template.yaml", "stacks/dev.yaml", ".gitignore"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let mut demo = Proj::empty();
+    demo.replace(dir.to_str().unwrap(), "[DIR]");
+    demo.snapshot("project_init_preview", &run_in(&dir, &["preview"]).ok());
+    run_in(&dir, &["validate"]).ok();
+    run_in(&dir, &["up", "--yes"]).ok();
+    run_in(&dir, &["preview", "--expect-no-changes"]).ok();
+    let out = run_in(&dir, &["stack", "output", "environment"]).ok();
+    assert_eq!(out.stdout, "dev\n");
+    // A second init refuses.
+    run_in(&dir, &["init"]).code(2);
+}
+
+#[test]
+fn stack_init_select_ls_rm() {
+    let p = Proj::hello();
+    let out = p.run(&["stack", "init", "qa", "--region", "eu-west-1"]).ok();
+    p.snapshot("project_stack_init", &out);
+    assert_eq!(p.read("stacks/qa.yaml").trim(), "region: eu-west-1");
+    p.run(&["stack", "init", "qa"]).code(2);
+    p.run(&["stack", "init", "../x"]).code(2);
+    // qa is selected; it has no Environment yet.
+    let out = p.run(&["preview"]).code(2);
+    assert!(out.stderr.contains("stacks/qa.yaml") || out.stderr.contains("Environment"), "{out}");
+    p.run(&["config", "set", "Environment", "staging"]).ok();
+    p.run(&["up", "--yes"]).ok();
+    p.snapshot("project_stack_ls", &p.run(&["stack", "ls"]).ok());
+    p.run(&["stack", "select", "development"]).ok();
+    p.run(&["stack", "select", "nope"]).code(2);
+    let ls = p.run(&["stack", "ls", "--json"]).ok().json();
+    let selected: Vec<&str> =
+        ls.as_array().unwrap().iter().filter(|s| s["selected"] == true).map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(selected, ["development"]);
+    // rm refuses while the stack has resources, and asks before removing.
+    let out = p.run(&["stack", "rm", "qa"]).code(2);
+    p.snapshot("project_stack_rm_not_empty", &out);
+    p.run(&["-s", "qa", "destroy", "--yes"]).ok();
+    p.run(&["stack", "rm", "qa"]).code(5);
+    assert!(p.join("stacks/qa.yaml").exists());
+    p.snapshot("project_stack_rm", &p.run(&["stack", "rm", "qa", "--yes"]).ok());
+    assert!(!p.join("stacks/qa.yaml").exists());
+    assert!(!p.join(".cairn/stacks/qa").exists());
+    let ls = p.run(&["stack", "ls", "--json"]).ok().json();
+    assert!(ls.as_array().unwrap().iter().all(|s| s["name"] != "qa"));
+}
+
+#[test]
+fn config_set_get_rm() {
+    let p = Proj::hello();
+    p.run(&["stack", "select", "staging"]).ok();
+    p.run(&["config", "get", "TokenLength"]).code(2);
+    p.run(&["config", "set", "TokenLength", "24"]).ok();
+    assert_eq!(p.run(&["config", "get", "TokenLength"]).ok().stdout, "24\n");
+    assert_eq!(p.run(&["config", "get", "TokenLength", "--json"]).ok().stdout, "\"24\"\n");
+    p.run(&["config", "set", "region", "eu-central-1"]).ok();
+    p.run(&["config", "set", "tags.Team", "platform"]).ok();
+    assert_eq!(p.run(&["config", "get", "region"]).ok().stdout, "eu-central-1\n");
+    assert_eq!(p.run(&["config", "get", "tags.Team"]).ok().stdout, "platform\n");
+    // Inherited from Cairn.yaml's defaults.
+    assert_eq!(p.run(&["config", "get", "tags.Application"]).ok().stdout, "hello\n");
+    p.snapshot("project_config_ls", &p.run(&["config", "ls"]).ok());
+    p.snapshot(
+        "project_stack_file",
+        &common::Out { code: 0, stdout: p.read("stacks/staging.yaml"), stderr: String::new() },
+    );
+    // The set value reaches the plan.
+    let plan = p.run(&["preview", "--json"]).ok().json();
+    let token = plan["steps"].as_array().unwrap().iter().find(|s| s["id"] == "Token.Value").unwrap();
+    assert_eq!(token["properties"]["Length"], "24");
+    p.snapshot("project_config_rm", &p.run(&["config", "rm", "TokenLength"]).ok());
+    p.run(&["config", "rm", "TokenLength"]).code(2);
+    p.run(&["config", "get", "TokenLength"]).code(2);
+    // A value outside the parameter's range is rejected where it is written.
+    p.run(&["config", "set", "TokenLength", "4"]).ok();
+    let out = p.run(&["preview"]).code(2);
+    assert!(out.stderr.contains("stacks/staging.yaml"), "{out}");
+}
