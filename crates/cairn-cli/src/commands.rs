@@ -779,7 +779,13 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
                     s.tags.insert(t, value);
                 }
                 ConfigKey::Parameter(p) => {
-                    s.parameters.insert(p, Node::new(NodeValue::String(value), Span::file(rel.clone())));
+                    // A number or boolean is written as YAML would read it (`20`, not `"20"`);
+                    // anything else is a string, quoted when needed.
+                    let scalar = match cairn_core::template::parse_document(&value, &rel).map(|n| n.value) {
+                        Ok(v @ (NodeValue::Number(_) | NodeValue::Bool(_))) => v,
+                        _ => NodeValue::String(value),
+                    };
+                    s.parameters.insert(p, Node::new(scalar, Span::file(rel.clone())));
                 }
             }
             project.write_stack(&stack, &s)?;

@@ -49,7 +49,7 @@ fn replacement_after_config_set() {
     let old_token = p.state("development")["resources"]["Token.Value"]["physical_id"].as_str().unwrap().to_string();
     p.replace(&old_token, "[old Token.Value]");
     p.snapshot("output_config_set", &p.run(&["-s", "development", "config", "set", "TokenLength", "20"]).ok());
-    assert!(p.read("stacks/development.yaml").contains("TokenLength: \"20\""), "{}", p.read("stacks/development.yaml"));
+    assert!(p.read("stacks/development.yaml").contains("TokenLength: 20\n"), "{}", p.read("stacks/development.yaml"));
     p.snapshot("output_replace_preview", &p.run(&["-s", "development", "preview"]).ok());
     p.snapshot("output_replace_preview_diff", &p.run(&["-s", "development", "preview", "--diff"]).ok());
     p.snapshot("output_replace_preview_json", &p.run(&["-s", "development", "preview", "--json"]).ok());

@@ -82,7 +82,7 @@ fn config_set_get_rm() {
     p.run(&["config", "get", "TokenLength"]).code(2);
     p.run(&["config", "set", "TokenLength", "24"]).ok();
     assert_eq!(p.run(&["config", "get", "TokenLength"]).ok().stdout, "24\n");
-    assert_eq!(p.run(&["config", "get", "TokenLength", "--json"]).ok().stdout, "\"24\"\n");
+    assert_eq!(p.run(&["config", "get", "TokenLength", "--json"]).ok().stdout, "24\n");
     p.run(&["config", "set", "region", "eu-central-1"]).ok();
     p.run(&["config", "set", "tags.Team", "platform"]).ok();
     assert_eq!(p.run(&["config", "get", "region"]).ok().stdout, "eu-central-1\n");

@@ -51,8 +51,39 @@ pub fn pid_alive(pid: u32) -> bool {
     // SAFETY: signal 0 performs only the existence and permission checks.
     let rc = unsafe { libc::kill(pid, 0) };
     if rc == 0 {
-        return true;
+        // A killed process that its parent has not reaped yet (a zombie) still answers
+        // signal 0, but it will never release its lock.
+        return !is_zombie(pid);
     }
     // EPERM: the process exists but belongs to someone else.
     std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether `/proc/<pid>/stat` says the process is a zombie (state `Z`) or dead (`X`).
+fn is_zombie(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|st| st == "Z" || st == "X")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreaped_killed_child_is_not_alive() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("spawn sleep");
+        let pid = child.id();
+        assert!(pid_alive(pid));
+        child.kill().expect("kill");
+        // Not reaped yet: wait until the kernel reports it as a zombie.
+        for _ in 0..200 {
+            if !pid_alive(pid) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!pid_alive(pid), "a zombie must not count as alive");
+        child.wait().expect("reap");
+    }
 }
