@@ -39,7 +39,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
-//TMP pub mod iam;
+pub mod iam;
 pub mod policy_doc;
 pub mod s3;
 pub mod schema;
@@ -151,10 +151,10 @@ pub async fn provider(reg: &mut Registry) -> Arc<Aws> {
 pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(s3::bucket::Bucket::new(aws.clone())));
     reg.register(Arc::new(s3::bucket_policy::BucketPolicy::new(aws.clone())));
-    //TMP reg.register(Arc::new(iam::role::Role::new(aws.clone())));
-    //TMP reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
-    //TMP reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
-    //TMP reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
+    reg.register(Arc::new(iam::role::Role::new(aws.clone())));
+    reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
+    reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
+    reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
