@@ -11,7 +11,10 @@
 # Everything meant for the caller's shell goes to stdout; progress goes to stderr.
 set -euo pipefail
 
-MOTO_VERSION="5.2.5"
+# 5.1.22, not the newest 5.2.5: moto 5.2.5 answers GetBucketVersioning with a
+# <GetBucketVersioningResponse> root element, which aws-sdk-rust rejects (real S3 sends
+# <VersioningConfiguration>). CAIRN_MOTO_VERSION overrides it (use its own CAIRN_MOTO_VENV).
+MOTO_VERSION="${CAIRN_MOTO_VERSION:-5.1.22}"
 VENV="${CAIRN_MOTO_VENV:-$HOME/.cache/cairn-moto-venv}"
 STATE_POINTER="${TMPDIR:-/tmp}/cairn-moto-$(id -u).dir"
 WAIT_SECONDS=60

@@ -178,7 +178,11 @@ impl ResourceType for ManagedPolicy {
             Err(e) => return Err(e),
         };
         self.attach(physical_id, &attached, &Attachments::default()).await?;
-        let versions = iam.list_policy_versions().policy_arn(physical_id).send().await.map_err(sdk_error)?.versions.unwrap_or_default();
+        let versions = match iam.list_policy_versions().policy_arn(physical_id).send().await.map_err(sdk_error) {
+            Ok(out) => out.versions.unwrap_or_default(),
+            Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         for v in versions.iter().filter(|v| !v.is_default_version) {
             if let Some(id) = &v.version_id {
                 ignore_gone(iam.delete_policy_version().policy_arn(physical_id).version_id(id).send().await.map_err(sdk_error))?;
