@@ -121,8 +121,9 @@ impl Aws {
         self.account
             .get_or_try_init(|| async {
                 let out = self.sts.get_caller_identity().send().await.map_err(util::sdk_error)?;
-                out.account
-                    .ok_or_else(|| ProviderError::with_code("InvalidResponse", "STS GetCallerIdentity returned no account"))
+                out.account.ok_or_else(|| {
+                    ProviderError::with_code("InvalidResponse", "STS GetCallerIdentity returned no account")
+                })
             })
             .await
             .cloned()

@@ -151,7 +151,13 @@ mod tests {
         let text = serde_json::to_string(&obj).unwrap();
         let encoded: String = text
             .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
             .collect();
         assert!(equivalent(&obj, &Json::String(text)));
         assert!(equivalent(&Json::String(encoded.clone()), &obj));
@@ -173,7 +179,9 @@ mod tests {
     #[test]
     fn prefer_desired_keeps_the_users_spelling() {
         let desired = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]});
-        let live = Json::String(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#.into());
+        let live = Json::String(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#.into(),
+        );
         assert_eq!(prefer_desired(&live, Some(&desired)), desired);
         let other = json!({"Version": "2012-10-17", "Statement": []});
         assert_eq!(prefer_desired(&live, Some(&other)), parse(&live).unwrap());

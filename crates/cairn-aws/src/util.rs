@@ -212,11 +212,7 @@ pub(crate) fn loose_eq(a: &Json, b: &Json) -> bool {
 
 /// Build `read`'s properties: each live value, but in the user's spelling when the two mean
 /// the same (so that a read right after a write is byte-equal to the desired properties).
-pub(crate) fn in_user_spelling(
-    t: &dyn ResourceType,
-    live: BTreeMap<String, Json>,
-    desired: &Json,
-) -> Json {
+pub(crate) fn in_user_spelling(t: &dyn ResourceType, live: BTreeMap<String, Json>, desired: &Json) -> Json {
     let mut out = Map::new();
     for (k, v) in live {
         match desired.get(&k) {
@@ -296,15 +292,10 @@ mod tests {
     #[test]
     fn visible_tags_hide_ownership_and_stack_tags() {
         let ctx = crate::test_ctx("AWS::S3::Bucket", "Data");
-        let live: BTreeMap<String, String> = [
-            ("cairn:stack", "dev"),
-            ("Team", "data"),
-            ("Owner", "me"),
-            ("Cost", "1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let live: BTreeMap<String, String> = [("cairn:stack", "dev"), ("Team", "data"), ("Owner", "me"), ("Cost", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let desired = json!({"Tags": [{"Key": "Owner", "Value": "me"}]});
         assert_eq!(
             visible_tags(&live, &ctx, &desired),
@@ -314,7 +305,9 @@ mod tests {
         let desired = json!({"Tags": [{"Key": "Team", "Value": "data"}]});
         assert_eq!(
             visible_tags(&live, &ctx, &desired),
-            Some(json!([{"Key": "Team", "Value": "data"}, {"Key": "Cost", "Value": "1"}, {"Key": "Owner", "Value": "me"}]))
+            Some(
+                json!([{"Key": "Team", "Value": "data"}, {"Key": "Cost", "Value": "1"}, {"Key": "Owner", "Value": "me"}])
+            )
         );
         let only_ours: BTreeMap<String, String> = [("cairn:stack".to_string(), "dev".to_string())].into();
         assert_eq!(visible_tags(&only_ours, &ctx, &json!({})), None);

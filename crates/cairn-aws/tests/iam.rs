@@ -40,8 +40,12 @@ async fn iam_types_lifecycle() {
     let live = iam.get_role().role_name(&role_name).send().await.unwrap().role.unwrap();
     assert_eq!(Value::from(live.arn.as_str()), rdata.attributes["Arn"]);
     assert_eq!(live.description.as_deref(), Some("test role"));
-    assert!(policy_doc::equivalent(&json!(live.assume_role_policy_document.unwrap()), &role_props["AssumeRolePolicyDocument"]));
-    let attached = iam.list_attached_role_policies().role_name(&role_name).send().await.unwrap().attached_policies.unwrap();
+    assert!(policy_doc::equivalent(
+        &json!(live.assume_role_policy_document.unwrap()),
+        &role_props["AssumeRolePolicyDocument"]
+    ));
+    let attached =
+        iam.list_attached_role_policies().role_name(&role_name).send().await.unwrap().attached_policies.unwrap();
     assert_eq!(attached[0].policy_arn.as_deref(), Some("arn:aws:iam::aws:policy/ReadOnlyAccess"));
     let inline = iam.get_role_policy().role_name(&role_name).policy_name("inline").send().await.unwrap();
     assert!(policy_doc::equivalent(&json!(inline.policy_document), &s3_doc(&["s3:GetObject"])));
@@ -87,7 +91,8 @@ async fn iam_types_lifecycle() {
     let got = iam.get_role_policy().role_name(&role_name).policy_name("extra").send().await.unwrap();
     assert!(policy_doc::equivalent(&json!(got.policy_document), &s3_doc(&["s3:DeleteObject"])));
     assert_eq!(p.read(&p_ctx, &pdata.physical_id, &p_props).await.unwrap().unwrap().properties, p_props);
-    let p_renamed = json!({"PolicyName": "extra2", "PolicyDocument": s3_doc(&["s3:DeleteObject"]), "Roles": [role_name]});
+    let p_renamed =
+        json!({"PolicyName": "extra2", "PolicyDocument": s3_doc(&["s3:DeleteObject"]), "Roles": [role_name]});
     p.update(&p_ctx, &pdata.physical_id, &p_props, &p_renamed).await.unwrap();
     assert!(iam.get_role_policy().role_name(&role_name).policy_name("extra").send().await.is_err());
     assert_eq!(p.read(&p_ctx, &pdata.physical_id, &p_renamed).await.unwrap().unwrap().properties, p_renamed);
@@ -99,7 +104,14 @@ async fn iam_types_lifecycle() {
     let ip = InstanceProfile::new(aws.clone());
     let ip_props = json!({"Roles": [role_name]});
     let idata = ip.create(&ip_ctx, &ip_props).await.unwrap();
-    let live = iam.get_instance_profile().instance_profile_name(&idata.physical_id).send().await.unwrap().instance_profile.unwrap();
+    let live = iam
+        .get_instance_profile()
+        .instance_profile_name(&idata.physical_id)
+        .send()
+        .await
+        .unwrap()
+        .instance_profile
+        .unwrap();
     assert_eq!(live.roles[0].role_name, role_name);
     assert_eq!(Value::from(live.arn.as_str()), idata.attributes["Arn"]);
     assert_eq!(ip.read(&ip_ctx, &idata.physical_id, &ip_props).await.unwrap().unwrap().properties, ip_props);

@@ -78,7 +78,13 @@ async fn bucket_lifecycle() {
     assert_eq!(err.code.as_deref(), Some("BucketNotEmpty"));
     let versions = s3.list_object_versions().bucket(&name).send().await.unwrap();
     for v in versions.versions() {
-        s3.delete_object().bucket(&name).key(v.key().unwrap()).set_version_id(v.version_id().map(str::to_string)).send().await.unwrap();
+        s3.delete_object()
+            .bucket(&name)
+            .key(v.key().unwrap())
+            .set_version_id(v.version_id().map(str::to_string))
+            .send()
+            .await
+            .unwrap();
     }
     t.delete(&ctx, &name, &updated).await.unwrap();
     assert_eq!(t.read(&ctx, &name, &updated).await.unwrap(), None);

@@ -17,12 +17,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use cairn_core::provider::{CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::provider::{
+    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+};
 use cairn_core::Value;
 use serde_json::{json, Value as Json};
 
 use super::role::{ignore_gone, NO_ENTITY};
-use crate::util::{check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_str, refuse_unsupported, sdk_error, str_list};
+use crate::util::{
+    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_str, refuse_unsupported,
+    sdk_error, str_list,
+};
 use crate::{wait_until, Aws, CONSISTENCY_WAIT};
 
 pub const TYPE_NAME: &str = "AWS::IAM::InstanceProfile";
@@ -89,13 +94,31 @@ impl ResourceType for InstanceProfile {
         })
         .await?;
         for role in roles {
-            iam.add_role_to_instance_profile().instance_profile_name(&name).role_name(role).send().await.map_err(sdk_error)?;
+            iam.add_role_to_instance_profile()
+                .instance_profile_name(&name)
+                .role_name(role)
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         Ok(data(&name, &arn))
     }
 
-    async fn read(&self, _ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError> {
-        let profile = match self.aws.iam().get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error) {
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
+        let profile = match self
+            .aws
+            .iam()
+            .get_instance_profile()
+            .instance_profile_name(physical_id)
+            .send()
+            .await
+            .map_err(sdk_error)
+        {
             Ok(out) => out.instance_profile,
             Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(None),
             Err(e) => return Err(e),
@@ -109,32 +132,65 @@ impl ResourceType for InstanceProfile {
         if properties.get("Path").is_some() || p.path != "/" {
             out.insert("Path".into(), json!(p.path));
         }
-        Ok(Some(ReadResult { data: data(&p.instance_profile_name, &p.arn), properties: in_user_spelling(self, out, properties) }))
+        Ok(Some(ReadResult {
+            data: data(&p.instance_profile_name, &p.arn),
+            properties: in_user_spelling(self, out, properties),
+        }))
     }
 
-    async fn update(&self, _ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        physical_id: &str,
+        old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
         let (before, after) = (roles(old)?, roles(new)?);
         let iam = self.aws.iam();
         for role in before.difference(&after) {
-            ignore_gone(iam.remove_role_from_instance_profile().instance_profile_name(physical_id).role_name(role).send().await.map_err(sdk_error))?;
+            ignore_gone(
+                iam.remove_role_from_instance_profile()
+                    .instance_profile_name(physical_id)
+                    .role_name(role)
+                    .send()
+                    .await
+                    .map_err(sdk_error),
+            )?;
         }
         for role in after.difference(&before) {
-            iam.add_role_to_instance_profile().instance_profile_name(physical_id).role_name(role).send().await.map_err(sdk_error)?;
+            iam.add_role_to_instance_profile()
+                .instance_profile_name(physical_id)
+                .role_name(role)
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
-        let p = iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error)?.instance_profile;
+        let p = iam
+            .get_instance_profile()
+            .instance_profile_name(physical_id)
+            .send()
+            .await
+            .map_err(sdk_error)?
+            .instance_profile;
         Ok(data(physical_id, &p.map(|p| p.arn).unwrap_or_default()))
     }
 
     async fn delete(&self, _ctx: &OpContext, physical_id: &str, _properties: &Json) -> Result<(), ProviderError> {
         let iam = self.aws.iam();
-        let profile = match iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error) {
-            Ok(out) => out.instance_profile,
-            Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+        let profile =
+            match iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error) {
+                Ok(out) => out.instance_profile,
+                Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(()),
+                Err(e) => return Err(e),
+            };
         for role in profile.map(|p| p.roles).unwrap_or_default() {
             ignore_gone(
-                iam.remove_role_from_instance_profile().instance_profile_name(physical_id).role_name(role.role_name).send().await.map_err(sdk_error),
+                iam.remove_role_from_instance_profile()
+                    .instance_profile_name(physical_id)
+                    .role_name(role.role_name)
+                    .send()
+                    .await
+                    .map_err(sdk_error),
             )?;
         }
         ignore_gone(iam.delete_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error))

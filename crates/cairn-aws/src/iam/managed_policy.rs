@@ -21,18 +21,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use cairn_core::provider::{CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::provider::{
+    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+};
 use cairn_core::Value;
 use serde_json::{json, Value as Json};
 
 use super::role::{ignore_gone, NO_ENTITY};
-use crate::util::{check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_str, refuse_unsupported, sdk_error, str_list};
+use crate::util::{
+    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_str, refuse_unsupported,
+    sdk_error, str_list,
+};
 use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::IAM::ManagedPolicy";
 
 static SCHEMA: LazyLock<TypeSchema> = LazyLock::new(|| {
-    crate::schema::load(crate::schema::IAM_MANAGED_POLICY, Some("ManagedPolicyName"), &["DefaultVersionId", "UpdateDate", "AttachmentCount"])
+    crate::schema::load(
+        crate::schema::IAM_MANAGED_POLICY,
+        Some("ManagedPolicyName"),
+        &["DefaultVersionId", "UpdateDate", "AttachmentCount"],
+    )
 });
 
 const SUPPORTED: [&str; 7] = ["PolicyDocument", "ManagedPolicyName", "Description", "Path", "Roles", "Users", "Groups"];
@@ -90,7 +99,8 @@ impl ResourceType for ManagedPolicy {
         match property {
             "PolicyDocument" => policy_doc::equivalent(old, new),
             "Roles" | "Users" | "Groups" => {
-                let set = |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
+                let set =
+                    |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
                 matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
             }
             _ => loose_eq(old, new),
@@ -111,15 +121,25 @@ impl ResourceType for ManagedPolicy {
             .send()
             .await
             .map_err(sdk_error)?;
-        let arn = out.policy.and_then(|p| p.arn).ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreatePolicy returned no ARN"))?;
+        let arn = out
+            .policy
+            .and_then(|p| p.arn)
+            .ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreatePolicy returned no ARN"))?;
         self.attach(&arn, &Attachments::default(), &attach).await?;
         self.data(&arn).await
     }
 
-    async fn read(&self, _ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError> {
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
         let iam = self.aws.iam();
         let policy = match iam.get_policy().policy_arn(physical_id).send().await.map_err(sdk_error) {
-            Ok(out) => out.policy.ok_or_else(|| ProviderError::with_code("InvalidResponse", "GetPolicy returned no policy"))?,
+            Ok(out) => {
+                out.policy.ok_or_else(|| ProviderError::with_code("InvalidResponse", "GetPolicy returned no policy"))?
+            }
             Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(None),
             Err(e) => return Err(e),
         };
@@ -134,7 +154,10 @@ impl ResourceType for ManagedPolicy {
         let attached = self.entities(physical_id).await?;
         let wants = |k: &str| properties.get(k).is_some_and(|v| !v.is_null());
         let mut out = BTreeMap::new();
-        out.insert("PolicyDocument".to_string(), policy_doc::prefer_desired(&Json::String(doc), properties.get("PolicyDocument")));
+        out.insert(
+            "PolicyDocument".to_string(),
+            policy_doc::prefer_desired(&Json::String(doc), properties.get("PolicyDocument")),
+        );
         if wants("ManagedPolicyName") {
             out.insert("ManagedPolicyName".into(), json!(policy.policy_name));
         }
@@ -152,19 +175,44 @@ impl ResourceType for ManagedPolicy {
         Ok(Some(ReadResult { data: policy_data(&policy), properties: in_user_spelling(self, out, properties) }))
     }
 
-    async fn update(&self, _ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        physical_id: &str,
+        old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
         let (old_doc, before) = parse(old)?;
         let (new_doc, after) = parse(new)?;
         if !policy_doc::equivalent(&Json::String(old_doc), &Json::String(new_doc.clone())) {
             let iam = self.aws.iam();
-            let versions = iam.list_policy_versions().policy_arn(physical_id).send().await.map_err(sdk_error)?.versions.unwrap_or_default();
+            let versions = iam
+                .list_policy_versions()
+                .policy_arn(physical_id)
+                .send()
+                .await
+                .map_err(sdk_error)?
+                .versions
+                .unwrap_or_default();
             if versions.len() >= 5 {
-                let oldest = versions.iter().filter(|v| !v.is_default_version).min_by_key(|v| v.create_date.map(|d| d.secs()));
+                let oldest =
+                    versions.iter().filter(|v| !v.is_default_version).min_by_key(|v| v.create_date.map(|d| d.secs()));
                 if let Some(id) = oldest.and_then(|v| v.version_id.clone()) {
-                    iam.delete_policy_version().policy_arn(physical_id).version_id(id).send().await.map_err(sdk_error)?;
+                    iam.delete_policy_version()
+                        .policy_arn(physical_id)
+                        .version_id(id)
+                        .send()
+                        .await
+                        .map_err(sdk_error)?;
                 }
             }
-            iam.create_policy_version().policy_arn(physical_id).policy_document(new_doc).set_as_default(true).send().await.map_err(sdk_error)?;
+            iam.create_policy_version()
+                .policy_arn(physical_id)
+                .policy_document(new_doc)
+                .set_as_default(true)
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         self.attach(physical_id, &before, &after).await?;
         self.data(physical_id).await
@@ -185,7 +233,9 @@ impl ResourceType for ManagedPolicy {
         };
         for v in versions.iter().filter(|v| !v.is_default_version) {
             if let Some(id) = &v.version_id {
-                ignore_gone(iam.delete_policy_version().policy_arn(physical_id).version_id(id).send().await.map_err(sdk_error))?;
+                ignore_gone(
+                    iam.delete_policy_version().policy_arn(physical_id).version_id(id).send().await.map_err(sdk_error),
+                )?;
             }
         }
         ignore_gone(iam.delete_policy().policy_arn(physical_id).send().await.map_err(sdk_error))
@@ -209,7 +259,9 @@ impl ResourceType for ManagedPolicy {
 impl ManagedPolicy {
     async fn data(&self, arn: &str) -> Result<ResourceData, ProviderError> {
         let policy = self.aws.iam().get_policy().policy_arn(arn).send().await.map_err(sdk_error)?.policy;
-        Ok(policy_data(&policy.ok_or_else(|| ProviderError::with_code("InvalidResponse", "GetPolicy returned no policy"))?))
+        Ok(policy_data(
+            &policy.ok_or_else(|| ProviderError::with_code("InvalidResponse", "GetPolicy returned no policy"))?,
+        ))
     }
 
     /// Attach and detach so that the policy goes from `before`'s entities to `after`'s.
@@ -237,7 +289,15 @@ impl ManagedPolicy {
     }
 
     async fn entities(&self, arn: &str) -> Result<Attachments, ProviderError> {
-        let out = self.aws.iam().list_entities_for_policy().policy_arn(arn).max_items(1000).send().await.map_err(sdk_error)?;
+        let out = self
+            .aws
+            .iam()
+            .list_entities_for_policy()
+            .policy_arn(arn)
+            .max_items(1000)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         Ok(Attachments {
             roles: out.policy_roles.unwrap_or_default().into_iter().filter_map(|r| r.role_name).collect(),
             users: out.policy_users.unwrap_or_default().into_iter().filter_map(|u| u.user_name).collect(),
@@ -249,7 +309,9 @@ impl ManagedPolicy {
 fn policy_data(p: &aws_sdk_iam::types::Policy) -> ResourceData {
     let arn = p.arn.clone().unwrap_or_default();
     let date = |d: Option<aws_sdk_iam::primitives::DateTime>| {
-        d.and_then(|d| d.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime).ok()).map(Value::from).unwrap_or(Value::Null)
+        d.and_then(|d| d.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime).ok())
+            .map(Value::from)
+            .unwrap_or(Value::Null)
     };
     let mut attrs = BTreeMap::from([
         ("PolicyArn".to_string(), Value::from(arn.clone())),
@@ -260,7 +322,10 @@ fn policy_data(p: &aws_sdk_iam::types::Policy) -> ResourceData {
         ("UpdateDate".to_string(), date(p.update_date)),
     ]);
     attrs.insert("AttachmentCount".into(), Value::from(i64::from(p.attachment_count.unwrap_or(0))));
-    attrs.insert("PermissionsBoundaryUsageCount".into(), Value::from(i64::from(p.permissions_boundary_usage_count.unwrap_or(0))));
+    attrs.insert(
+        "PermissionsBoundaryUsageCount".into(),
+        Value::from(i64::from(p.permissions_boundary_usage_count.unwrap_or(0))),
+    );
     crate::util::data(arn, attrs)
 }
 

@@ -17,13 +17,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use cairn_core::provider::{CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::provider::{
+    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+};
 use cairn_core::Value;
 use serde_json::{json, Value as Json};
 
 use super::managed_policy::Attachments;
 use super::role::{ignore_gone, NO_ENTITY};
-use crate::util::{check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, refuse_unsupported, req_str, sdk_error, str_list};
+use crate::util::{
+    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, refuse_unsupported, req_str,
+    sdk_error, str_list,
+};
 use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::IAM::Policy";
@@ -69,7 +74,11 @@ fn parse(props: &Json) -> Result<Spec, ProviderError> {
 }
 
 fn entities(a: &Attachments) -> impl Iterator<Item = (Kind, &String)> {
-    a.roles.iter().map(|n| (Kind::Role, n)).chain(a.users.iter().map(|n| (Kind::User, n))).chain(a.groups.iter().map(|n| (Kind::Group, n)))
+    a.roles
+        .iter()
+        .map(|n| (Kind::Role, n))
+        .chain(a.users.iter().map(|n| (Kind::User, n)))
+        .chain(a.groups.iter().map(|n| (Kind::Group, n)))
 }
 
 fn data(id: &str) -> ResourceData {
@@ -90,7 +99,8 @@ impl ResourceType for Policy {
         match property {
             "PolicyDocument" => policy_doc::equivalent(old, new),
             "Roles" | "Users" | "Groups" => {
-                let set = |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
+                let set =
+                    |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
                 matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
             }
             _ => loose_eq(old, new),
@@ -105,7 +115,12 @@ impl ResourceType for Policy {
         Ok(data(&ctx.generated_name(128, false, iam_name_char)))
     }
 
-    async fn read(&self, _ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError> {
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
         let spec = parse(properties)?;
         let mut found = Attachments::default();
         let mut doc: Option<String> = None;
@@ -125,7 +140,10 @@ impl ResourceType for Policy {
         let Some(doc) = doc else { return Ok(None) };
         let mut out = BTreeMap::new();
         out.insert("PolicyName".to_string(), json!(spec.name));
-        out.insert("PolicyDocument".to_string(), policy_doc::prefer_desired(&Json::String(doc), properties.get("PolicyDocument")));
+        out.insert(
+            "PolicyDocument".to_string(),
+            policy_doc::prefer_desired(&Json::String(doc), properties.get("PolicyDocument")),
+        );
         for (k, set) in [("Roles", &found.roles), ("Users", &found.users), ("Groups", &found.groups)] {
             if !set.is_empty() || properties.get(k).is_some() {
                 out.insert(k.to_string(), json!(set));
@@ -134,12 +152,19 @@ impl ResourceType for Policy {
         Ok(Some(ReadResult { data: data(physical_id), properties: in_user_spelling(self, out, properties) }))
     }
 
-    async fn update(&self, _ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        physical_id: &str,
+        old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
         let (before, after) = (parse(old)?, parse(new)?);
         for (kind, entity) in entities(&after.on) {
             self.put(kind, entity, &after.name, &after.doc).await?;
         }
-        let after_set: BTreeSet<(String, String)> = entities(&after.on).map(|(k, e)| (format!("{k:?}"), e.clone())).collect();
+        let after_set: BTreeSet<(String, String)> =
+            entities(&after.on).map(|(k, e)| (format!("{k:?}"), e.clone())).collect();
         for (kind, entity) in entities(&before.on) {
             if before.name != after.name || !after_set.contains(&(format!("{kind:?}"), entity.clone())) {
                 self.remove(kind, entity, &before.name).await?;
@@ -171,9 +196,33 @@ impl Policy {
     async fn put(&self, kind: Kind, entity: &str, name: &str, doc: &str) -> Result<(), ProviderError> {
         let iam = self.aws.iam();
         match kind {
-            Kind::Role => iam.put_role_policy().role_name(entity).policy_name(name).policy_document(doc).send().await.map(|_| ()).map_err(sdk_error),
-            Kind::User => iam.put_user_policy().user_name(entity).policy_name(name).policy_document(doc).send().await.map(|_| ()).map_err(sdk_error),
-            Kind::Group => iam.put_group_policy().group_name(entity).policy_name(name).policy_document(doc).send().await.map(|_| ()).map_err(sdk_error),
+            Kind::Role => iam
+                .put_role_policy()
+                .role_name(entity)
+                .policy_name(name)
+                .policy_document(doc)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk_error),
+            Kind::User => iam
+                .put_user_policy()
+                .user_name(entity)
+                .policy_name(name)
+                .policy_document(doc)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk_error),
+            Kind::Group => iam
+                .put_group_policy()
+                .group_name(entity)
+                .policy_name(name)
+                .policy_document(doc)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk_error),
         }
     }
 
@@ -181,9 +230,30 @@ impl Policy {
     async fn get(&self, kind: Kind, entity: &str, name: &str) -> Result<Option<String>, ProviderError> {
         let iam = self.aws.iam();
         let r = match kind {
-            Kind::Role => iam.get_role_policy().role_name(entity).policy_name(name).send().await.map(|o| o.policy_document).map_err(sdk_error),
-            Kind::User => iam.get_user_policy().user_name(entity).policy_name(name).send().await.map(|o| o.policy_document).map_err(sdk_error),
-            Kind::Group => iam.get_group_policy().group_name(entity).policy_name(name).send().await.map(|o| o.policy_document).map_err(sdk_error),
+            Kind::Role => iam
+                .get_role_policy()
+                .role_name(entity)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|o| o.policy_document)
+                .map_err(sdk_error),
+            Kind::User => iam
+                .get_user_policy()
+                .user_name(entity)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|o| o.policy_document)
+                .map_err(sdk_error),
+            Kind::Group => iam
+                .get_group_policy()
+                .group_name(entity)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|o| o.policy_document)
+                .map_err(sdk_error),
         };
         match r {
             Ok(doc) => Ok(Some(policy_doc::percent_decode(&doc).unwrap_or(doc))),
@@ -195,9 +265,20 @@ impl Policy {
     async fn remove(&self, kind: Kind, entity: &str, name: &str) -> Result<(), ProviderError> {
         let iam = self.aws.iam();
         ignore_gone(match kind {
-            Kind::Role => iam.delete_role_policy().role_name(entity).policy_name(name).send().await.map(|_| ()).map_err(sdk_error),
-            Kind::User => iam.delete_user_policy().user_name(entity).policy_name(name).send().await.map(|_| ()).map_err(sdk_error),
-            Kind::Group => iam.delete_group_policy().group_name(entity).policy_name(name).send().await.map(|_| ()).map_err(sdk_error),
+            Kind::Role => {
+                iam.delete_role_policy().role_name(entity).policy_name(name).send().await.map(|_| ()).map_err(sdk_error)
+            }
+            Kind::User => {
+                iam.delete_user_policy().user_name(entity).policy_name(name).send().await.map(|_| ()).map_err(sdk_error)
+            }
+            Kind::Group => iam
+                .delete_group_policy()
+                .group_name(entity)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(sdk_error),
         })
     }
 }
@@ -213,7 +294,10 @@ mod tests {
         let list: Vec<(Kind, &String)> = entities(&spec.on).collect();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].0, Kind::Role);
-        assert!(parse(&json!({"PolicyName": "p", "PolicyDocument": doc})).unwrap_err().message.contains("at least one"));
+        assert!(parse(&json!({"PolicyName": "p", "PolicyDocument": doc}))
+            .unwrap_err()
+            .message
+            .contains("at least one"));
         assert!(parse(&json!({"PolicyDocument": doc, "Roles": ["r"]})).is_err());
     }
 }

@@ -26,19 +26,22 @@ use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
-use cairn_core::provider::{CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::provider::{
+    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+};
 use cairn_core::Value;
 use serde_json::{json, Value as Json};
 
 use crate::util::{
-    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_i32, opt_str, refuse_unsupported,
-    sdk_error, str_list, tag_list, tags_equivalent, visible_tags,
+    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_i32, opt_str,
+    refuse_unsupported, sdk_error, str_list, tag_list, tags_equivalent, visible_tags,
 };
 use crate::{merged_tags, policy_doc, wait_until, Aws, CONSISTENCY_WAIT};
 
 pub const TYPE_NAME: &str = "AWS::IAM::Role";
 
-static SCHEMA: LazyLock<TypeSchema> = LazyLock::new(|| crate::schema::load(crate::schema::IAM_ROLE, Some("RoleName"), &[]));
+static SCHEMA: LazyLock<TypeSchema> =
+    LazyLock::new(|| crate::schema::load(crate::schema::IAM_ROLE, Some("RoleName"), &[]));
 
 const SUPPORTED: [&str; 9] = [
     "AssumeRolePolicyDocument",
@@ -87,13 +90,13 @@ fn parse(props: &Json) -> Result<Spec, ProviderError> {
         .ok_or_else(|| invalid("AssumeRolePolicyDocument: expected a policy document (a mapping, or JSON text)"))?;
     let mut inline = BTreeMap::new();
     if let Some(list) = props.get("Policies").filter(|v| !v.is_null()) {
-        let list = list.as_array().ok_or_else(|| invalid("Policies: expected a list of {PolicyName, PolicyDocument}"))?;
+        let list =
+            list.as_array().ok_or_else(|| invalid("Policies: expected a list of {PolicyName, PolicyDocument}"))?;
         for p in list {
             let name = opt_str(p, "PolicyName")?.ok_or_else(|| invalid("Policies: each policy needs a PolicyName"))?;
-            let doc = p
-                .get("PolicyDocument")
-                .and_then(policy_doc::to_text)
-                .ok_or_else(|| invalid(format!("Policies: policy {name} needs a PolicyDocument (a mapping, or JSON text)")))?;
+            let doc = p.get("PolicyDocument").and_then(policy_doc::to_text).ok_or_else(|| {
+                invalid(format!("Policies: policy {name} needs a PolicyDocument (a mapping, or JSON text)"))
+            })?;
             if inline.insert(name.clone(), doc).is_some() {
                 return Err(invalid(format!("Policies: two policies are named {name}")));
             }
@@ -115,9 +118,7 @@ fn role_name(ctx: &OpContext, props: &Json) -> Result<String, ProviderError> {
 }
 
 pub(crate) fn iam_tags(tags: BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {
-    tags.into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(|e| invalid(e.to_string())))
-        .collect()
+    tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(|e| invalid(e.to_string()))).collect()
 }
 
 #[async_trait]
@@ -135,16 +136,20 @@ impl ResourceType for Role {
             "AssumeRolePolicyDocument" => policy_doc::equivalent(old, new),
             "Tags" => tags_equivalent(old, new),
             "ManagedPolicyArns" => {
-                let set = |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
+                let set =
+                    |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
                 matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
             }
             "Policies" => {
-                let map = |v: &Json| parse(&json!({"AssumeRolePolicyDocument": {}, "Policies": v})).ok().map(|s| s.inline);
+                let map =
+                    |v: &Json| parse(&json!({"AssumeRolePolicyDocument": {}, "Policies": v})).ok().map(|s| s.inline);
                 match (map(old), map(new)) {
                     (Some(a), Some(b)) => {
                         a.len() == b.len()
                             && a.iter().all(|(k, d)| {
-                                b.get(k).is_some_and(|e| policy_doc::equivalent(&Json::String(d.clone()), &Json::String(e.clone())))
+                                b.get(k).is_some_and(|e| {
+                                    policy_doc::equivalent(&Json::String(d.clone()), &Json::String(e.clone()))
+                                })
                             })
                     }
                     _ => old == new,
@@ -170,7 +175,8 @@ impl ResourceType for Role {
             .send()
             .await
             .map_err(sdk_error)?;
-        let role = out.role.ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreateRole returned no role"))?;
+        let role =
+            out.role.ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreateRole returned no role"))?;
         wait_until(CONSISTENCY_WAIT, &format!("role {name} to exist"), || async {
             match iam.get_role().role_name(&name).send().await.map_err(sdk_error) {
                 Ok(_) => Ok(Some(())),
@@ -183,15 +189,28 @@ impl ResourceType for Role {
             iam.attach_role_policy().role_name(&name).policy_arn(arn).send().await.map_err(sdk_error)?;
         }
         for (pname, doc) in &spec.inline {
-            iam.put_role_policy().role_name(&name).policy_name(pname).policy_document(doc).send().await.map_err(sdk_error)?;
+            iam.put_role_policy()
+                .role_name(&name)
+                .policy_name(pname)
+                .policy_document(doc)
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         Ok(data(&role.role_name, &role.arn, &role.role_id))
     }
 
-    async fn read(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError> {
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
         let iam = self.aws.iam();
         let role = match iam.get_role().role_name(physical_id).send().await.map_err(sdk_error) {
-            Ok(out) => out.role.ok_or_else(|| ProviderError::with_code("InvalidResponse", "GetRole returned no role"))?,
+            Ok(out) => {
+                out.role.ok_or_else(|| ProviderError::with_code("InvalidResponse", "GetRole returned no role"))?
+            }
             Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(None),
             Err(e) => return Err(e),
         };
@@ -203,7 +222,10 @@ impl ResourceType for Role {
         let mut out = BTreeMap::new();
         out.insert(
             "AssumeRolePolicyDocument".to_string(),
-            policy_doc::prefer_desired(&Json::String(role.assume_role_policy_document.clone().unwrap_or_default()), properties.get("AssumeRolePolicyDocument")),
+            policy_doc::prefer_desired(
+                &Json::String(role.assume_role_policy_document.clone().unwrap_or_default()),
+                properties.get("AssumeRolePolicyDocument"),
+            ),
         );
         if wants("RoleName") {
             out.insert("RoleName".into(), json!(role.role_name));
@@ -239,12 +261,23 @@ impl ResourceType for Role {
         }))
     }
 
-    async fn update(&self, ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
         let before = parse(old)?;
         let after = parse(new)?;
         let iam = self.aws.iam();
         if !policy_doc::equivalent(&Json::String(before.trust.clone()), &Json::String(after.trust.clone())) {
-            iam.update_assume_role_policy().role_name(physical_id).policy_document(&after.trust).send().await.map_err(sdk_error)?;
+            iam.update_assume_role_policy()
+                .role_name(physical_id)
+                .policy_document(&after.trust)
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         if before.description != after.description || before.max_session != after.max_session {
             iam.update_role()
@@ -258,7 +291,12 @@ impl ResourceType for Role {
         if before.boundary != after.boundary {
             match &after.boundary {
                 Some(b) => {
-                    iam.put_role_permissions_boundary().role_name(physical_id).permissions_boundary(b).send().await.map_err(sdk_error)?;
+                    iam.put_role_permissions_boundary()
+                        .role_name(physical_id)
+                        .permissions_boundary(b)
+                        .send()
+                        .await
+                        .map_err(sdk_error)?;
                 }
                 None => {
                     iam.delete_role_permissions_boundary().role_name(physical_id).send().await.map_err(sdk_error)?;
@@ -269,20 +307,31 @@ impl ResourceType for Role {
             iam.attach_role_policy().role_name(physical_id).policy_arn(arn).send().await.map_err(sdk_error)?;
         }
         for arn in before.managed.difference(&after.managed) {
-            ignore_gone(iam.detach_role_policy().role_name(physical_id).policy_arn(arn).send().await.map_err(sdk_error))?;
+            ignore_gone(
+                iam.detach_role_policy().role_name(physical_id).policy_arn(arn).send().await.map_err(sdk_error),
+            )?;
         }
         for (pname, doc) in &after.inline {
             if before.inline.get(pname) != Some(doc) {
-                iam.put_role_policy().role_name(physical_id).policy_name(pname).policy_document(doc).send().await.map_err(sdk_error)?;
+                iam.put_role_policy()
+                    .role_name(physical_id)
+                    .policy_name(pname)
+                    .policy_document(doc)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
         }
         for pname in before.inline.keys().filter(|n| !after.inline.contains_key(*n)) {
-            ignore_gone(iam.delete_role_policy().role_name(physical_id).policy_name(pname).send().await.map_err(sdk_error))?;
+            ignore_gone(
+                iam.delete_role_policy().role_name(physical_id).policy_name(pname).send().await.map_err(sdk_error),
+            )?;
         }
         // Tags: set the wanted ones, remove the rest (ownership tags are always wanted).
         let wanted = merged_tags(ctx, &tag_list(new)?);
         let live = iam.list_role_tags().role_name(physical_id).max_items(1000).send().await.map_err(sdk_error)?;
-        let stale: Vec<String> = live.tags.iter().filter(|t| !wanted.contains_key(&t.key)).map(|t| t.key.clone()).collect();
+        let stale: Vec<String> =
+            live.tags.iter().filter(|t| !wanted.contains_key(&t.key)).map(|t| t.key.clone()).collect();
         if !stale.is_empty() {
             iam.untag_role().role_name(physical_id).set_tag_keys(Some(stale)).send().await.map_err(sdk_error)?;
         }
@@ -300,10 +349,14 @@ impl ResourceType for Role {
             Err(e) => return Err(e),
         };
         for arn in attached {
-            ignore_gone(iam.detach_role_policy().role_name(physical_id).policy_arn(arn).send().await.map_err(sdk_error))?;
+            ignore_gone(
+                iam.detach_role_policy().role_name(physical_id).policy_arn(arn).send().await.map_err(sdk_error),
+            )?;
         }
         for (pname, _) in self.inline(physical_id).await? {
-            ignore_gone(iam.delete_role_policy().role_name(physical_id).policy_name(pname).send().await.map_err(sdk_error))?;
+            ignore_gone(
+                iam.delete_role_policy().role_name(physical_id).policy_name(pname).send().await.map_err(sdk_error),
+            )?;
         }
         ignore_gone(iam.delete_role().role_name(physical_id).send().await.map_err(sdk_error))
     }
@@ -319,24 +372,41 @@ impl ResourceType for Role {
         let Some(role) = role else { return Ok(None) };
         let tags = iam.list_role_tags().role_name(&name).max_items(1000).send().await.map_err(sdk_error)?;
         let tag = |k: &str| tags.tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
-        let ours = tag("cairn:logical-id").as_deref() == Some(ctx.logical_id.as_str()) && tag("cairn:stack").as_deref() == Some(ctx.stack.as_str());
+        let ours = tag("cairn:logical-id").as_deref() == Some(ctx.logical_id.as_str())
+            && tag("cairn:stack").as_deref() == Some(ctx.stack.as_str());
         Ok(ours.then(|| data(&role.role_name, &role.arn, &role.role_id)))
     }
 }
 
 impl Role {
     async fn attached(&self, name: &str) -> Result<Vec<String>, ProviderError> {
-        let out = self.aws.iam().list_attached_role_policies().role_name(name).max_items(1000).send().await.map_err(sdk_error)?;
+        let out = self
+            .aws
+            .iam()
+            .list_attached_role_policies()
+            .role_name(name)
+            .max_items(1000)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         Ok(out.attached_policies.unwrap_or_default().into_iter().filter_map(|p| p.policy_arn).collect())
     }
 
     /// Inline policies by name, with their decoded document text.
     async fn inline(&self, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
         let iam = self.aws.iam();
-        let names = iam.list_role_policies().role_name(name).max_items(1000).send().await.map_err(sdk_error)?.policy_names;
+        let names =
+            iam.list_role_policies().role_name(name).max_items(1000).send().await.map_err(sdk_error)?.policy_names;
         let mut out = BTreeMap::new();
         for pname in names {
-            let doc = iam.get_role_policy().role_name(name).policy_name(&pname).send().await.map_err(sdk_error)?.policy_document;
+            let doc = iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&pname)
+                .send()
+                .await
+                .map_err(sdk_error)?
+                .policy_document;
             out.insert(pname, policy_doc::percent_decode(&doc).unwrap_or(doc));
         }
         Ok(out)
@@ -385,7 +455,9 @@ mod tests {
 
     #[test]
     fn equivalent_lists_and_documents() {
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build());
+        let aws = Aws::from_config(
+            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
+        );
         let r = Role::new(aws);
         assert!(r.equivalent("ManagedPolicyArns", &json!(["a", "b"]), &json!(["b", "a"])));
         assert!(!r.equivalent("ManagedPolicyArns", &json!(["a"]), &json!(["b", "a"])));

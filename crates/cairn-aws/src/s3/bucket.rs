@@ -33,7 +33,9 @@ use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use aws_sdk_s3::types as s3t;
-use cairn_core::provider::{CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::provider::{
+    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+};
 use cairn_core::Value;
 use serde_json::{json, Map, Value as Json};
 
@@ -119,7 +121,12 @@ impl ResourceType for Bucket {
         Ok(resource_data(ctx, &name))
     }
 
-    async fn read(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError> {
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
         let s3 = self.aws.s3(&ctx.region);
         match s3.head_bucket().bucket(physical_id).send().await.map_err(sdk_error) {
             Ok(_) => {}
@@ -139,10 +146,19 @@ impl ResourceType for Bucket {
         if let Some(t) = visible_tags(&tags, ctx, properties) {
             out.insert("Tags".into(), t);
         }
-        Ok(Some(ReadResult { data: resource_data(ctx, physical_id), properties: in_user_spelling(self, out, properties) }))
+        Ok(Some(ReadResult {
+            data: resource_data(ctx, physical_id),
+            properties: in_user_spelling(self, out, properties),
+        }))
     }
 
-    async fn update(&self, ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
         let before = Settings::parse(old)?;
         let after = Settings::parse(new)?;
         let s3 = self.aws.s3(&ctx.region);
@@ -187,7 +203,13 @@ impl ResourceType for Bucket {
 }
 
 impl Bucket {
-    async fn put_tags(&self, s3: &aws_sdk_s3::Client, name: &str, ctx: &OpContext, props: &Json) -> Result<(), ProviderError> {
+    async fn put_tags(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        name: &str,
+        ctx: &OpContext,
+        props: &Json,
+    ) -> Result<(), ProviderError> {
         let tags = merged_tags(ctx, &tag_list(props)?);
         let mut tagging = s3t::Tagging::builder();
         for (k, v) in tags {
@@ -216,8 +238,15 @@ fn resource_data(ctx: &OpContext, name: &str) -> ResourceData {
     let suffix = if ctx.partition == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" };
     // Regions launched before 2014 name website endpoints with a dash.
     let dash_website = [
-        "us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
-        "sa-east-1", "us-gov-west-1",
+        "us-east-1",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "sa-east-1",
+        "us-gov-west-1",
     ]
     .contains(&region);
     let website = if dash_website {
@@ -256,17 +285,23 @@ impl Settings {
         let mut s = Settings::default();
         if let Some(v) = get("VersioningConfiguration") {
             only_keys(v, "VersioningConfiguration", &["Status"])?;
-            let status = opt_str(v, "Status")?.ok_or_else(|| invalid("VersioningConfiguration: `Status` is required"))?;
+            let status =
+                opt_str(v, "Status")?.ok_or_else(|| invalid("VersioningConfiguration: `Status` is required"))?;
             s.versioning = Some(match status.as_str() {
                 "Enabled" | "Suspended" => s3t::BucketVersioningStatus::from(status.as_str()),
-                other => return Err(invalid(format!("VersioningConfiguration: Status must be Enabled or Suspended, found {other}"))),
+                other => {
+                    return Err(invalid(format!(
+                        "VersioningConfiguration: Status must be Enabled or Suspended, found {other}"
+                    )))
+                }
             });
         }
         if let Some(v) = get("BucketEncryption") {
             s.encryption = Some(encryption_to_sdk(v)?);
         }
         if let Some(v) = get("PublicAccessBlockConfiguration") {
-            const KEYS: [&str; 4] = ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"];
+            const KEYS: [&str; 4] =
+                ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"];
             only_keys(v, "PublicAccessBlockConfiguration", &KEYS)?;
             s.public_access = Some(
                 s3t::PublicAccessBlockConfiguration::builder()
@@ -279,22 +314,33 @@ impl Settings {
         }
         if let Some(v) = get("LifecycleConfiguration") {
             only_keys(v, "LifecycleConfiguration", &["Rules"])?;
-            let rules = v.get("Rules").and_then(Json::as_array).ok_or_else(|| invalid("LifecycleConfiguration: `Rules` must be a list"))?;
-            s.lifecycle = Some(rules.iter().enumerate().map(|(i, r)| lifecycle_rule_to_sdk(r, i)).collect::<Result<_, _>>()?);
+            let rules = v
+                .get("Rules")
+                .and_then(Json::as_array)
+                .ok_or_else(|| invalid("LifecycleConfiguration: `Rules` must be a list"))?;
+            s.lifecycle =
+                Some(rules.iter().enumerate().map(|(i, r)| lifecycle_rule_to_sdk(r, i)).collect::<Result<_, _>>()?);
         }
         if let Some(v) = get("CorsConfiguration") {
             only_keys(v, "CorsConfiguration", &["CorsRules"])?;
-            let rules = v.get("CorsRules").and_then(Json::as_array).ok_or_else(|| invalid("CorsConfiguration: `CorsRules` must be a list"))?;
+            let rules = v
+                .get("CorsRules")
+                .and_then(Json::as_array)
+                .ok_or_else(|| invalid("CorsConfiguration: `CorsRules` must be a list"))?;
             s.cors = Some(rules.iter().map(cors_rule_to_sdk).collect::<Result<_, _>>()?);
         }
         if let Some(v) = get("OwnershipControls") {
             only_keys(v, "OwnershipControls", &["Rules"])?;
-            let rules = v.get("Rules").and_then(Json::as_array).ok_or_else(|| invalid("OwnershipControls: `Rules` must be a list"))?;
+            let rules = v
+                .get("Rules")
+                .and_then(Json::as_array)
+                .ok_or_else(|| invalid("OwnershipControls: `Rules` must be a list"))?;
             let [rule] = rules.as_slice() else {
                 return Err(invalid("OwnershipControls: `Rules` must hold exactly one rule"));
             };
             only_keys(rule, "OwnershipControls", &["ObjectOwnership"])?;
-            let o = opt_str(rule, "ObjectOwnership")?.ok_or_else(|| invalid("OwnershipControls: `ObjectOwnership` is required"))?;
+            let o = opt_str(rule, "ObjectOwnership")?
+                .ok_or_else(|| invalid("OwnershipControls: `ObjectOwnership` is required"))?;
             s.ownership = Some(s3t::ObjectOwnership::from(o.as_str()));
         }
         Ok(s)
@@ -344,7 +390,10 @@ impl Settings {
             out.insert("LifecycleConfiguration".into(), json!({"Rules": rules}));
         }
         if let Some(rules) = &self.cors {
-            out.insert("CorsConfiguration".into(), json!({"CorsRules": rules.iter().map(cors_rule_to_json).collect::<Vec<_>>()}));
+            out.insert(
+                "CorsConfiguration".into(),
+                json!({"CorsRules": rules.iter().map(cors_rule_to_json).collect::<Vec<_>>()}),
+            );
         }
         if let Some(o) = &self.ownership {
             if wants("OwnershipControls") || o != &s3t::ObjectOwnership::BucketOwnerEnforced {
@@ -360,9 +409,15 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
     if before.ownership != after.ownership {
         match &after.ownership {
             Some(o) => {
-                let rule = s3t::OwnershipControlsRule::builder().object_ownership(o.clone()).build().map_err(build_err)?;
+                let rule =
+                    s3t::OwnershipControlsRule::builder().object_ownership(o.clone()).build().map_err(build_err)?;
                 let controls = s3t::OwnershipControls::builder().rules(rule).build().map_err(build_err)?;
-                s3.put_bucket_ownership_controls().bucket(name).ownership_controls(controls).send().await.map_err(sdk_error)?;
+                s3.put_bucket_ownership_controls()
+                    .bucket(name)
+                    .ownership_controls(controls)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
             None => ignore_missing(s3.delete_bucket_ownership_controls().bucket(name).send().await.map_err(sdk_error))?,
         }
@@ -370,7 +425,12 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
     if before.public_access != after.public_access {
         match &after.public_access {
             Some(p) => {
-                s3.put_public_access_block().bucket(name).public_access_block_configuration(p.clone()).send().await.map_err(sdk_error)?;
+                s3.put_public_access_block()
+                    .bucket(name)
+                    .public_access_block_configuration(p.clone())
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
             None => ignore_missing(s3.delete_public_access_block().bucket(name).send().await.map_err(sdk_error))?,
         }
@@ -378,7 +438,12 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
     if before.encryption != after.encryption {
         match &after.encryption {
             Some(e) => {
-                s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(e.clone()).send().await.map_err(sdk_error)?;
+                s3.put_bucket_encryption()
+                    .bucket(name)
+                    .server_side_encryption_configuration(e.clone())
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
             None => ignore_missing(s3.delete_bucket_encryption().bucket(name).send().await.map_err(sdk_error))?,
         }
@@ -398,8 +463,16 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
     if before.lifecycle != after.lifecycle {
         match &after.lifecycle {
             Some(rules) => {
-                let conf = s3t::BucketLifecycleConfiguration::builder().set_rules(Some(rules.clone())).build().map_err(build_err)?;
-                s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(conf).send().await.map_err(sdk_error)?;
+                let conf = s3t::BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules.clone()))
+                    .build()
+                    .map_err(build_err)?;
+                s3.put_bucket_lifecycle_configuration()
+                    .bucket(name)
+                    .lifecycle_configuration(conf)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
             None => ignore_missing(s3.delete_bucket_lifecycle().bucket(name).send().await.map_err(sdk_error))?,
         }
@@ -407,7 +480,8 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
     if before.cors != after.cors {
         match &after.cors {
             Some(rules) => {
-                let conf = s3t::CorsConfiguration::builder().set_cors_rules(Some(rules.clone())).build().map_err(build_err)?;
+                let conf =
+                    s3t::CorsConfiguration::builder().set_cors_rules(Some(rules.clone())).build().map_err(build_err)?;
                 s3.put_bucket_cors().bucket(name).cors_configuration(conf).send().await.map_err(sdk_error)?;
             }
             None => ignore_missing(s3.delete_bucket_cors().bucket(name).send().await.map_err(sdk_error))?,
@@ -478,12 +552,16 @@ fn encryption_to_sdk(v: &Json) -> Result<s3t::ServerSideEncryptionConfiguration,
     let mut conf = s3t::ServerSideEncryptionConfiguration::builder();
     for r in rules {
         only_keys(r, "BucketEncryption", &["ServerSideEncryptionByDefault", "BucketKeyEnabled"])?;
-        let mut rule = s3t::ServerSideEncryptionRule::builder().set_bucket_key_enabled(opt_bool(r, "BucketKeyEnabled")?);
+        let mut rule =
+            s3t::ServerSideEncryptionRule::builder().set_bucket_key_enabled(opt_bool(r, "BucketKeyEnabled")?);
         if let Some(d) = r.get("ServerSideEncryptionByDefault") {
             only_keys(d, "BucketEncryption", &["SSEAlgorithm", "KMSMasterKeyID"])?;
-            let alg = opt_str(d, "SSEAlgorithm")?.ok_or_else(|| invalid("BucketEncryption: `SSEAlgorithm` is required"))?;
+            let alg =
+                opt_str(d, "SSEAlgorithm")?.ok_or_else(|| invalid("BucketEncryption: `SSEAlgorithm` is required"))?;
             if !["AES256", "aws:kms", "aws:kms:dsse"].contains(&alg.as_str()) {
-                return Err(invalid(format!("BucketEncryption: SSEAlgorithm must be AES256, aws:kms or aws:kms:dsse, found {alg}")));
+                return Err(invalid(format!(
+                    "BucketEncryption: SSEAlgorithm must be AES256, aws:kms or aws:kms:dsse, found {alg}"
+                )));
             }
             let by_default = s3t::ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(s3t::ServerSideEncryption::from(alg.as_str()))
@@ -592,7 +670,8 @@ fn lifecycle_rule_to_sdk(r: &Json, index: usize) -> Result<s3t::LifecycleRule, P
     if let Some(list) = r.get("Transitions").and_then(Json::as_array) {
         for t in list {
             only_keys(t, &format!("{path}.Transitions"), &["StorageClass", "TransitionInDays"])?;
-            let class = opt_str(t, "StorageClass")?.ok_or_else(|| invalid(format!("{path}: each transition needs a StorageClass")))?;
+            let class = opt_str(t, "StorageClass")?
+                .ok_or_else(|| invalid(format!("{path}: each transition needs a StorageClass")))?;
             rule = rule.transitions(
                 s3t::Transition::builder()
                     .storage_class(s3t::TransitionStorageClass::from(class.as_str()))
@@ -613,8 +692,13 @@ fn lifecycle_rule_to_sdk(r: &Json, index: usize) -> Result<s3t::LifecycleRule, P
     }
     if let Some(list) = r.get("NoncurrentVersionTransitions").and_then(Json::as_array) {
         for t in list {
-            only_keys(t, &format!("{path}.NoncurrentVersionTransitions"), &["StorageClass", "TransitionInDays", "NewerNoncurrentVersions"])?;
-            let class = opt_str(t, "StorageClass")?.ok_or_else(|| invalid(format!("{path}: each transition needs a StorageClass")))?;
+            only_keys(
+                t,
+                &format!("{path}.NoncurrentVersionTransitions"),
+                &["StorageClass", "TransitionInDays", "NewerNoncurrentVersions"],
+            )?;
+            let class = opt_str(t, "StorageClass")?
+                .ok_or_else(|| invalid(format!("{path}: each transition needs a StorageClass")))?;
             rule = rule.noncurrent_version_transitions(
                 s3t::NoncurrentVersionTransition::builder()
                     .storage_class(s3t::TransitionStorageClass::from(class.as_str()))
@@ -626,7 +710,11 @@ fn lifecycle_rule_to_sdk(r: &Json, index: usize) -> Result<s3t::LifecycleRule, P
     }
     let nve = match (r.get("NoncurrentVersionExpiration"), opt_i32(r, "NoncurrentVersionExpirationInDays")?) {
         (Some(e), _) if !e.is_null() => {
-            only_keys(e, &format!("{path}.NoncurrentVersionExpiration"), &["NoncurrentDays", "NewerNoncurrentVersions"])?;
+            only_keys(
+                e,
+                &format!("{path}.NoncurrentVersionExpiration"),
+                &["NoncurrentDays", "NewerNoncurrentVersions"],
+            )?;
             Some((opt_i32(e, "NoncurrentDays")?, opt_i32(e, "NewerNoncurrentVersions")?))
         }
         (_, Some(days)) => Some((Some(days), None)),
@@ -634,13 +722,18 @@ fn lifecycle_rule_to_sdk(r: &Json, index: usize) -> Result<s3t::LifecycleRule, P
     };
     if let Some((days, newer)) = nve {
         rule = rule.noncurrent_version_expiration(
-            s3t::NoncurrentVersionExpiration::builder().set_noncurrent_days(days).set_newer_noncurrent_versions(newer).build(),
+            s3t::NoncurrentVersionExpiration::builder()
+                .set_noncurrent_days(days)
+                .set_newer_noncurrent_versions(newer)
+                .build(),
         );
     }
     if let Some(a) = r.get("AbortIncompleteMultipartUpload").filter(|v| !v.is_null()) {
         only_keys(a, &format!("{path}.AbortIncompleteMultipartUpload"), &["DaysAfterInitiation"])?;
         rule = rule.abort_incomplete_multipart_upload(
-            s3t::AbortIncompleteMultipartUpload::builder().set_days_after_initiation(opt_i32(a, "DaysAfterInitiation")?).build(),
+            s3t::AbortIncompleteMultipartUpload::builder()
+                .set_days_after_initiation(opt_i32(a, "DaysAfterInitiation")?)
+                .build(),
         );
     }
     rule.build().map_err(build_err)
@@ -756,7 +849,11 @@ fn lifecycle_rule_to_json(r: &s3t::LifecycleRule, desired: Option<&Json>) -> Jso
 }
 
 fn cors_rule_to_sdk(r: &Json) -> Result<s3t::CorsRule, ProviderError> {
-    only_keys(r, "CorsConfiguration.CorsRules", &["Id", "AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposedHeaders", "MaxAge"])?;
+    only_keys(
+        r,
+        "CorsConfiguration.CorsRules",
+        &["Id", "AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposedHeaders", "MaxAge"],
+    )?;
     let nonempty = |v: Vec<String>| (!v.is_empty()).then_some(v);
     s3t::CorsRule::builder()
         .set_id(opt_str(r, "Id")?)
@@ -826,7 +923,14 @@ mod tests {
         let keys: Vec<&str> = shape.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["BucketEncryption", "CorsConfiguration", "LifecycleConfiguration", "OwnershipControls", "PublicAccessBlockConfiguration", "VersioningConfiguration"]
+            [
+                "BucketEncryption",
+                "CorsConfiguration",
+                "LifecycleConfiguration",
+                "OwnershipControls",
+                "PublicAccessBlockConfiguration",
+                "VersioningConfiguration"
+            ]
         );
     }
 
@@ -844,7 +948,9 @@ mod tests {
         // Only the flags that are on or that the user named are shown.
         let half = Settings::parse(&json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true}})).unwrap();
         assert_eq!(
-            half.to_user_shape(&json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "IgnorePublicAcls": false}}))["PublicAccessBlockConfiguration"],
+            half.to_user_shape(
+                &json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "IgnorePublicAcls": false}})
+            )["PublicAccessBlockConfiguration"],
             json!({"BlockPublicAcls": true, "IgnorePublicAcls": false})
         );
     }
@@ -865,9 +971,17 @@ mod tests {
         assert!(err.message.starts_with("WebsiteConfiguration: cairn does not support"), "{}", err.message);
         let err = Settings::parse(&json!({"VersioningConfiguration": {"Status": "On"}})).unwrap_err();
         assert!(err.message.contains("Enabled or Suspended"));
-        let err = Settings::parse(&json!({"LifecycleConfiguration": {"Rules": [{"Status": "Enabled", "Transition": {}}]}})).unwrap_err();
-        assert!(err.message.starts_with("LifecycleConfiguration.Rules[0]: cairn does not support `Transition`"), "{}", err.message);
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build());
+        let err =
+            Settings::parse(&json!({"LifecycleConfiguration": {"Rules": [{"Status": "Enabled", "Transition": {}}]}}))
+                .unwrap_err();
+        assert!(
+            err.message.starts_with("LifecycleConfiguration.Rules[0]: cairn does not support `Transition`"),
+            "{}",
+            err.message
+        );
+        let aws = Aws::from_config(
+            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
+        );
         let failures = Bucket::new(aws).check(&Value::from_json(&json!({"BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "DES"}}]}})));
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].path, "BucketEncryption");
@@ -886,6 +1000,9 @@ mod tests {
         assert_eq!(d.attributes["WebsiteURL"], Value::from("http://b1.s3-website-us-east-1.amazonaws.com"));
         let mut eu = ctx.clone();
         eu.region = "eu-central-1".into();
-        assert_eq!(resource_data(&eu, "b1").attributes["WebsiteURL"], Value::from("http://b1.s3-website.eu-central-1.amazonaws.com"));
+        assert_eq!(
+            resource_data(&eu, "b1").attributes["WebsiteURL"],
+            Value::from("http://b1.s3-website.eu-central-1.amazonaws.com")
+        );
     }
 }

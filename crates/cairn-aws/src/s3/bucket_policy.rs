@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use cairn_core::provider::{CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema};
+use cairn_core::provider::{
+    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+};
 use cairn_core::Value;
 use serde_json::{Map, Value as Json};
 
@@ -25,8 +27,7 @@ use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::S3::BucketPolicy";
 
-static SCHEMA: LazyLock<TypeSchema> =
-    LazyLock::new(|| crate::schema::load(crate::schema::S3_BUCKET_POLICY, None, &[]));
+static SCHEMA: LazyLock<TypeSchema> = LazyLock::new(|| crate::schema::load(crate::schema::S3_BUCKET_POLICY, None, &[]));
 
 const GONE: [&str; 3] = ["NoSuchBucket", "NoSuchBucketPolicy", "NotFound"];
 
@@ -65,15 +66,29 @@ impl ResourceType for BucketPolicy {
         Ok(data(&bucket))
     }
 
-    async fn read(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError> {
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError> {
         let Some(live) = self.get(ctx, physical_id).await? else { return Ok(None) };
         let mut out = Map::new();
         out.insert("Bucket".into(), Json::String(physical_id.to_string()));
-        out.insert("PolicyDocument".into(), policy_doc::prefer_desired(&Json::String(live), properties.get("PolicyDocument")));
+        out.insert(
+            "PolicyDocument".into(),
+            policy_doc::prefer_desired(&Json::String(live), properties.get("PolicyDocument")),
+        );
         Ok(Some(ReadResult { data: data(physical_id), properties: Json::Object(out) }))
     }
 
-    async fn update(&self, ctx: &OpContext, physical_id: &str, _old: &Json, new: &Json) -> Result<ResourceData, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        _old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError> {
         let (_, doc) = parse(new)?;
         self.put(ctx, physical_id, doc).await?;
         Ok(data(physical_id))
@@ -90,7 +105,9 @@ impl ResourceType for BucketPolicy {
     async fn find(&self, ctx: &OpContext, properties: &Json) -> Result<Option<ResourceData>, ProviderError> {
         let (bucket, doc) = parse(properties)?;
         let live = self.get(ctx, &bucket).await?;
-        Ok(live.filter(|l| policy_doc::equivalent(&Json::String(l.clone()), &Json::String(doc.clone()))).map(|_| data(&bucket)))
+        Ok(live
+            .filter(|l| policy_doc::equivalent(&Json::String(l.clone()), &Json::String(doc.clone())))
+            .map(|_| data(&bucket)))
     }
 }
 
@@ -114,7 +131,8 @@ fn parse(props: &Json) -> Result<(String, String), ProviderError> {
     refuse_unsupported(props, &["Bucket", "PolicyDocument"], TYPE_NAME)?;
     let bucket = req_str(props, "Bucket")?;
     let doc = props.get("PolicyDocument").ok_or_else(|| invalid("required property `PolicyDocument` is missing"))?;
-    let text = policy_doc::to_text(doc).ok_or_else(|| invalid("PolicyDocument: expected a policy document (a mapping, or JSON text)"))?;
+    let text = policy_doc::to_text(doc)
+        .ok_or_else(|| invalid("PolicyDocument: expected a policy document (a mapping, or JSON text)"))?;
     Ok((bucket, text))
 }
 
@@ -136,7 +154,10 @@ mod tests {
         assert_eq!(serde_json::from_str::<Json>(&text).unwrap(), doc);
         let (_, text2) = parse(&json!({"Bucket": "b", "PolicyDocument": text.clone()})).unwrap();
         assert_eq!(text2, text);
-        assert!(parse(&json!({"Bucket": "b", "PolicyDocument": "nope"})).unwrap_err().message.starts_with("PolicyDocument:"));
+        assert!(parse(&json!({"Bucket": "b", "PolicyDocument": "nope"}))
+            .unwrap_err()
+            .message
+            .starts_with("PolicyDocument:"));
         assert!(parse(&json!({"PolicyDocument": doc})).is_err());
     }
 }
