@@ -1,0 +1,247 @@
+//! cairn's AWS provider: CloudFormation resource types applied straight through
+//! aws-sdk-rust.
+//!
+//! | type | module |
+//! | --- | --- |
+//! | `AWS::S3::Bucket` | [`s3::bucket`] |
+//! | `AWS::S3::BucketPolicy` | [`s3::bucket_policy`] |
+//! | `AWS::IAM::Role` | [`iam::role`] |
+//! | `AWS::IAM::ManagedPolicy` | [`iam::managed_policy`] |
+//! | `AWS::IAM::Policy` | [`iam::policy`] |
+//! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
+//!
+//! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
+//! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
+//! registry schemas ([`schema`]); policy documents compare by meaning ([`policy_doc`]).
+//!
+//! # Configuration
+//!
+//! [`provider`] loads the SDK configuration once with aws-config's defaults: the standard
+//! credential chain (environment, profile files, SSO, credential process, web identity,
+//! ECS and EC2 instance metadata), `AWS_REGION`/profile region, and `AWS_ENDPOINT_URL`
+//! (also `AWS_ENDPOINT_URL_S3`, `_IAM`, `_STS`), which points every client at a local
+//! emulator such as moto (`scripts/moto.sh`). When an endpoint URL is set, S3 uses path-style
+//! addressing. Calls use the SDK's standard retry mode with [`MAX_ATTEMPTS`] attempts; where
+//! AWS is eventually consistent (a new bucket, a new IAM entity) the types also wait, with a
+//! bounded backoff ([`wait_until`]).
+//!
+//! Resources may set `Region:` (the engine passes it in `OpContext::region`): S3 clients are
+//! kept one per region, made on first use. IAM is global: one client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use cairn_core::provider::{Identity, ProviderError, Registry};
+use tokio::sync::OnceCell;
+
+pub mod iam;
+pub mod policy_doc;
+pub mod s3;
+pub mod schema;
+mod util;
+
+/// Attempts per API call (the SDK's standard retry mode: throttling, 5xx and transient
+/// network errors are retried with jittered backoff).
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// How long a type waits for AWS to make a change visible (a new bucket, a new role).
+pub const CONSISTENCY_WAIT: Duration = Duration::from_secs(60);
+
+/// The SDK clients the types share.
+pub struct Aws {
+    config: SdkConfig,
+    /// Whether an endpoint URL overrides AWS's (then S3 must use path-style addressing).
+    custom_endpoint: bool,
+    s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    account: OnceCell<String>,
+}
+
+impl Aws {
+    /// Load the SDK configuration from the environment (see the crate docs).
+    pub async fn from_env() -> Arc<Aws> {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .load()
+            .await;
+        Aws::from_config(config)
+    }
+
+    /// Clients from a given configuration (tests point it at moto explicitly).
+    pub fn from_config(config: SdkConfig) -> Arc<Aws> {
+        let custom_endpoint = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        // IAM is a global service: its calls are signed for us-east-1 whatever the region.
+        let iam_region = match config.region().map(|r| r.as_ref()) {
+            Some(r) if r.starts_with("cn-") => "cn-north-1".to_string(),
+            Some(r) if r.starts_with("us-gov-") => "us-gov-west-1".to_string(),
+            _ => "us-east-1".to_string(),
+        };
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&config).region(Region::new(iam_region)).build(),
+        );
+        let sts = aws_sdk_sts::Client::new(&config);
+        Arc::new(Aws { config, custom_endpoint, s3: Mutex::new(HashMap::new()), iam, sts, account: OnceCell::new() })
+    }
+
+    /// The S3 client for a region (made once per region).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut clients = self.s3.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let mut conf = aws_sdk_s3::config::Builder::from(&self.config);
+                if !region.is_empty() {
+                    conf = conf.region(Region::new(region.to_string()));
+                }
+                if self.custom_endpoint {
+                    conf = conf.force_path_style(true);
+                }
+                aws_sdk_s3::Client::from_conf(conf.build())
+            })
+            .clone()
+    }
+
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
+    }
+
+    /// The configured default region, if any.
+    pub fn default_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    /// The account id from STS `GetCallerIdentity`, asked once.
+    pub async fn account_id(&self) -> Result<String, ProviderError> {
+        self.account
+            .get_or_try_init(|| async {
+                let out = self.sts.get_caller_identity().send().await.map_err(util::sdk_error)?;
+                out.account.ok_or_else(|| {
+                    ProviderError::with_code("InvalidResponse", "STS GetCallerIdentity returned no account")
+                })
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The [`Identity`] that asks STS (once) who the credentials belong to.
+pub struct StsIdentity(pub Arc<Aws>);
+
+#[async_trait]
+impl Identity for StsIdentity {
+    async fn account_id(&self) -> Result<String, ProviderError> {
+        self.0.account_id().await
+    }
+}
+
+/// Load the AWS configuration from the environment, register the AWS resource types and set
+/// the STS identity. Returns the shared clients.
+pub async fn provider(reg: &mut Registry) -> Arc<Aws> {
+    let aws = Aws::from_env().await;
+    register(reg, aws.clone());
+    aws
+}
+
+/// Register the AWS resource types on given clients, and the STS identity.
+pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
+    reg.register(Arc::new(s3::bucket::Bucket::new(aws.clone())));
+    reg.register(Arc::new(s3::bucket_policy::BucketPolicy::new(aws.clone())));
+    reg.register(Arc::new(iam::role::Role::new(aws.clone())));
+    reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
+    reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
+    reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
+    reg.set_identity(Arc::new(StsIdentity(aws)));
+}
+
+/// Poll `probe` with backoff (100 ms doubling to 5 s) until it gives `Some`, for at most
+/// `limit`. Errors end the wait at once.
+pub async fn wait_until<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        if start.elapsed() + delay > limit {
+            return Err(ProviderError {
+                code: Some("ConsistencyTimeout".into()),
+                message: format!("gave up after {}s waiting for {what}", limit.as_secs()),
+                retryable: true,
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Tags for a taggable resource: the stack's tags, then the resource's own `Tags` (which win
+/// over the stack's), then cairn's ownership tags (which win over both).
+pub fn merged_tags(ctx: &cairn_core::provider::OpContext, own: &[(String, String)]) -> BTreeMap<String, String> {
+    let mut tags = ctx.stack_tags.clone();
+    tags.extend(own.iter().cloned());
+    tags.extend(ctx.ownership_tags());
+    tags
+}
+
+#[cfg(test)]
+pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provider::OpContext {
+    cairn_core::provider::OpContext {
+        project: "demo".into(),
+        stack: "dev".into(),
+        logical_id: logical_id.into(),
+        type_name: type_name.into(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        partition: "aws".into(),
+        stack_tags: BTreeMap::from([("Team".to_string(), "data".to_string())]),
+        name_seed: "abcdefghijkl".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownership_tags_win_over_own_and_stack_tags() {
+        let ctx = test_ctx("AWS::S3::Bucket", "Data");
+        let own = vec![("Team".to_string(), "ml".to_string()), ("cairn:stack".to_string(), "x".to_string())];
+        let tags = merged_tags(&ctx, &own);
+        assert_eq!(tags["Team"], "ml");
+        assert_eq!(tags["cairn:stack"], "dev");
+        assert_eq!(tags["cairn:logical-id"], "Data");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_until_gives_up_after_the_limit() {
+        let mut calls = 0;
+        let err = wait_until(Duration::from_secs(10), "the thing", || {
+            calls += 1;
+            async { Ok::<Option<()>, ProviderError>(None) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("ConsistencyTimeout"));
+        assert!(err.retryable);
+        assert!((4..10).contains(&calls), "{calls}");
+        let mut n = 0;
+        let v = wait_until(Duration::from_secs(10), "x", || {
+            n += 1;
+            let done = n >= 3;
+            async move { Ok::<_, ProviderError>(done.then_some(7)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 7);
+    }
+}

@@ -1,0 +1,4 @@
+//! Amazon S3 resource types.
+
+pub mod bucket;
+pub mod bucket_policy;

@@ -1,0 +1,151 @@
+//! The vendored CloudFormation registry schemas (`schemas/*.json`, see `schemas/SOURCE.md`)
+//! turned into the engine's [`TypeSchema`].
+//!
+//! - properties: the schema's top-level properties minus the read-only ones, each with its
+//!   JSON type (a `$ref` is resolved to the definition's type; several types or none give
+//!   `""`, any);
+//! - `required`, `createOnlyProperties` and `writeOnlyProperties` (top-level ones only:
+//!   `/properties/X` gives `X`);
+//! - attributes: the top-level `readOnlyProperties` (the `Fn::GetAtt` names);
+//! - `taggable`: `tagging.taggable` (default true when the schema has `Tags`).
+
+use serde_json::Value as Json;
+
+use cairn_core::provider::TypeSchema;
+
+pub const S3_BUCKET: &str = include_str!("../schemas/aws-s3-bucket.json");
+pub const S3_BUCKET_POLICY: &str = include_str!("../schemas/aws-s3-bucketpolicy.json");
+pub const IAM_ROLE: &str = include_str!("../schemas/aws-iam-role.json");
+pub const IAM_MANAGED_POLICY: &str = include_str!("../schemas/aws-iam-managedpolicy.json");
+pub const IAM_POLICY: &str = include_str!("../schemas/aws-iam-policy.json");
+pub const IAM_INSTANCE_PROFILE: &str = include_str!("../schemas/aws-iam-instanceprofile.json");
+
+/// Build a [`TypeSchema`] from a registry schema's text. Panics if the vendored text is not
+/// a registry schema (the tests load every vendored file).
+pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str]) -> TypeSchema {
+    let schema: Json = serde_json::from_str(text).expect("vendored CloudFormation schema is valid JSON");
+    let type_name = schema["typeName"].as_str().expect("schema has a typeName").to_string();
+    let top = |key: &str| -> Vec<String> {
+        schema[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .filter_map(|p| p.strip_prefix("/properties/"))
+                    .filter(|p| !p.contains('/'))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let read_only = top("readOnlyProperties");
+    let props = schema["properties"].as_object().expect("schema has properties");
+    let properties = props
+        .iter()
+        .filter(|(name, _)| !read_only.contains(name))
+        .map(|(name, def)| (name.clone(), json_type(&schema, def)))
+        .collect();
+    let taggable = schema["tagging"]["taggable"].as_bool().unwrap_or_else(|| props.contains_key("Tags"));
+    TypeSchema {
+        type_name,
+        properties,
+        required: schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Json::as_str).map(str::to_string).collect())
+            .unwrap_or_default(),
+        create_only: top("createOnlyProperties"),
+        write_only: top("writeOnlyProperties"),
+        attributes: read_only,
+        name_property: name_property.map(str::to_string),
+        taggable,
+        volatile_attributes: volatile_attributes.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// The JSON type of a property definition, following one `$ref` into `definitions`.
+fn json_type(schema: &Json, def: &Json) -> &'static str {
+    let def = match def.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
+        Some(name) => &schema["definitions"][name],
+        None => def,
+    };
+    match def.get("type") {
+        Some(Json::String(t)) => match t.as_str() {
+            "string" => "string",
+            "integer" => "integer",
+            "number" => "number",
+            "boolean" => "boolean",
+            "array" => "array",
+            "object" => "object",
+            _ => "",
+        },
+        // Several types (`["object", "string"]` for policy documents) or none: any.
+        _ => {
+            if def.get("properties").is_some() {
+                "object"
+            } else {
+                ""
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_schema_facts() {
+        let s = load(S3_BUCKET, Some("BucketName"), &[]);
+        assert_eq!(s.type_name, "AWS::S3::Bucket");
+        assert_eq!(s.properties["BucketName"], "string");
+        assert_eq!(s.properties["VersioningConfiguration"], "object");
+        assert_eq!(s.properties["LifecycleConfiguration"], "object");
+        assert_eq!(s.properties["Tags"], "array");
+        assert!(!s.properties.contains_key("Arn"));
+        assert!(s.create_only.contains(&"BucketName".to_string()));
+        assert!(s.write_only.contains(&"AccessControl".to_string()));
+        assert!(s.taggable);
+        assert!(s.required.is_empty());
+        for a in ["Arn", "DomainName", "DualStackDomainName", "RegionalDomainName", "WebsiteURL"] {
+            assert!(s.attributes.contains(&a.to_string()), "{a}");
+        }
+        // Nested read-only properties are not top-level attributes.
+        assert!(s.attributes.iter().all(|a| !a.contains('/')));
+    }
+
+    #[test]
+    fn iam_schema_facts() {
+        let role = load(IAM_ROLE, Some("RoleName"), &[]);
+        assert_eq!(role.required, ["AssumeRolePolicyDocument"]);
+        assert_eq!(role.properties["AssumeRolePolicyDocument"], "");
+        assert_eq!(role.properties["MaxSessionDuration"], "integer");
+        let mut co = role.create_only.clone();
+        co.sort();
+        assert_eq!(co, ["Path", "RoleName"]);
+        assert_eq!(role.attributes, ["Arn", "RoleId"]);
+        assert!(role.taggable);
+
+        let mp = load(IAM_MANAGED_POLICY, Some("ManagedPolicyName"), &[]);
+        assert!(mp.attributes.contains(&"PolicyArn".to_string()));
+        assert!(mp.create_only.contains(&"Description".to_string()));
+        assert!(!mp.taggable);
+        assert_eq!(mp.required, ["PolicyDocument"]);
+
+        let p = load(IAM_POLICY, None, &[]);
+        assert_eq!(p.attributes, ["Id"]);
+        assert!(p.create_only.is_empty());
+        let mut req = p.required.clone();
+        req.sort();
+        assert_eq!(req, ["PolicyDocument", "PolicyName"]);
+
+        let ip = load(IAM_INSTANCE_PROFILE, Some("InstanceProfileName"), &[]);
+        assert_eq!(ip.attributes, ["Arn"]);
+        assert_eq!(ip.required, ["Roles"]);
+        assert!(!ip.taggable);
+
+        let bp = load(S3_BUCKET_POLICY, None, &[]);
+        assert_eq!(bp.create_only, ["Bucket"]);
+        assert!(bp.attributes.is_empty());
+    }
+}
