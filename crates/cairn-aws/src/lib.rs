@@ -73,6 +73,17 @@ impl Aws {
         Aws::from_config(config)
     }
 
+    /// Load the SDK configuration from the environment with `region` as the default
+    /// region (the stack's), so that no region lookup reaches instance metadata.
+    pub async fn for_region(region: &str) -> Arc<Aws> {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .load()
+            .await;
+        Aws::from_config(config)
+    }
+
     /// Clients from a given configuration (tests point it at moto explicitly).
     pub fn from_config(config: SdkConfig) -> Arc<Aws> {
         let custom_endpoint = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();

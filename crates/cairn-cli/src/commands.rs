@@ -15,7 +15,7 @@ use cairn_core::project::StackSettings;
 use cairn_core::provider::Registry;
 use cairn_core::state::{Backend, HistoryEntry, StackState};
 use cairn_core::template::ast::{Node, NodeValue};
-use cairn_core::template::model::load_template;
+use cairn_core::template::model::{load_template, ResourceKind};
 use cairn_core::{Span, Value};
 
 use crate::error::CliError;
@@ -61,11 +61,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// The registry of every type this build supports.
+/// The built-in types (no cloud needed).
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     cairn_core::builtin::register(&mut r);
     r
+}
+
+/// The built-in types and the AWS provider, whose SDK configuration uses `region` as the
+/// default region. Loading it calls nothing; credentials are read on the first AWS call.
+async fn registry_with_aws(region: &str) -> Registry {
+    let mut r = registry();
+    cairn_aws::register(&mut r, cairn_aws::Aws::for_region(region).await);
+    r
+}
+
+/// Whether a template (with its components) uses AWS resource types.
+fn template_uses_aws(t: &cairn_core::template::Template) -> bool {
+    t.resources.values().any(|r| match &r.kind {
+        ResourceKind::Type(name) => name.starts_with("AWS::"),
+        ResourceKind::Component { template, .. } => template_uses_aws(template),
+    })
 }
 
 /// A project, one stack, its settings and backend.
@@ -75,6 +91,8 @@ struct Ctx {
     settings: StackSettings,
     backend: Arc<dyn Backend>,
     registry: Registry,
+    /// The template, loaded once (its errors are reported by the commands that need it).
+    template: Result<cairn_core::template::Template, cairn_core::Diagnostics>,
 }
 
 impl Ctx {
@@ -85,7 +103,31 @@ impl Ctx {
         let url =
             std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
         let backend = cairn_state::open_backend(url.as_deref(), &project.dir)?;
-        Ok(Ctx { project, stack, settings, backend, registry: registry() })
+        let template = load_template(&project.loader, &project.file.template);
+        let mut ctx = Ctx { project, stack, settings, backend, registry: registry(), template };
+        // AWS is loaded only when the template or the state uses it, so projects of
+        // built-in types need no credentials.
+        let mentions_account = ctx
+            .project
+            .loader
+            .sources
+            .borrow()
+            .values()
+            .any(|t| t.contains("AWS::AccountId") || t.contains("AWS::StackId"));
+        let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws);
+        let in_state = match ctx.backend.load(&ctx.stack).await {
+            Ok(l) => l
+                .state
+                .resources
+                .values()
+                .chain(l.state.pending_deletes.iter())
+                .any(|r| r.type_name.starts_with("AWS::")),
+            Err(_) => false,
+        };
+        if in_template || in_state || mentions_account {
+            ctx.registry = registry_with_aws(&ctx.region()?).await;
+        }
+        Ok(ctx)
     }
 
     fn region(&self) -> Result<String, CliError> {
@@ -120,8 +162,13 @@ impl Ctx {
 
     /// Load the template and build the desired graph for this stack.
     async fn graph(&self) -> Result<DesiredGraph, CliError> {
-        let template = load_template(&self.project.loader, &self.project.file.template)
-            .map_err(|d| self.project.diagnostics(d))?;
+        self.graph_with(false).await
+    }
+
+    /// The graph; with `offline`, an account id that cannot be had (no credentials) stays
+    /// unknown instead of failing (`validate`).
+    async fn graph_with(&self, offline: bool) -> Result<DesiredGraph, CliError> {
+        let template = self.template.clone().map_err(|d| self.project.diagnostics(d))?;
         let region = self.region()?;
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
@@ -130,7 +177,11 @@ impl Ctx {
             project: self.project.file.name.clone(),
             stack: self.stack.clone(),
             region,
-            account_id: self.account_id().await?,
+            account_id: match self.account_id().await {
+                Ok(a) => a,
+                Err(_) if offline => None,
+                Err(e) => return Err(e),
+            },
             partition,
             parameters: self.settings.parameters.clone(),
             exports,
@@ -283,6 +334,8 @@ async fn apply_and_report(
     }
     eprint!("{}", render::run_summary(&result, &deletes, kind, clock.elapsed()));
     let (template_digest, config_digest) = ctx.digests();
+    // A destroy does not run the template.
+    let template_digest = if graph.is_some() { template_digest } else { None };
     let entry = HistoryEntry {
         version,
         kind: kind.to_string(),
@@ -459,7 +512,7 @@ async fn cancel(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
 
 async fn validate(cwd: &Path, stack_flag: Option<&str>) -> Result<(), CliError> {
     let ctx = Ctx::open(cwd, stack_flag).await?;
-    let graph = ctx.graph().await?;
+    let graph = ctx.graph_with(true).await?;
     graph.check_properties(&ctx.registry).map_err(|d| ctx.project.diagnostics(d))?;
     eprintln!(
         "{} is valid for stack `{}`: {}, {}.",

@@ -31,8 +31,8 @@ pub struct StackInputs {
     pub project: String,
     pub stack: String,
     pub region: String,
-    /// `None` when no provider can say (only built-in types): `AWS::AccountId` is then an
-    /// error.
+    /// `None` when not known (no AWS provider, or no credentials for `validate`):
+    /// `AWS::AccountId` is then unknown.
     pub account_id: Option<String>,
     pub partition: String,
     /// Parameter values from the stack file, as located nodes.
@@ -293,14 +293,11 @@ fn live_branches(node: &Node, conditions: &BTreeMap<String, bool>) -> Node {
 fn pseudo(i: &StackInputs, name: &str, span: &Span) -> Result<Value, Diagnostic> {
     {
         let suffix = if i.region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-        let account = || {
-            i.account_id.clone().ok_or_else(|| {
-                Diagnostic::at(span, "AWS::AccountId is not known: no AWS provider is configured for this stack")
-            })
-        };
+        // Not known yet (e.g. `validate` without credentials): unknown, like an attribute.
+        let account = || -> Result<Option<String>, Diagnostic> { Ok(i.account_id.clone()) };
         Ok(match name {
             "AWS::Region" => Value::String(i.region.clone()),
-            "AWS::AccountId" => Value::String(account()?),
+            "AWS::AccountId" => account()?.map(Value::String).unwrap_or(Value::Unknown),
             "AWS::Partition" => Value::String(i.partition.clone()),
             "AWS::URLSuffix" => Value::String(suffix.into()),
             "AWS::StackName" => Value::String(i.stack_name()),
@@ -314,14 +311,15 @@ fn pseudo(i: &StackInputs, name: &str, span: &Span) -> Result<Value, Diagnostic>
                     &digest[16..20],
                     &digest[20..32]
                 );
-                Value::String(format!(
-                    "arn:{}:cloudformation:{}:{}:stack/{}/{}",
-                    i.partition,
-                    i.region,
-                    account()?,
-                    i.stack_name(),
-                    id
-                ))
+                match account()? {
+                    Some(account) => Value::String(format!(
+                        "arn:{}:cloudformation:{}:{account}:stack/{}/{id}",
+                        i.partition,
+                        i.region,
+                        i.stack_name(),
+                    )),
+                    None => Value::Unknown,
+                }
             }
             "AWS::NotificationARNs" => Value::List(vec![]),
             _ => {

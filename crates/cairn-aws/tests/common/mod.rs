@@ -20,6 +20,12 @@ pub async fn aws() -> Option<Arc<Aws>> {
             Some(Aws::from_env().await)
         }
         Err(_) => {
+            // Under scripts/test.sh (and so CI) the emulator is always there: a skip
+            // would hide a broken set-up, so it is a failure.
+            assert!(
+                std::env::var_os("CAIRN_REQUIRE_EMULATOR").is_none(),
+                "AWS_ENDPOINT_URL is not set, but CAIRN_REQUIRE_EMULATOR is: scripts/test.sh should have started moto"
+            );
             eprintln!("skipping: AWS_ENDPOINT_URL not set (run via scripts/test.sh)");
             None
         }
