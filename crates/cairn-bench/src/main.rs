@@ -6,6 +6,7 @@
 //! cairn-bench engine-preview N     no-change preview after such an up
 //! cairn-bench sleep N P MS         N independent Cairn::Time::Sleep of MS ms at --parallel P
 //! cairn-bench engine-destroy N     destroy after an up of N Test::Things (same process)
+//! cairn-bench report < results     the JSON lines of runs as a markdown table vs targets
 //! ```
 //!
 //! Each scenario goes through the real path: YAML text -> `load_template` ->
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cairn-bench engine-up N | engine-preview N | engine-destroy N | sleep N P MS".to_string()
+    "usage: cairn-bench engine-up N | engine-preview N | engine-destroy N | sleep N P MS | report".to_string()
 }
 
 fn num(args: &[String], i: usize) -> Result<usize, String> {
@@ -75,6 +76,7 @@ async fn run(args: &[String]) -> Result<(), String> {
         }
         Some("engine-preview") => engine_preview(num(args, 1)?).await,
         Some("engine-destroy") => engine_destroy(num(args, 1)?).await,
+        Some("report") => report_table(),
         Some("sleep") => sleep(num(args, 1)?, num(args, 2)?, num(args, 3)?).await,
         _ => Err(usage()),
     }
@@ -442,5 +444,100 @@ async fn engine_destroy(n: usize) -> Result<(), String> {
             ms(open), ms(plan_time), ms(apply), ms(total)
         ),
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The table.
+
+/// The median of one field over runs.
+fn median(runs: &[&serde_json::Value], field: &str) -> Option<f64> {
+    let mut v: Vec<f64> = runs.iter().filter_map(|r| r.get(field)?.as_f64()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 })
+}
+
+/// Read the JSON lines of scenario runs from stdin; print one markdown row per scenario
+/// (medians when a scenario ran more than once) with the DESIGN.md target it has, if any.
+/// Fails when a target is missed.
+fn report_table() -> Result<(), String> {
+    use std::io::BufRead;
+    let mut groups: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("not a result line ({e}): {line}"))?;
+        let key = match v["scenario"].as_str() {
+            Some("sleep") => format!("sleep {} x {} ms, --parallel {}", v["n"], v["sleep_ms"], v["parallel"]),
+            Some(s) => format!("{s} {}", v["n"]),
+            None => return Err(format!("no scenario in: {line}")),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, runs)) => runs.push(v),
+            None => groups.push((key, vec![v])),
+        }
+    }
+    let mut missed = 0;
+    println!("| scenario | runs | measured (median) | target | |");
+    println!("| --- | ---: | --- | --- | --- |");
+    for (key, runs) in &groups {
+        let runs: Vec<&serde_json::Value> = runs.iter().collect();
+        let m = |f: &str| median(&runs, f).unwrap_or(f64::NAN);
+        let n = runs[0]["n"].as_u64().unwrap_or(0);
+        let (measured, target, ok) = match runs[0]["scenario"].as_str().unwrap_or("") {
+            "engine-up" => {
+                let (total, rss) = (m("total_ms"), m("peak_rss_mib"));
+                let measured = format!(
+                    "{total:.0} ms (parse+graph {:.0}, plan {:.0}, apply {:.0}); {rss:.0} MiB; {:.0} journal appends ({:.0} KiB)",
+                    m("parse_graph_ms"), m("plan_ms"), m("apply_ms"), m("journal_appends"), m("journal_bytes") / 1024.0
+                );
+                if n == 10_000 {
+                    (measured, "< 2000 ms, < 300 MiB".to_string(), Some(total < 2000.0 && rss < 300.0))
+                } else {
+                    (measured, String::new(), None)
+                }
+            }
+            "engine-preview" => {
+                let total = m("total_ms");
+                let changes = m("changes");
+                let measured = format!(
+                    "{total:.0} ms (parse+graph {:.0}, load state {:.0}, plan {:.0}); {changes:.0} changes; {:.0} MiB",
+                    m("parse_graph_ms"), m("load_state_ms"), m("plan_ms"), m("peak_rss_mib")
+                );
+                if n == 10_000 {
+                    (measured, "< 1000 ms, 0 changes".to_string(), Some(total < 1000.0 && changes == 0.0))
+                } else {
+                    (measured, "0 changes".to_string(), Some(changes == 0.0))
+                }
+            }
+            "engine-destroy" => (
+                format!("{:.0} ms (plan {:.0}, apply {:.0}); {:.0} journal appends", m("total_ms"), m("plan_ms"), m("apply_ms"), m("journal_appends")),
+                String::new(),
+                None,
+            ),
+            "sleep" => {
+                let ratio = m("ratio");
+                (format!("{:.0} ms vs ideal {:.0} ms = {ratio:.3}x; {:.0} journal appends", m("apply_ms"), m("ideal_ms"), m("journal_appends")), "<= 1.1x ideal".to_string(), Some(ratio <= 1.1))
+            }
+            other => (format!("unknown scenario `{other}`"), String::new(), None),
+        };
+        let verdict = match ok {
+            Some(true) => "met",
+            Some(false) => {
+                missed += 1;
+                "**missed**"
+            }
+            None => "",
+        };
+        println!("| {key} | {} | {measured} | {target} | {verdict} |", runs.len());
+    }
+    if missed > 0 {
+        return Err(format!("{missed} target{} missed", if missed == 1 { "" } else { "s" }));
+    }
     Ok(())
 }
