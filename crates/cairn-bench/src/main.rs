@@ -150,7 +150,13 @@ fn exec_options(parallel: usize) -> ExecOptions {
 }
 
 fn lock_info() -> LockInfo {
-    LockInfo { user: "bench".into(), host: "bench".into(), pid: std::process::id(), operation: "up".into(), started: "2026-01-01T00:00:00Z".into() }
+    LockInfo {
+        user: "bench".into(),
+        host: "bench".into(),
+        pid: std::process::id(),
+        operation: "up".into(),
+        started: "2026-01-01T00:00:00Z".into(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -262,14 +268,21 @@ struct UpTimes {
 
 /// A whole `up` of `text` into the state under `root`, as `cairn up --yes` runs it
 /// (without rendering).
-async fn up(text: String, registry: &Registry, backend: Arc<dyn Backend>, parallel: usize, expected: usize) -> Result<UpTimes, String> {
+async fn up(
+    text: String,
+    registry: &Registry,
+    backend: Arc<dyn Backend>,
+    parallel: usize,
+    expected: usize,
+) -> Result<UpTimes, String> {
     let start = Instant::now();
     let graph = Arc::new(build_graph(text, registry)?);
     let parse_graph = start.elapsed();
 
     let t = Instant::now();
     let opts = exec_options(parallel);
-    let mut session = Session::open(backend, STACK, Some(lock_info()), registry, &opts).await.map_err(|e| e.to_string())?;
+    let mut session =
+        Session::open(backend, STACK, Some(lock_info()), registry, &opts).await.map_err(|e| e.to_string())?;
     let open = t.elapsed();
 
     let t = Instant::now();
@@ -281,7 +294,8 @@ async fn up(text: String, registry: &Registry, backend: Arc<dyn Backend>, parall
     }
 
     let t = Instant::now();
-    let result = session.apply(&plan, Some(graph.clone()), registry, opts, Arc::new(Quiet)).await.map_err(|e| e.to_string())?;
+    let result =
+        session.apply(&plan, Some(graph.clone()), registry, opts, Arc::new(Quiet)).await.map_err(|e| e.to_string())?;
     let apply = t.elapsed();
     session.close().await.map_err(|e| e.to_string())?;
     let total = start.elapsed();
@@ -354,7 +368,9 @@ async fn engine_preview(n: usize) -> Result<(), String> {
     let graph = build_graph(text, &registry)?;
     let parse_graph = start.elapsed();
     let t = Instant::now();
-    let session = Session::open(backend, STACK, None, &registry, &exec_options(DEFAULT_PARALLEL)).await.map_err(|e| e.to_string())?;
+    let session = Session::open(backend, STACK, None, &registry, &exec_options(DEFAULT_PARALLEL))
+        .await
+        .map_err(|e| e.to_string())?;
     let load = t.elapsed();
     let t = Instant::now();
     let plan = plan_up(&graph, &session.state, &registry, &PlanOptions::default()).map_err(|d| d.to_string())?;
@@ -363,7 +379,10 @@ async fn engine_preview(n: usize) -> Result<(), String> {
 
     let changes = plan.changes().count() + usize::from(plan.outputs_changed);
     if changes != 0 || plan.steps.len() != n {
-        return Err(format!("the preview after an up found {changes} changes in {} steps; expected 0 in {n}", plan.steps.len()));
+        return Err(format!(
+            "the preview after an up found {changes} changes in {} steps; expected 0 in {n}",
+            plan.steps.len()
+        ));
     }
     let rss = peak_rss_mib();
     report(
@@ -417,7 +436,8 @@ async fn engine_destroy(n: usize) -> Result<(), String> {
 
     let start = Instant::now();
     let opts = exec_options(DEFAULT_PARALLEL);
-    let mut session = Session::open(backend.clone(), STACK, Some(lock_info()), &registry, &opts).await.map_err(|e| e.to_string())?;
+    let mut session =
+        Session::open(backend.clone(), STACK, Some(lock_info()), &registry, &opts).await.map_err(|e| e.to_string())?;
     let open = start.elapsed();
     let t = Instant::now();
     let plan = plan_destroy(&session.state, &[]);
@@ -471,7 +491,8 @@ fn report_table() -> Result<(), String> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("not a result line ({e}): {line}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| format!("not a result line ({e}): {line}"))?;
         let key = match v["scenario"].as_str() {
             Some("sleep") => format!("sleep {} x {} ms, --parallel {}", v["n"], v["sleep_ms"], v["parallel"]),
             Some(s) => format!("{s} {}", v["n"]),
@@ -505,7 +526,8 @@ fn report_table() -> Result<(), String> {
             "engine-preview" => {
                 let total = m("total_ms");
                 let changes = m("changes");
-                let measured = format!(
+                let measured =
+                    format!(
                     "{total:.0} ms (parse+graph {:.0}, load state {:.0}, plan {:.0}); {changes:.0} changes; {:.0} MiB",
                     m("parse_graph_ms"), m("load_state_ms"), m("plan_ms"), m("peak_rss_mib")
                 );
@@ -516,13 +538,28 @@ fn report_table() -> Result<(), String> {
                 }
             }
             "engine-destroy" => (
-                format!("{:.0} ms (plan {:.0}, apply {:.0}); {:.0} journal appends", m("total_ms"), m("plan_ms"), m("apply_ms"), m("journal_appends")),
+                format!(
+                    "{:.0} ms (plan {:.0}, apply {:.0}); {:.0} journal appends",
+                    m("total_ms"),
+                    m("plan_ms"),
+                    m("apply_ms"),
+                    m("journal_appends")
+                ),
                 String::new(),
                 None,
             ),
             "sleep" => {
                 let ratio = m("ratio");
-                (format!("{:.0} ms vs ideal {:.0} ms = {ratio:.3}x; {:.0} journal appends", m("apply_ms"), m("ideal_ms"), m("journal_appends")), "<= 1.1x ideal".to_string(), Some(ratio <= 1.1))
+                (
+                    format!(
+                        "{:.0} ms vs ideal {:.0} ms = {ratio:.3}x; {:.0} journal appends",
+                        m("apply_ms"),
+                        m("ideal_ms"),
+                        m("journal_appends")
+                    ),
+                    "<= 1.1x ideal".to_string(),
+                    Some(ratio <= 1.1),
+                )
             }
             other => (format!("unknown scenario `{other}`"), String::new(), None),
         };

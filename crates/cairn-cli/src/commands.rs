@@ -26,7 +26,9 @@ use crate::{Cli, Command, ConfigCommand, StackCommand};
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let cwd = match &cli.dir {
         Some(d) => d.clone(),
-        None => std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?,
+        None => {
+            std::env::current_dir().map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?
+        }
     };
     if !cwd.is_dir() {
         return Err(CliError::Usage(format!("-C {}: no such directory", cwd.display())));
@@ -80,7 +82,8 @@ impl Ctx {
         let project = Project::discover(cwd)?;
         let stack = project.resolve_stack(stack_flag)?;
         let settings = project.settings(&stack)?;
-        let url = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
+        let url =
+            std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
         let backend = cairn_state::open_backend(url.as_deref(), &project.dir)?;
         Ok(Ctx { project, stack, settings, backend, registry: registry() })
     }
@@ -94,7 +97,11 @@ impl Ctx {
     async fn account_id(&self) -> Result<Option<String>, CliError> {
         match self.registry.identity() {
             None => Ok(None),
-            Some(i) => i.account_id().await.map(Some).map_err(|e| CliError::Failed(format!("cannot determine the AWS account: {}", e.message))),
+            Some(i) => i
+                .account_id()
+                .await
+                .map(Some)
+                .map_err(|e| CliError::Failed(format!("cannot determine the AWS account: {}", e.message))),
         }
     }
 
@@ -113,7 +120,8 @@ impl Ctx {
 
     /// Load the template and build the desired graph for this stack.
     async fn graph(&self) -> Result<DesiredGraph, CliError> {
-        let template = load_template(&self.project.loader, &self.project.file.template).map_err(|d| self.project.diagnostics(d))?;
+        let template = load_template(&self.project.loader, &self.project.file.template)
+            .map_err(|d| self.project.diagnostics(d))?;
         let region = self.region()?;
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
@@ -153,7 +161,11 @@ impl Ctx {
         let mut template = Vec::new();
         let mut config = Vec::new();
         for (path, text) in sources.iter() {
-            let target = if path.starts_with("stacks/") || path == crate::project::PROJECT_FILE { &mut config } else { &mut template };
+            let target = if path.starts_with("stacks/") || path == crate::project::PROJECT_FILE {
+                &mut config
+            } else {
+                &mut template
+            };
             target.extend_from_slice(path.as_bytes());
             target.push(0);
             target.extend_from_slice(text.as_bytes());
@@ -206,12 +218,19 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
     for e in &session.recovered {
         Progress::new().event(e);
     }
-    let plan = plan_up(&graph, &session.state, &ctx.registry, &plan_options(&a.plan)).map_err(|d| ctx.project.diagnostics(d))?;
+    let plan = plan_up(&graph, &session.state, &ctx.registry, &plan_options(&a.plan))
+        .map_err(|d| ctx.project.diagnostics(d))?;
     if a.json {
         let j = render::plan_json(&plan, &ctx.stack, a.plan.show_secrets);
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
     } else {
-        print_stdout(&render::plan_text(&plan, &ctx.title("Preview of"), a.plan.diff, a.plan.show_secrets, Style::detect_stdout()));
+        print_stdout(&render::plan_text(
+            &plan,
+            &ctx.title("Preview of"),
+            a.plan.diff,
+            a.plan.show_secrets,
+            Style::detect_stdout(),
+        ));
     }
     if a.plan.expect_no_changes && !plan.is_empty() {
         return Err(CliError::ChangesPresent);
@@ -219,7 +238,15 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn apply_and_report(ctx: &Ctx, mut session: Session, plan: &Plan, graph: Option<Arc<DesiredGraph>>, opts: ExecOptions, kind: &str, show_secrets: bool) -> Result<RunResult, CliError> {
+async fn apply_and_report(
+    ctx: &Ctx,
+    mut session: Session,
+    plan: &Plan,
+    graph: Option<Arc<DesiredGraph>>,
+    opts: ExecOptions,
+    kind: &str,
+    show_secrets: bool,
+) -> Result<RunResult, CliError> {
     let started = now();
     let clock = Instant::now();
     let version = session.next_version().await?;
@@ -253,7 +280,10 @@ async fn apply_and_report(ctx: &Ctx, mut session: Session, plan: &Plan, graph: O
     session.close().await?;
     if !result.succeeded() {
         let n = result.failed().len();
-        return Err(CliError::Failed(format!("{kind} failed: {n} resource operation{} failed (see above); what succeeded is recorded in the state", if n == 1 { "" } else { "s" })));
+        return Err(CliError::Failed(format!(
+            "{kind} failed: {n} resource operation{} failed (see above); what succeeded is recorded in the state",
+            if n == 1 { "" } else { "s" }
+        )));
     }
     Ok(result)
 }
@@ -261,7 +291,9 @@ async fn apply_and_report(ctx: &Ctx, mut session: Session, plan: &Plan, graph: O
 async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
     let graph = Arc::new(ctx.graph().await?);
     let opts = ctx.exec_options(a.parallel).await?;
-    let session = Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("up")), &ctx.registry, &opts).await?;
+    let session =
+        Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("up")), &ctx.registry, &opts)
+            .await?;
     let progress = Progress::new();
     for e in &session.recovered {
         progress.event(e);
@@ -273,7 +305,13 @@ async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
             return Err(ctx.project.diagnostics(d));
         }
     };
-    print_stdout(&render::plan_text(&plan, &ctx.title("Up of"), a.plan.diff, a.plan.show_secrets, Style::detect_stdout()));
+    print_stdout(&render::plan_text(
+        &plan,
+        &ctx.title("Up of"),
+        a.plan.diff,
+        a.plan.show_secrets,
+        Style::detect_stdout(),
+    ));
     if a.plan.expect_no_changes && !plan.is_empty() {
         let _ = session.close().await;
         return Err(CliError::ChangesPresent);
@@ -293,7 +331,9 @@ async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
 
 async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
     let opts = ctx.exec_options(a.parallel).await?;
-    let session = Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("destroy")), &ctx.registry, &opts).await?;
+    let session =
+        Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("destroy")), &ctx.registry, &opts)
+            .await?;
     let progress = Progress::new();
     for e in &session.recovered {
         progress.event(e);
@@ -318,7 +358,9 @@ async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
 
 async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
     let opts = ctx.exec_options(16).await?;
-    let mut session = Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("refresh")), &ctx.registry, &opts).await?;
+    let mut session =
+        Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("refresh")), &ctx.registry, &opts)
+            .await?;
     let progress = Progress::new();
     let started = now();
     let clock = Instant::now();
@@ -344,7 +386,17 @@ async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
     let version = session.next_version().await?;
     let (template_digest, config_digest) = ctx.digests();
     session
-        .add_history(&HistoryEntry { version, kind: "refresh".into(), started, ended: now(), result: "succeeded".into(), counts: BTreeMap::from([("drift".to_string(), n)]), template_digest, config_digest, error: None })
+        .add_history(&HistoryEntry {
+            version,
+            kind: "refresh".into(),
+            started,
+            ended: now(),
+            result: "succeeded".into(),
+            counts: BTreeMap::from([("drift".to_string(), n)]),
+            template_digest,
+            config_digest,
+            error: None,
+        })
         .await?;
     session.close().await?;
     eprintln!("refresh succeeded in {}: {n} recorded.", render::fmt_duration(clock.elapsed()));
@@ -391,16 +443,26 @@ async fn validate(cwd: &Path, stack_flag: Option<&str>) -> Result<(), CliError> 
 fn init(cwd: &Path, a: crate::InitArgs) -> Result<(), CliError> {
     let project_file = cwd.join(crate::project::PROJECT_FILE);
     if project_file.exists() {
-        return Err(CliError::Usage(format!("{} already exists: this directory is a cairn project", project_file.display())));
+        return Err(CliError::Usage(format!(
+            "{} already exists: this directory is a cairn project",
+            project_file.display()
+        )));
     }
-    let name = a.name.clone().or_else(|| cwd.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))).unwrap_or_else(|| "project".into());
-    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
+    let name = a
+        .name
+        .clone()
+        .or_else(|| cwd.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string())))
+        .unwrap_or_else(|| "project".into());
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
     let write = |rel: &str, text: &str| -> Result<(), CliError> {
         let p = cwd.join(rel);
         if p.exists() {
             return Ok(());
         }
-        std::fs::create_dir_all(p.parent().expect("parent")).and_then(|_| std::fs::write(&p, text)).map_err(|e| CliError::Failed(format!("cannot write {rel}: {e}")))
+        std::fs::create_dir_all(p.parent().expect("parent"))
+            .and_then(|_| std::fs::write(&p, text))
+            .map_err(|e| CliError::Failed(format!("cannot write {rel}: {e}")))
     };
     write(
         crate::project::PROJECT_FILE,
@@ -410,11 +472,24 @@ fn init(cwd: &Path, a: crate::InitArgs) -> Result<(), CliError> {
         "template.yaml",
         "AWSTemplateFormatVersion: \"2010-09-09\"\nDescription: A cairn project.\n\nParameters:\n  Environment:\n    Type: String\n    AllowedValues: [dev, staging, production]\n\nResources:\n  Suffix:\n    Type: Cairn::Random::String\n    Properties:\n      Length: 8\n      Upper: false\n      Special: false\n\nOutputs:\n  suffix:\n    Value: !Ref Suffix\n  environment:\n    Value: !Ref Environment\n",
     )?;
-    write(&format!("stacks/{}.yaml", a.stack_name), &format!("parameters:\n  Environment: {}\n", if ["dev", "staging", "production"].contains(&a.stack_name.as_str()) { a.stack_name.as_str() } else { "dev" }))?;
+    write(
+        &format!("stacks/{}.yaml", a.stack_name),
+        &format!(
+            "parameters:\n  Environment: {}\n",
+            if ["dev", "staging", "production"].contains(&a.stack_name.as_str()) {
+                a.stack_name.as_str()
+            } else {
+                "dev"
+            }
+        ),
+    )?;
     write(".gitignore", ".cairn/\n")?;
     let project = Project::discover(cwd)?;
     project.select(&a.stack_name)?;
-    eprintln!("Created project `{name}` with stack `{}` (selected). Next: `cairn preview`, then `cairn up`.", a.stack_name);
+    eprintln!(
+        "Created project `{name}` with stack `{}` (selected). Next: `cairn preview`, then `cairn up`.",
+        a.stack_name
+    );
     Ok(())
 }
 
@@ -434,7 +509,10 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         }
         StackCommand::Select { name } => {
             if !project.stack_path(&name).exists() {
-                return Err(CliError::Usage(format!("no stack `{name}` (stacks: {})", list_or_none(&project.stack_files()))));
+                return Err(CliError::Usage(format!(
+                    "no stack `{name}` (stacks: {})",
+                    list_or_none(&project.stack_files())
+                )));
             }
             project.select(&name)?;
             eprintln!("Selected stack `{name}`.");
@@ -455,7 +533,13 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                 let loaded = ctx_backend.load(n).await?;
                 let history = ctx_backend.history(n).await?;
                 let last = history.last().map(|h| format!("{} {} ({})", h.kind, h.result, h.ended));
-                rows.push((n.clone(), selected.as_deref() == Some(n.as_str()), loaded.state.resources.len(), last, project.stack_path(n).exists()));
+                rows.push((
+                    n.clone(),
+                    selected.as_deref() == Some(n.as_str()),
+                    loaded.state.resources.len(),
+                    last,
+                    project.stack_path(n).exists(),
+                ));
             }
             if json {
                 let j: Vec<serde_json::Value> = rows
@@ -468,7 +552,11 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                 t.load_preset(comfy_table::presets::NOTHING);
                 t.set_header(vec!["NAME", "RESOURCES", "LAST RUN"]);
                 for (n, sel, count, last, _) in rows {
-                    t.add_row(vec![format!("{n}{}", if sel { " *" } else { "" }), count.to_string(), last.unwrap_or_else(|| "never".into())]);
+                    t.add_row(vec![
+                        format!("{n}{}", if sel { " *" } else { "" }),
+                        count.to_string(),
+                        last.unwrap_or_else(|| "never".into()),
+                    ]);
                 }
                 print_stdout(&format!("{t}\n"));
             }
@@ -500,7 +588,10 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                     CliError::Usage(format!("stack `{stack}` has no output `{n}` (outputs: {})", list_or_none(&keys)))
                 })?;
                 if json {
-                    print_stdout(&format!("{}\n", serde_json::to_string_pretty(&o.value.to_display_json(show_secrets)).expect("json")));
+                    print_stdout(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&o.value.to_display_json(show_secrets)).expect("json")
+                    ));
                 } else {
                     let v = match &o.value {
                         Value::String(s) => s.clone(),
@@ -509,7 +600,10 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                     print_stdout(&format!("{v}\n"));
                 }
             } else if json {
-                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&render::outputs_json(&state.outputs, show_secrets)).expect("json")));
+                print_stdout(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&render::outputs_json(&state.outputs, show_secrets)).expect("json")
+                ));
             } else if shell {
                 print_stdout(&render::outputs_shell(&state.outputs, show_secrets));
             } else {
@@ -551,21 +645,34 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         StackCommand::Import { file, yes } => {
             let stack = project.resolve_stack(stack_flag)?;
             let text = match &file {
-                Some(f) => std::fs::read_to_string(f).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", f.display())))?,
+                Some(f) => std::fs::read_to_string(f)
+                    .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", f.display())))?,
                 None => {
                     let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s).map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
                     s
                 }
             };
-            let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("the import is not valid JSON: {e}")))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| CliError::Usage(format!("the import is not valid JSON: {e}")))?;
             let state_json = doc.get("state").cloned().unwrap_or(doc);
-            let state: StackState = serde_json::from_value(state_json).map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
+            let state: StackState = serde_json::from_value(state_json)
+                .map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
             confirm(&format!("Replace the state of stack `{stack}` with {} resources?", state.resources.len()), yes)?;
             let backend = backend_for(&project)?;
             let registry = registry();
-            let opts = ExecOptions { project: project.file.name.clone(), stack: stack.clone(), account_id: String::new(), partition: "aws".into(), stack_tags: BTreeMap::new(), parallel: 1 };
-            let mut session = Session::open(backend, &stack, Some(cairn_state::lock_info("import")), &registry, &opts).await?;
+            let opts = ExecOptions {
+                project: project.file.name.clone(),
+                stack: stack.clone(),
+                account_id: String::new(),
+                partition: "aws".into(),
+                stack_tags: BTreeMap::new(),
+                parallel: 1,
+            };
+            let mut session =
+                Session::open(backend, &stack, Some(cairn_state::lock_info("import")), &registry, &opts).await?;
             let n = state.resources.len();
             let r = session.replace_state(state).await;
             session.close().await?;
@@ -596,8 +703,11 @@ fn backend_for(project: &Project) -> Result<Arc<dyn Backend>, CliError> {
 }
 
 fn validate_stack_name(name: &str) -> Result<(), CliError> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
-        return Err(CliError::Usage(format!("`{name}` is not a valid stack name: use letters, digits, `-`, `_` and `.`")));
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
+    {
+        return Err(CliError::Usage(format!(
+            "`{name}` is not a valid stack name: use letters, digits, `-`, `_` and `.`"
+        )));
     }
     Ok(())
 }
@@ -650,7 +760,10 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
             if json {
                 print_stdout(&format!("{}\n", v.to_display_json(false)));
             } else {
-                print_stdout(&format!("{}\n", v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))));
+                print_stdout(&format!(
+                    "{}\n",
+                    v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))
+                ));
             }
             Ok(())
         }
@@ -681,7 +794,8 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
                 rows.push((format!("tags.{k}"), Value::String(v.clone())));
             }
             if json {
-                let m: serde_json::Map<String, serde_json::Value> = rows.iter().map(|(k, v)| (k.clone(), v.to_display_json(false))).collect();
+                let m: serde_json::Map<String, serde_json::Value> =
+                    rows.iter().map(|(k, v)| (k.clone(), v.to_display_json(false))).collect();
                 print_stdout(&format!("{}\n", serde_json::to_string_pretty(&m).expect("json")));
             } else {
                 let mut t = comfy_table::Table::new();
@@ -696,4 +810,3 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
         }
     }
 }
-

@@ -60,7 +60,12 @@ impl From<cairn_core::engine::EngineError> for CliError {
 
 /// Print an error to stderr: located diagnostics with their source excerpt.
 pub fn report(e: &CliError, color: bool) {
-    let handler = miette::GraphicalReportHandler::new_themed(if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() }).with_width(100);
+    let handler = miette::GraphicalReportHandler::new_themed(if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    })
+    .with_width(100);
     match e {
         CliError::Diagnostics(diags, sources) => {
             for d in &diags.0 {
@@ -73,7 +78,8 @@ pub fn report(e: &CliError, color: bool) {
                     Some((span, text)) => {
                         let len = span.len.max(1).min(text.len().saturating_sub(span.offset).max(1));
                         md = md.with_label(LabeledSpan::at(span.offset..span.offset + len, "here"));
-                        let report = Report::new(md).with_source_code(NamedSource::new(span.file.to_string(), text.clone()));
+                        let report =
+                            Report::new(md).with_source_code(NamedSource::new(span.file.to_string(), text.clone()));
                         let _ = handler.render_report(&mut out, report.as_ref());
                     }
                     None => {

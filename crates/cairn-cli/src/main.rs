@@ -13,7 +13,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::CliError;
 
 #[derive(Parser, Debug)]
-#[command(name = "cairn", version, about = "Infrastructure as code for AWS: CloudFormation templates, applied directly, one stack file per environment.")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Infrastructure as code for AWS: CloudFormation templates, applied directly, one stack file per environment."
+)]
 pub struct Cli {
     /// Run as if cairn was started in DIR.
     #[arg(short = 'C', global = true, value_name = "DIR")]

@@ -50,8 +50,10 @@ impl Project {
             }
         }
         let loader = FsLoader { root: dir.clone(), sources: RefCell::default() };
-        let text = loader.read(PROJECT_FILE).map_err(|e| CliError::Usage(format!("cannot read {PROJECT_FILE}: {e}")))?;
-        let file = parse_project(&text, PROJECT_FILE).map_err(|d| CliError::Diagnostics(d, loader.sources.borrow().clone()))?;
+        let text =
+            loader.read(PROJECT_FILE).map_err(|e| CliError::Usage(format!("cannot read {PROJECT_FILE}: {e}")))?;
+        let file = parse_project(&text, PROJECT_FILE)
+            .map_err(|d| CliError::Diagnostics(d, loader.sources.borrow().clone()))?;
         Ok(Project { dir, file, loader })
     }
 
@@ -98,9 +100,12 @@ impl Project {
 
     pub fn write_stack(&self, stack: &str, settings: &StackSettings) -> Result<(), CliError> {
         let path = self.stack_path(stack);
-        std::fs::create_dir_all(path.parent().expect("stacks dir")).map_err(|e| CliError::Failed(format!("cannot create stacks/: {e}")))?;
+        std::fs::create_dir_all(path.parent().expect("stacks dir"))
+            .map_err(|e| CliError::Failed(format!("cannot create stacks/: {e}")))?;
         let tmp = path.with_extension("yaml.tmp");
-        std::fs::write(&tmp, cairn_core::project::render_stack(settings)).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+        std::fs::write(&tmp, cairn_core::project::render_stack(settings))
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
     }
 
     fn selected_path(&self) -> PathBuf {
@@ -130,7 +135,9 @@ impl Project {
 
     pub fn select(&self, stack: &str) -> Result<(), CliError> {
         let p = self.selected_path();
-        std::fs::create_dir_all(p.parent().expect("parent")).and_then(|_| std::fs::write(&p, format!("{stack}\n"))).map_err(|e| CliError::Failed(format!("cannot remember the selected stack: {e}")))
+        std::fs::create_dir_all(p.parent().expect("parent"))
+            .and_then(|_| std::fs::write(&p, format!("{stack}\n")))
+            .map_err(|e| CliError::Failed(format!("cannot remember the selected stack: {e}")))
     }
 
     pub fn selected(&self) -> Option<String> {

@@ -81,14 +81,22 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
         }
         let indent = if s.parent.is_some() { "    " } else { "  " };
         let sym = format!("{:<2}", s.action.symbol());
-        let mut line = format!("{indent}{} {:<width$}  {}  {}", st.action(s.action, &sym), s.id, s.type_name, st.action(s.action, s.action.verb()), width = width);
+        let mut line = format!(
+            "{indent}{} {:<width$}  {}  {}",
+            st.action(s.action, &sym),
+            s.id,
+            s.type_name,
+            st.action(s.action, s.action.verb()),
+            width = width
+        );
         match s.action {
             Action::Update if !diff => {
                 let names: Vec<&str> = s.changes.iter().map(|c| c.name.as_str()).collect();
                 let _ = write!(line, "  [{}]", names.join(", "));
             }
             Action::Replace => {
-                let forcing: Vec<&str> = s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+                let forcing: Vec<&str> =
+                    s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
                 let why = if let Some(r) = &s.reason {
                     r.clone()
                 } else {
@@ -115,22 +123,46 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
                 Action::Create => {
                     if let Some(m) = s.inputs.as_ref().and_then(|v| v.as_map()) {
                         for (k, v) in m {
-                            let _ = writeln!(out, "{pad}{} {k}: {}", st.action(Action::Create, "+"), show(v, show_secrets));
+                            let _ =
+                                writeln!(out, "{pad}{} {k}: {}", st.action(Action::Create, "+"), show(v, show_secrets));
                         }
                     }
                 }
                 Action::Update | Action::Replace => {
                     for c in &s.changes {
-                        let forces = if c.forces_replacement && s.action == Action::Replace { "  (forces replacement)" } else { "" };
+                        let forces = if c.forces_replacement && s.action == Action::Replace {
+                            "  (forces replacement)"
+                        } else {
+                            ""
+                        };
                         match (&c.old, &c.new) {
                             (Some(o), Some(n)) => {
-                                let _ = writeln!(out, "{pad}{} {}: {} => {}{forces}", st.action(Action::Update, "~"), c.name, show(o, show_secrets), show(n, show_secrets));
+                                let _ = writeln!(
+                                    out,
+                                    "{pad}{} {}: {} => {}{forces}",
+                                    st.action(Action::Update, "~"),
+                                    c.name,
+                                    show(o, show_secrets),
+                                    show(n, show_secrets)
+                                );
                             }
                             (None, Some(n)) => {
-                                let _ = writeln!(out, "{pad}{} {}: {}{forces}", st.action(Action::Create, "+"), c.name, show(n, show_secrets));
+                                let _ = writeln!(
+                                    out,
+                                    "{pad}{} {}: {}{forces}",
+                                    st.action(Action::Create, "+"),
+                                    c.name,
+                                    show(n, show_secrets)
+                                );
                             }
                             (Some(o), None) => {
-                                let _ = writeln!(out, "{pad}{} {}: {}{forces}", st.action(Action::Delete, "-"), c.name, show(o, show_secrets));
+                                let _ = writeln!(
+                                    out,
+                                    "{pad}{} {}: {}{forces}",
+                                    st.action(Action::Delete, "-"),
+                                    c.name,
+                                    show(o, show_secrets)
+                                );
                             }
                             (None, None) => {}
                         }
@@ -155,7 +187,12 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
 pub fn summary_line(counts: &BTreeMap<Action, usize>) -> String {
     let get = |a| counts.get(&a).copied().unwrap_or(0);
     let mut parts = Vec::new();
-    for (a, label) in [(Action::Create, "to create"), (Action::Update, "to update"), (Action::Replace, "to replace"), (Action::Delete, "to delete")] {
+    for (a, label) in [
+        (Action::Create, "to create"),
+        (Action::Update, "to update"),
+        (Action::Replace, "to replace"),
+        (Action::Delete, "to delete"),
+    ] {
         if get(a) > 0 {
             parts.push(format!("{} {label}", get(a)));
         }
@@ -213,7 +250,8 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
             j
         })
         .collect();
-    let counts: serde_json::Map<String, serde_json::Value> = plan.counts().into_iter().map(|(a, n)| (a.verb().to_string(), n.into())).collect();
+    let counts: serde_json::Map<String, serde_json::Value> =
+        plan.counts().into_iter().map(|(a, n)| (a.verb().to_string(), n.into())).collect();
     serde_json::json!({
         "stack": stack,
         "steps": steps,
@@ -279,7 +317,12 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Progress {
-        Progress { st: Style::detect_stderr(), tty: std::io::stderr().is_terminal(), inflight: Mutex::new(Vec::new()), started: Instant::now() }
+        Progress {
+            st: Style::detect_stderr(),
+            tty: std::io::stderr().is_terminal(),
+            inflight: Mutex::new(Vec::new()),
+            started: Instant::now(),
+        }
     }
     fn line(&self, s: &str) {
         let mut err = std::io::stderr().lock();
@@ -292,7 +335,15 @@ impl Progress {
             if !inflight.is_empty() {
                 let shown: Vec<&str> = inflight.iter().take(4).map(String::as_str).collect();
                 let more = if inflight.len() > 4 { format!(" and {} more", inflight.len() - 4) } else { String::new() };
-                let _ = write!(err, "{}", self.st.dim(&format!("  [{}] in progress: {}{more}", fmt_duration(self.started.elapsed()), shown.join(", "))));
+                let _ = write!(
+                    err,
+                    "{}",
+                    self.st.dim(&format!(
+                        "  [{}] in progress: {}{more}",
+                        fmt_duration(self.started.elapsed()),
+                        shown.join(", ")
+                    ))
+                );
             }
         }
         let _ = err.flush();
@@ -330,7 +381,11 @@ impl Observer for Progress {
         match e {
             Event::Started { id, type_name, action } => {
                 self.inflight.lock().expect("progress lock").push(id.clone());
-                self.line(&format!("  {} {id} ({type_name}) {}...", self.st.action(*action, &format!("{:<2}", action.symbol())), ing(*action)));
+                self.line(&format!(
+                    "  {} {id} ({type_name}) {}...",
+                    self.st.action(*action, &format!("{:<2}", action.symbol())),
+                    ing(*action)
+                ));
             }
             Event::Finished { id, type_name, action, elapsed, outcome } => {
                 self.inflight.lock().expect("progress lock").retain(|x| x != id);
@@ -338,7 +393,11 @@ impl Observer for Progress {
                 let text = match outcome {
                     Outcome::Done => format!("  {sym} {id} ({type_name}) {} ({})", ed(*action), fmt_duration(*elapsed)),
                     Outcome::Unchanged => format!("  {sym} {id} ({type_name}) unchanged after all"),
-                    Outcome::Failed(err) => format!("  {} {id} ({type_name}) FAILED: {}", self.st.action(Action::Delete, "!!"), err_tail(err)),
+                    Outcome::Failed(err) => format!(
+                        "  {} {id} ({type_name}) FAILED: {}",
+                        self.st.action(Action::Delete, "!!"),
+                        err_tail(err)
+                    ),
                     Outcome::Skipped(why) => format!("  {} {id} ({type_name}) skipped: {why}", self.st.dim("..")),
                 };
                 self.line(&text);
@@ -359,7 +418,15 @@ fn err_tail(e: &cairn_core::exec::StepError) -> String {
 pub fn run_summary(result: &RunResult, verb: &str, elapsed: Duration) -> String {
     let counts = result.counts();
     let mut parts: Vec<String> = Vec::new();
-    for (k, label) in [("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted"), ("same", "unchanged"), ("failed", "failed"), ("skipped", "skipped")] {
+    for (k, label) in [
+        ("create", "created"),
+        ("update", "updated"),
+        ("replace", "replaced"),
+        ("delete", "deleted"),
+        ("same", "unchanged"),
+        ("failed", "failed"),
+        ("skipped", "skipped"),
+    ] {
         if let Some(n) = counts.get(k) {
             parts.push(format!("{n} {label}"));
         }
@@ -375,7 +442,10 @@ pub fn run_summary(result: &RunResult, verb: &str, elapsed: Duration) -> String 
         let _ = writeln!(out, "  output error: {e}");
     }
     if let Some(j) = &result.journal_error {
-        let _ = writeln!(out, "  error: the state could not be written: {j}. The next run reconciles what was interrupted.");
+        let _ = writeln!(
+            out,
+            "  error: the state could not be written: {j}. The next run reconciles what was interrupted."
+        );
     }
     out
 }

@@ -110,10 +110,7 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(
-            did_you_mean("DataBuckt", ["DataBucket", "Role"]).as_deref(),
-            Some("did you mean `DataBucket`?")
-        );
+        assert_eq!(did_you_mean("DataBuckt", ["DataBucket", "Role"]).as_deref(), Some("did you mean `DataBucket`?"));
         assert_eq!(did_you_mean("Zzz", ["DataBucket", "Role"]), None);
     }
 }

@@ -32,14 +32,22 @@ pub struct Session {
 impl Session {
     /// Open `stack`. With `lock`, the stack is locked and reconciliation results are
     /// stored; without (preview), reconciliation happens in memory only.
-    pub async fn open(backend: Arc<dyn Backend>, stack: &str, lock: Option<LockInfo>, registry: &Registry, opts: &ExecOptions) -> Result<Session, EngineError> {
+    pub async fn open(
+        backend: Arc<dyn Backend>,
+        stack: &str,
+        lock: Option<LockInfo>,
+        registry: &Registry,
+        opts: &ExecOptions,
+    ) -> Result<Session, EngineError> {
         let held = match lock {
             Some(info) => Some(backend.lock(stack, info).await?),
             None => None,
         };
         let result = Self::load(backend.clone(), stack, held.is_some(), registry, opts).await;
         match result {
-            Ok((state, last_op, recovered)) => Ok(Session { backend, stack: stack.to_string(), state, last_op, lock: held, recovered }),
+            Ok((state, last_op, recovered)) => {
+                Ok(Session { backend, stack: stack.to_string(), state, last_op, lock: held, recovered })
+            }
             Err(e) => {
                 if let Some(l) = held {
                     let _ = l.release().await;
@@ -49,7 +57,13 @@ impl Session {
         }
     }
 
-    async fn load(backend: Arc<dyn Backend>, stack: &str, persist: bool, registry: &Registry, opts: &ExecOptions) -> Result<(StackState, u64, Vec<Event>), EngineError> {
+    async fn load(
+        backend: Arc<dyn Backend>,
+        stack: &str,
+        persist: bool,
+        registry: &Registry,
+        opts: &ExecOptions,
+    ) -> Result<(StackState, u64, Vec<Event>), EngineError> {
         let loaded = backend.load(stack).await?;
         let mut state = loaded.state;
         let mut events = Vec::new();
@@ -67,7 +81,14 @@ impl Session {
     }
 
     /// Execute a plan (the session must be locked). The state is compacted once at the end.
-    pub async fn apply(&mut self, plan: &Plan, graph: Option<Arc<DesiredGraph>>, registry: &Registry, opts: ExecOptions, observer: Arc<dyn Observer>) -> Result<RunResult, EngineError> {
+    pub async fn apply(
+        &mut self,
+        plan: &Plan,
+        graph: Option<Arc<DesiredGraph>>,
+        registry: &Registry,
+        opts: ExecOptions,
+        observer: Arc<dyn Observer>,
+    ) -> Result<RunResult, EngineError> {
         assert!(self.lock.is_some(), "apply needs a locked session");
         let journal = Journal::start(self.backend.clone(), self.stack.clone(), self.last_op);
         let result = exec::execute(plan, graph, registry, self.state.clone(), journal, opts, observer).await;

@@ -91,10 +91,24 @@ pub enum Outcome {
 /// What the executor reports as it goes (the CLI renders progress from these).
 #[derive(Clone, Debug)]
 pub enum Event {
-    Started { id: String, type_name: String, action: Action },
-    Finished { id: String, type_name: String, action: Action, elapsed: Duration, outcome: Outcome },
+    Started {
+        id: String,
+        type_name: String,
+        action: Action,
+    },
+    Finished {
+        id: String,
+        type_name: String,
+        action: Action,
+        elapsed: Duration,
+        outcome: Outcome,
+    },
     /// An interrupted operation of an earlier run was reconciled.
-    Recovered { id: String, type_name: String, what: String },
+    Recovered {
+        id: String,
+        type_name: String,
+        what: String,
+    },
 }
 
 pub trait Observer: Send + Sync {
@@ -124,7 +138,8 @@ impl RunResult {
         self.steps.iter().filter_map(|(_, _, o, _)| if let Outcome::Failed(e) = o { Some(e) } else { None }).collect()
     }
     pub fn succeeded(&self) -> bool {
-        self.journal_error.is_none() && self.steps.iter().all(|(_, _, o, _)| matches!(o, Outcome::Done | Outcome::Unchanged))
+        self.journal_error.is_none()
+            && self.steps.iter().all(|(_, _, o, _)| matches!(o, Outcome::Done | Outcome::Unchanged))
     }
     /// Counts by action of the steps that were done.
     pub fn counts(&self) -> BTreeMap<String, u64> {
@@ -277,12 +292,24 @@ impl Shared {
     }
 
     fn fail(&self, step: &Step, action: Action, e: ProviderError) -> Outcome {
-        Outcome::Failed(StepError { id: step.id.clone(), type_name: step.type_name.clone(), action, code: e.code, message: e.message })
+        Outcome::Failed(StepError {
+            id: step.id.clone(),
+            type_name: step.type_name.clone(),
+            action,
+            code: e.code,
+            message: e.message,
+        })
     }
 
     fn journal_failed(&self, step: &Step, action: Action, e: String) -> Outcome {
         self.stop.store(true, Ordering::SeqCst);
-        Outcome::Failed(StepError { id: step.id.clone(), type_name: step.type_name.clone(), action, code: None, message: format!("the state could not be written ({e}); stopping") })
+        Outcome::Failed(StepError {
+            id: step.id.clone(),
+            type_name: step.type_name.clone(),
+            action,
+            code: None,
+            message: format!("the state could not be written ({e}); stopping"),
+        })
     }
 }
 
@@ -298,11 +325,20 @@ pub async fn execute(
     observer: Arc<dyn Observer>,
 ) -> RunResult {
     let parallel = opts.parallel.max(1);
-    let shared = Arc::new(Shared { graph, registry: registry.clone(), opts, journal, state: Mutex::new(state), observer, stop: AtomicBool::new(false) });
+    let shared = Arc::new(Shared {
+        graph,
+        registry: registry.clone(),
+        opts,
+        journal,
+        state: Mutex::new(state),
+        observer,
+        stop: AtomicBool::new(false),
+    });
     let mut results: Vec<(String, Action, Outcome, Duration)> = Vec::new();
 
     // Phase 1: creates, updates, replacements.
-    let phase1: Vec<&Step> = plan.steps.iter().filter(|s| matches!(s.action, Action::Create | Action::Update | Action::Replace)).collect();
+    let phase1: Vec<&Step> =
+        plan.steps.iter().filter(|s| matches!(s.action, Action::Create | Action::Update | Action::Replace)).collect();
     let p1_ids: HashSet<&str> = phase1.iter().map(|s| s.id.as_str()).collect();
     let deps1: Vec<Vec<usize>> = {
         let index: HashMap<&str, usize> = phase1.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
@@ -318,7 +354,9 @@ pub async fn execute(
             })
             .collect()
     };
-    let p1 = schedule(&phase1, &deps1, parallel, &shared, |shared, step, slot| Box::pin(run_phase1(shared, step, slot))).await;
+    let p1 =
+        schedule(&phase1, &deps1, parallel, &shared, |shared, step, slot| Box::pin(run_phase1(shared, step, slot)))
+            .await;
     let mut unsettled: BTreeSet<String> = BTreeSet::new();
     for (i, (outcome, elapsed)) in p1.into_iter().enumerate() {
         if matches!(outcome, Outcome::Failed(_) | Outcome::Skipped(_)) {
@@ -346,7 +384,9 @@ pub async fn execute(
                     }
                 }
             }
-            if !changes.is_empty() && shared.journal.write(JournalEntry::Apply { changes: changes.clone() }).await.is_ok() {
+            if !changes.is_empty()
+                && shared.journal.write(JournalEntry::Apply { changes: changes.clone() }).await.is_ok()
+            {
                 shared.commit_local(&changes);
             }
         }
@@ -357,8 +397,14 @@ pub async fn execute(
         let st = shared.state.lock().expect("state lock");
         let mut v: Vec<Step> = plan.steps.iter().filter(|s| s.action == Action::Delete).cloned().collect();
         // Old halves of replacements made in phase 1.
-        for s in plan.steps.iter().filter(|s| s.action == Action::Replace && s.replace_mode == Some(ReplaceMode::CreateBeforeDelete)) {
-            for r in st.pending_deletes.iter().filter(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref()) {
+        for s in plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Replace && s.replace_mode == Some(ReplaceMode::CreateBeforeDelete))
+        {
+            for r in
+                st.pending_deletes.iter().filter(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref())
+            {
                 v.push(Step {
                     id: r.id.clone(),
                     type_name: r.type_name.clone(),
@@ -384,7 +430,10 @@ pub async fn execute(
             .iter()
             .map(|s| {
                 if s.retired {
-                    st.pending_deletes.iter().find(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref()).cloned()
+                    st.pending_deletes
+                        .iter()
+                        .find(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref())
+                        .cloned()
                 } else {
                     st.resources.get(&s.id).cloned()
                 }
@@ -423,13 +472,19 @@ pub async fn execute(
                 }
             }
         }
-        deletes.iter().map(|d| user_of.get(d.id.as_str()).map(|u| format!("`{u}` did not finish, and it may still use this resource"))).collect()
+        deletes
+            .iter()
+            .map(|d| {
+                user_of.get(d.id.as_str()).map(|u| format!("`{u}` did not finish, and it may still use this resource"))
+            })
+            .collect()
     };
     let delete_refs: Vec<&Step> = deletes.iter().collect();
     let shared2 = shared.clone();
     let held = Arc::new(held);
     let entries = Arc::new(entries);
-    let index_of: HashMap<(String, Option<String>), usize> = deletes.iter().enumerate().map(|(i, s)| ((s.id.clone(), s.physical_id.clone()), i)).collect();
+    let index_of: HashMap<(String, Option<String>), usize> =
+        deletes.iter().enumerate().map(|(i, s)| ((s.id.clone(), s.physical_id.clone()), i)).collect();
     let index_of = Arc::new(index_of);
     let p2 = schedule(&delete_refs, &deps2, parallel, &shared2, move |shared, step, slot| {
         let i = index_of[&(step.id.clone(), step.physical_id.clone())];
@@ -477,15 +532,20 @@ pub async fn execute(
 }
 
 /// Outputs whose value is still unknown (their resource failed) keep the previous value.
-fn keep_known(new: BTreeMap<String, OutputState>, old: &BTreeMap<String, OutputState>) -> BTreeMap<String, OutputState> {
+fn keep_known(
+    new: BTreeMap<String, OutputState>,
+    old: &BTreeMap<String, OutputState>,
+) -> BTreeMap<String, OutputState> {
     new.into_iter()
-        .filter_map(|(k, v)| {
-            if v.value.contains_unknown() {
-                old.get(&k).cloned().map(|o| (k, o))
-            } else {
-                Some((k, v))
-            }
-        })
+        .filter_map(
+            |(k, v)| {
+                if v.value.contains_unknown() {
+                    old.get(&k).cloned().map(|o| (k, o))
+                } else {
+                    Some((k, v))
+                }
+            },
+        )
         .collect()
 }
 
@@ -508,7 +568,13 @@ impl Slot {
 /// Run steps as their dependencies finish, at most `parallel` holding a [`Slot`] (in
 /// provider calls) at once. A step whose dependency failed or was skipped is skipped.
 /// Returns outcomes in step order.
-async fn schedule<F>(steps: &[&Step], deps: &[Vec<usize>], parallel: usize, shared: &Arc<Shared>, run: F) -> Vec<(Outcome, Duration)>
+async fn schedule<F>(
+    steps: &[&Step],
+    deps: &[Vec<usize>],
+    parallel: usize,
+    shared: &Arc<Shared>,
+    run: F,
+) -> Vec<(Outcome, Duration)>
 where
     F: Fn(Arc<Shared>, Step, Slot) -> StepFuture,
 {
@@ -533,14 +599,40 @@ where
             let step = steps[i];
             if let Some(why) = blocked_by[i].take() {
                 ready.pop_front();
-                shared.observer.event(&Event::Finished { id: step.id.clone(), type_name: step.type_name.clone(), action: step.action, elapsed: Duration::ZERO, outcome: Outcome::Skipped(why.clone()) });
-                finish(i, Outcome::Skipped(why), Duration::ZERO, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+                shared.observer.event(&Event::Finished {
+                    id: step.id.clone(),
+                    type_name: step.type_name.clone(),
+                    action: step.action,
+                    elapsed: Duration::ZERO,
+                    outcome: Outcome::Skipped(why.clone()),
+                });
+                finish(
+                    i,
+                    Outcome::Skipped(why),
+                    Duration::ZERO,
+                    &mut outcomes,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut blocked_by,
+                    steps,
+                );
                 continue;
             }
             if shared.stop.load(Ordering::SeqCst) {
                 ready.pop_front();
                 let why = "the run stopped before this step".to_string();
-                finish(i, Outcome::Skipped(why), Duration::ZERO, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+                finish(
+                    i,
+                    Outcome::Skipped(why),
+                    Duration::ZERO,
+                    &mut outcomes,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut blocked_by,
+                    steps,
+                );
                 continue;
             }
             let permit = match spare.take() {
@@ -572,7 +664,10 @@ where
             }
         }
     }
-    outcomes.into_iter().map(|o| o.unwrap_or((Outcome::Skipped("the run stopped before this step".into()), Duration::ZERO))).collect()
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or((Outcome::Skipped("the run stopped before this step".into()), Duration::ZERO)))
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -605,10 +700,20 @@ fn finish(
 }
 
 async fn run_phase1(shared: Arc<Shared>, step: Step, mut slot: Slot) -> Outcome {
-    shared.observer.event(&Event::Started { id: step.id.clone(), type_name: step.type_name.clone(), action: step.action });
+    shared.observer.event(&Event::Started {
+        id: step.id.clone(),
+        type_name: step.type_name.clone(),
+        action: step.action,
+    });
     let start = Instant::now();
     let outcome = phase1_inner(&shared, &step, &mut slot).await;
-    shared.observer.event(&Event::Finished { id: step.id.clone(), type_name: step.type_name.clone(), action: step.action, elapsed: start.elapsed(), outcome: outcome.clone() });
+    shared.observer.event(&Event::Finished {
+        id: step.id.clone(),
+        type_name: step.type_name.clone(),
+        action: step.action,
+        elapsed: start.elapsed(),
+        outcome: outcome.clone(),
+    });
     outcome
 }
 
@@ -625,7 +730,15 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
         let region = graph.region(r, &lookup);
         (props, region, st.resources.get(&r.id).cloned())
     };
-    let invalid = |m: String| Outcome::Failed(StepError { id: step.id.clone(), type_name: step.type_name.clone(), action, code: Some("InvalidProperties".into()), message: m });
+    let invalid = |m: String| {
+        Outcome::Failed(StepError {
+            id: step.id.clone(),
+            type_name: step.type_name.clone(),
+            action,
+            code: Some("InvalidProperties".into()),
+            message: m,
+        })
+    };
     let props = match props {
         Ok(p) if !p.contains_unknown() => p,
         Ok(_) => return invalid("a property is still unknown after its dependencies finished".into()),
@@ -637,7 +750,11 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
     };
     let failures = t.check(&props);
     if !failures.is_empty() {
-        let m = failures.iter().map(|f| if f.path.is_empty() { f.message.clone() } else { format!("{}: {}", f.path, f.message) }).collect::<Vec<_>>().join("; ");
+        let m = failures
+            .iter()
+            .map(|f| if f.path.is_empty() { f.message.clone() } else { format!("{}: {}", f.path, f.message) })
+            .collect::<Vec<_>>()
+            .join("; ");
         return invalid(m);
     }
     // Decide again with known values: an update may turn out to be no change.
@@ -685,10 +802,12 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             let updated = t.update(&ctx, &old.physical_id, &old_json, &json).await;
             slot.release();
             match updated {
-                Ok(data) => match shared.commit(op, vec![StateChange::Put { state: make_state(data, &old.name_seed) }]).await {
-                    Ok(()) => Outcome::Done,
-                    Err(e) => shared.journal_failed(step, Action::Update, e),
-                },
+                Ok(data) => {
+                    match shared.commit(op, vec![StateChange::Put { state: make_state(data, &old.name_seed) }]).await {
+                        Ok(()) => Outcome::Done,
+                        Err(e) => shared.journal_failed(step, Action::Update, e),
+                    }
+                }
                 Err(e) => {
                     shared.abort(op, &e.message).await;
                     shared.fail(step, Action::Update, e)
@@ -765,7 +884,13 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
 
 /// Delete one resource (journaled). `Err` carries the outcome to report. `slot`, when
 /// given, is released once the provider calls are done.
-async fn delete_resource(shared: &Shared, step: &Step, r: &ResourceState, retired: bool, slot: Option<&mut Slot>) -> Result<(), Outcome> {
+async fn delete_resource(
+    shared: &Shared,
+    step: &Step,
+    r: &ResourceState,
+    retired: bool,
+    slot: Option<&mut Slot>,
+) -> Result<(), Outcome> {
     let t = match shared.registry.get(&r.type_name) {
         Some(t) => t.clone(),
         None => {
@@ -827,7 +952,11 @@ async fn delete_resource(shared: &Shared, step: &Step, r: &ResourceState, retire
 
 async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState>, mut slot: Slot) -> Outcome {
     let Some(r) = entry else { return Outcome::Unchanged };
-    shared.observer.event(&Event::Started { id: step.id.clone(), type_name: step.type_name.clone(), action: Action::Delete });
+    shared.observer.event(&Event::Started {
+        id: step.id.clone(),
+        type_name: step.type_name.clone(),
+        action: Action::Delete,
+    });
     let start = Instant::now();
     let outcome = if step.retain {
         // DeletionPolicy: Retain: forget it, never delete it.
@@ -845,7 +974,13 @@ async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState
             Err(o) => o,
         }
     };
-    shared.observer.event(&Event::Finished { id: step.id.clone(), type_name: step.type_name.clone(), action: Action::Delete, elapsed: start.elapsed(), outcome: outcome.clone() });
+    shared.observer.event(&Event::Finished {
+        id: step.id.clone(),
+        type_name: step.type_name.clone(),
+        action: Action::Delete,
+        elapsed: start.elapsed(),
+        outcome: outcome.clone(),
+    });
     outcome
 }
 
@@ -855,13 +990,47 @@ async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState
 /// Reconcile operations an earlier run began but never finished, through the provider's
 /// read-only calls (`find` and `read`). Returns the journal entries that settle them (to
 /// append before planning) and a description of each. Nothing is mutated in AWS.
-pub async fn recover(interrupted: &[JournalEntry], state: &StackState, registry: &Registry, opts: &ExecOptions) -> Result<Vec<(JournalEntry, Event)>, StepError> {
+pub async fn recover(
+    interrupted: &[JournalEntry],
+    state: &StackState,
+    registry: &Registry,
+    opts: &ExecOptions,
+) -> Result<Vec<(JournalEntry, Event)>, StepError> {
     let mut out = Vec::new();
     for e in interrupted {
-        let JournalEntry::Begin { op, kind, id, type_name, region, physical_id, inputs, name_seed, replacing, retired, dependencies, deletion_policy, parent } = e else { continue };
-        let err = |p: ProviderError, action: Action| StepError { id: id.clone(), type_name: type_name.clone(), action, code: p.code, message: format!("while reconciling an interrupted operation: {}", p.message) };
+        let JournalEntry::Begin {
+            op,
+            kind,
+            id,
+            type_name,
+            region,
+            physical_id,
+            inputs,
+            name_seed,
+            replacing,
+            retired,
+            dependencies,
+            deletion_policy,
+            parent,
+        } = e
+        else {
+            continue;
+        };
+        let err = |p: ProviderError, action: Action| StepError {
+            id: id.clone(),
+            type_name: type_name.clone(),
+            action,
+            code: p.code,
+            message: format!("while reconciling an interrupted operation: {}", p.message),
+        };
         let Some(t) = registry.get(type_name) else {
-            return Err(StepError { id: id.clone(), type_name: type_name.clone(), action: Action::Create, code: Some("UnknownType".into()), message: "an interrupted operation names a type this build does not know".into() });
+            return Err(StepError {
+                id: id.clone(),
+                type_name: type_name.clone(),
+                action: Action::Create,
+                code: Some("UnknownType".into()),
+                message: "an interrupted operation names a type this build does not know".into(),
+            });
         };
         let ctx = opts.ctx(id, type_name, region, name_seed);
         let json = provider_json(t.schema(), inputs);
@@ -888,9 +1057,15 @@ pub async fn recover(interrupted: &[JournalEntry], state: &StackState, registry:
                             drift: None,
                         },
                     });
-                    out.push((JournalEntry::Commit { op: *op, changes }, event(format!("an interrupted create had made {}; adopted it", data.physical_id))));
+                    out.push((
+                        JournalEntry::Commit { op: *op, changes },
+                        event(format!("an interrupted create had made {}; adopted it", data.physical_id)),
+                    ));
                 }
-                None => out.push((JournalEntry::Abort { op: *op, reason: "interrupted create made nothing".into() }, event("an interrupted create had made nothing; it will run again".into()))),
+                None => out.push((
+                    JournalEntry::Abort { op: *op, reason: "interrupted create made nothing".into() },
+                    event("an interrupted create had made nothing; it will run again".into()),
+                )),
             },
             OpKind::Update => {
                 let pid = physical_id.clone().unwrap_or_default();
@@ -899,24 +1074,47 @@ pub async fn recover(interrupted: &[JournalEntry], state: &StackState, registry:
                     Some(read) => {
                         if let Some(mut cur) = current {
                             cur.attributes = read.data.attributes;
-                            out.push((JournalEntry::Commit { op: *op, changes: vec![StateChange::Put { state: cur }] }, event("an interrupted update was read back; it will be planned again".into())));
+                            out.push((
+                                JournalEntry::Commit { op: *op, changes: vec![StateChange::Put { state: cur }] },
+                                event("an interrupted update was read back; it will be planned again".into()),
+                            ));
                         } else {
-                            out.push((JournalEntry::Abort { op: *op, reason: "no state entry".into() }, event("an interrupted update had no state entry".into())));
+                            out.push((
+                                JournalEntry::Abort { op: *op, reason: "no state entry".into() },
+                                event("an interrupted update had no state entry".into()),
+                            ));
                         }
                     }
-                    None => out.push((JournalEntry::Commit { op: *op, changes: vec![StateChange::Remove { id: id.clone() }] }, event("an interrupted update found the resource gone; forgot it".into()))),
+                    None => out.push((
+                        JournalEntry::Commit { op: *op, changes: vec![StateChange::Remove { id: id.clone() }] },
+                        event("an interrupted update found the resource gone; forgot it".into()),
+                    )),
                 }
             }
             OpKind::Delete => {
                 let pid = physical_id.clone().unwrap_or_default();
-                let entry = if *retired { state.pending_deletes.iter().find(|r| &r.id == id && r.physical_id == pid).cloned() } else { state.resources.get(id).cloned() };
+                let entry = if *retired {
+                    state.pending_deletes.iter().find(|r| &r.id == id && r.physical_id == pid).cloned()
+                } else {
+                    state.resources.get(id).cloned()
+                };
                 let props = entry.as_ref().map(|r| provider_json(t.schema(), &r.inputs)).unwrap_or(json);
                 match t.read(&ctx, &pid, &props).await.map_err(|p| err(p, Action::Delete))? {
                     None => {
-                        let change = if *retired { StateChange::DropRetired { id: id.clone(), physical_id: pid.clone() } } else { StateChange::Remove { id: id.clone() } };
-                        out.push((JournalEntry::Commit { op: *op, changes: vec![change] }, event(format!("an interrupted delete had finished; forgot {pid}"))));
+                        let change = if *retired {
+                            StateChange::DropRetired { id: id.clone(), physical_id: pid.clone() }
+                        } else {
+                            StateChange::Remove { id: id.clone() }
+                        };
+                        out.push((
+                            JournalEntry::Commit { op: *op, changes: vec![change] },
+                            event(format!("an interrupted delete had finished; forgot {pid}")),
+                        ));
                     }
-                    Some(_) => out.push((JournalEntry::Abort { op: *op, reason: "still exists".into() }, event(format!("an interrupted delete left {pid} in place; it will be planned again")))),
+                    Some(_) => out.push((
+                        JournalEntry::Abort { op: *op, reason: "still exists".into() },
+                        event(format!("an interrupted delete left {pid} in place; it will be planned again")),
+                    )),
                 }
             }
         }
@@ -927,16 +1125,31 @@ pub async fn recover(interrupted: &[JournalEntry], state: &StackState, registry:
 /// `refresh`: read every resource and record what changed outside cairn. Resources that
 /// are gone are forgotten; changed properties are recorded as drift, and the recorded
 /// inputs take the live values so that the next preview shows the update back.
-pub async fn refresh(state: &StackState, registry: &Registry, opts: &ExecOptions, observer: &dyn Observer) -> Result<Vec<StateChange>, StepError> {
+pub async fn refresh(
+    state: &StackState,
+    registry: &Registry,
+    opts: &ExecOptions,
+    observer: &dyn Observer,
+) -> Result<Vec<StateChange>, StepError> {
     let mut changes = Vec::new();
     for r in state.resources.values() {
         let Some(t) = registry.get(&r.type_name) else { continue };
         let ctx = opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
         let json = provider_json(t.schema(), &r.inputs);
-        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|p| StepError { id: r.id.clone(), type_name: r.type_name.clone(), action: Action::Same, code: p.code, message: format!("refresh: {}", p.message) })?;
+        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|p| StepError {
+            id: r.id.clone(),
+            type_name: r.type_name.clone(),
+            action: Action::Same,
+            code: p.code,
+            message: format!("refresh: {}", p.message),
+        })?;
         match read {
             None => {
-                observer.event(&Event::Recovered { id: r.id.clone(), type_name: r.type_name.clone(), what: "deleted outside cairn; forgotten".into() });
+                observer.event(&Event::Recovered {
+                    id: r.id.clone(),
+                    type_name: r.type_name.clone(),
+                    what: "deleted outside cairn; forgotten".into(),
+                });
                 changes.push(StateChange::Remove { id: r.id.clone() });
             }
             Some(read) => {
@@ -951,7 +1164,11 @@ pub async fn refresh(state: &StackState, registry: &Registry, opts: &ExecOptions
                     }
                     match live_map.get(k) {
                         Some(lv) => {
-                            let same = t.equivalent(k, &crate::plan::coerce(t.schema(), k, v), &crate::plan::coerce(t.schema(), k, lv));
+                            let same = t.equivalent(
+                                k,
+                                &crate::plan::coerce(t.schema(), k, v),
+                                &crate::plan::coerce(t.schema(), k, lv),
+                            );
                             if !same {
                                 drift.insert(k.clone(), lv.clone());
                                 inputs.insert(k.clone(), lv.clone());
@@ -968,7 +1185,11 @@ pub async fn refresh(state: &StackState, registry: &Registry, opts: &ExecOptions
                 n.drift = if drift.is_empty() { None } else { Some(Value::Map(drift)) };
                 n.inputs = Value::Map(inputs);
                 if n.drift.is_some() {
-                    observer.event(&Event::Recovered { id: r.id.clone(), type_name: r.type_name.clone(), what: "changed outside cairn (drift recorded)".into() });
+                    observer.event(&Event::Recovered {
+                        id: r.id.clone(),
+                        type_name: r.type_name.clone(),
+                        what: "changed outside cairn (drift recorded)".into(),
+                    });
                 }
                 if &n != r {
                     changes.push(StateChange::Put { state: n });

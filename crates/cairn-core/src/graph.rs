@@ -125,10 +125,20 @@ const PSEUDO: &[&str] = &[
 impl DesiredGraph {
     /// Build the graph, reporting every problem found.
     pub fn build(template: &Template, inputs: StackInputs, registry: &Registry) -> Result<DesiredGraph, Diagnostics> {
-        let mut b = Builder { inputs: &inputs, registry, scopes: Vec::new(), diags: Vec::new(), leaves: Vec::new(), components: BTreeSet::new() };
+        let mut b = Builder {
+            inputs: &inputs,
+            registry,
+            scopes: Vec::new(),
+            diags: Vec::new(),
+            leaves: Vec::new(),
+            components: BTreeSet::new(),
+        };
         b.root(template);
         let Builder { scopes, mut diags, leaves, components, .. } = b;
-        let attributes = registry.type_names().filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().attributes.clone()))).collect();
+        let attributes = registry
+            .type_names()
+            .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().attributes.clone())))
+            .collect();
         let mut graph = DesiredGraph { inputs, scopes, resources: IndexMap::new(), components, attributes };
         if diags.is_empty() {
             // Dependencies need every scope in place.
@@ -142,7 +152,8 @@ impl DesiredGraph {
             if diags.is_empty() {
                 match topo_order(&leaves) {
                     Ok(order) => {
-                        let mut by_id: HashMap<String, DesiredResource> = leaves.into_iter().map(|l| (l.id.clone(), l)).collect();
+                        let mut by_id: HashMap<String, DesiredResource> =
+                            leaves.into_iter().map(|l| (l.id.clone(), l)).collect();
                         for id in order {
                             let r = by_id.remove(&id).expect("ordered id exists");
                             graph.resources.insert(id, r);
@@ -192,7 +203,10 @@ impl DesiredGraph {
             None => Ok(self.inputs.region.clone()),
             Some(node) => match eval::evaluate(node, &self.env(r.scope, lookup))? {
                 Value::String(s) => Ok(s),
-                other => Err(Diagnostic::at(&node.span, format!("Region must be a string known before up, found {}", other.kind()))),
+                other => Err(Diagnostic::at(
+                    &node.span,
+                    format!("Region must be a string known before up, found {}", other.kind()),
+                )),
             },
         }
     }
@@ -239,7 +253,6 @@ impl DesiredGraph {
     fn pseudo(&self, name: &str, span: &Span) -> Result<Value, Diagnostic> {
         pseudo(&self.inputs, name, span)
     }
-
 }
 
 /// The value of a pseudo parameter.
@@ -259,17 +272,33 @@ fn pseudo(i: &StackInputs, name: &str, span: &Span) -> Result<Value, Diagnostic>
             "AWS::StackName" => Value::String(i.stack_name()),
             "AWS::StackId" => {
                 let digest = crate::digest(format!("{}/{}", i.project, i.stack).as_bytes());
-                let id = format!("{}-{}-{}-{}-{}", &digest[0..8], &digest[8..12], &digest[12..16], &digest[16..20], &digest[20..32]);
-                Value::String(format!("arn:{}:cloudformation:{}:{}:stack/{}/{}", i.partition, i.region, account()?, i.stack_name(), id))
+                let id = format!(
+                    "{}-{}-{}-{}-{}",
+                    &digest[0..8],
+                    &digest[8..12],
+                    &digest[12..16],
+                    &digest[16..20],
+                    &digest[20..32]
+                );
+                Value::String(format!(
+                    "arn:{}:cloudformation:{}:{}:stack/{}/{}",
+                    i.partition,
+                    i.region,
+                    account()?,
+                    i.stack_name(),
+                    id
+                ))
             }
             "AWS::NotificationARNs" => Value::List(vec![]),
-            _ => return Err(Diagnostic::at(span, format!("unknown pseudo parameter `{name}`")).with_help(did_you_mean(name, PSEUDO.iter().copied()).unwrap_or_default())),
+            _ => {
+                return Err(Diagnostic::at(span, format!("unknown pseudo parameter `{name}`"))
+                    .with_help(did_you_mean(name, PSEUDO.iter().copied()).unwrap_or_default()))
+            }
         })
     }
 }
 
 impl DesiredGraph {
-
     /// Full ids of the leaves under a component (for `DependsOn` on a component).
     fn leaves_under(&self, component_full_id: &str) -> Vec<String> {
         let prefix = format!("{component_full_id}.");
@@ -299,12 +328,20 @@ impl DesiredGraph {
     }
 
     /// The leaf dependencies of an expression in a scope.
-    fn expr_deps(&self, scope: ScopeId, node: &Node, visiting: &mut Vec<(ScopeId, String)>, out: &mut BTreeSet<String>) -> Result<(), Vec<Diagnostic>> {
+    fn expr_deps(
+        &self,
+        scope: ScopeId,
+        node: &Node,
+        visiting: &mut Vec<(ScopeId, String)>,
+        out: &mut BTreeSet<String>,
+    ) -> Result<(), Vec<Diagnostic>> {
         let mut diags = Vec::new();
         for r in eval::references(node) {
             let res = match r {
                 Reference::Ref { name, span } => self.ref_deps(scope, &name, &span, visiting, out),
-                Reference::GetAtt { resource, attribute, span } => self.getatt_deps(scope, &resource, &attribute, &span, visiting, out),
+                Reference::GetAtt { resource, attribute, span } => {
+                    self.getatt_deps(scope, &resource, &attribute, &span, visiting, out)
+                }
                 Reference::Condition { .. } => Ok(()),
             };
             if let Err(mut d) = res {
@@ -318,10 +355,23 @@ impl DesiredGraph {
         }
     }
 
-    fn ref_deps(&self, scope: ScopeId, name: &str, span: &Span, visiting: &mut Vec<(ScopeId, String)>, out: &mut BTreeSet<String>) -> Result<(), Vec<Diagnostic>> {
+    fn ref_deps(
+        &self,
+        scope: ScopeId,
+        name: &str,
+        span: &Span,
+        visiting: &mut Vec<(ScopeId, String)>,
+        out: &mut BTreeSet<String>,
+    ) -> Result<(), Vec<Diagnostic>> {
         let s = self.scope(scope);
         if name.starts_with("AWS::") {
-            return pseudo(&self.inputs, name, span).map(|_| ()).or_else(|d| if name == "AWS::NoValue" || name == "AWS::AccountId" { Ok(()) } else { Err(vec![d]) });
+            return pseudo(&self.inputs, name, span).map(|_| ()).or_else(|d| {
+                if name == "AWS::NoValue" || name == "AWS::AccountId" {
+                    Ok(())
+                } else {
+                    Err(vec![d])
+                }
+            });
         }
         if s.template.parameters.contains_key(name) {
             if let Some((parent, comp)) = &s.parent {
@@ -349,17 +399,31 @@ impl DesiredGraph {
                     out.insert(format!("{}{name}", s.prefix));
                     Ok(())
                 }
-                ResourceKind::Component { .. } => Err(vec![Diagnostic::at(span, format!("`{name}` is a component: Ref has no value for it")).with_help(format!("use Fn::GetAtt {name}.<Output> to read one of its outputs"))]),
+                ResourceKind::Component { .. } => {
+                    Err(vec![Diagnostic::at(span, format!("`{name}` is a component: Ref has no value for it"))
+                        .with_help(format!("use Fn::GetAtt {name}.<Output> to read one of its outputs"))])
+                }
             },
             None => Err(vec![unknown_name(s, name, span)]),
         }
     }
 
-    fn getatt_deps(&self, scope: ScopeId, resource: &str, attribute: &str, span: &Span, visiting: &mut Vec<(ScopeId, String)>, out: &mut BTreeSet<String>) -> Result<(), Vec<Diagnostic>> {
+    fn getatt_deps(
+        &self,
+        scope: ScopeId,
+        resource: &str,
+        attribute: &str,
+        span: &Span,
+        visiting: &mut Vec<(ScopeId, String)>,
+        out: &mut BTreeSet<String>,
+    ) -> Result<(), Vec<Diagnostic>> {
         let s = self.scope(scope);
         let Some(def) = s.template.resources.get(resource) else {
             let help = did_you_mean(resource, s.template.resources.keys().map(String::as_str));
-            let mut d = Diagnostic::at(span, format!("Fn::GetAtt names `{resource}`, which is not a resource of {}", s.template.file));
+            let mut d = Diagnostic::at(
+                span,
+                format!("Fn::GetAtt names `{resource}`, which is not a resource of {}", s.template.file),
+            );
             d.help = help;
             return Err(vec![d]);
         };
@@ -371,7 +435,13 @@ impl DesiredGraph {
                 if !attribute.is_empty() {
                     if let Some(rt) = self.registry_attrs(t) {
                         if !rt.iter().any(|a| a == attribute) {
-                            let mut d = Diagnostic::at(span, format!("`{t}` has no attribute `{attribute}` (it has: {})", if rt.is_empty() { "none".to_string() } else { rt.join(", ") }));
+                            let mut d = Diagnostic::at(
+                                span,
+                                format!(
+                                    "`{t}` has no attribute `{attribute}` (it has: {})",
+                                    if rt.is_empty() { "none".to_string() } else { rt.join(", ") }
+                                ),
+                            );
                             d.help = did_you_mean(attribute, rt.iter().map(String::as_str));
                             return Err(vec![d]);
                         }
@@ -389,7 +459,10 @@ impl DesiredGraph {
                     return Ok(());
                 }
                 let Some(odef) = template.outputs.get(out_name) else {
-                    let mut d = Diagnostic::at(span, format!("component `{resource}` ({}) has no output `{out_name}`", template.file));
+                    let mut d = Diagnostic::at(
+                        span,
+                        format!("component `{resource}` ({}) has no output `{out_name}`", template.file),
+                    );
                     d.help = did_you_mean(out_name, template.outputs.keys().map(String::as_str));
                     return Err(vec![d]);
                 };
@@ -422,7 +495,8 @@ impl DesiredGraph {
         }
         // DependsOn of the resource and of every enclosing component.
         let mut scope_id = leaf.scope;
-        let mut depends: Vec<(ScopeId, &str, &Span)> = def.depends_on.iter().map(|(n, sp)| (leaf.scope, n.as_str(), sp)).collect();
+        let mut depends: Vec<(ScopeId, &str, &Span)> =
+            def.depends_on.iter().map(|(n, sp)| (leaf.scope, n.as_str(), sp)).collect();
         while let Some((parent, comp)) = &self.scope(scope_id).parent {
             let cdef = &self.scope(*parent).template.resources[comp];
             depends.extend(cdef.depends_on.iter().map(|(n, sp)| (*parent, n.as_str(), sp)));
@@ -434,13 +508,21 @@ impl DesiredGraph {
             let s = self.scope(sc);
             match s.template.resources.get(name) {
                 None => {
-                    let mut d = Diagnostic::at(span, format!("DependsOn names `{name}`, which is not a resource of {}", s.template.file));
+                    let mut d = Diagnostic::at(
+                        span,
+                        format!("DependsOn names `{name}`, which is not a resource of {}", s.template.file),
+                    );
                     d.help = did_you_mean(name, s.template.resources.keys().map(String::as_str));
                     diags.push(d);
                 }
                 Some(d) if !self.resource_active(sc, name) => {
                     let _ = d;
-                    diags.push(Diagnostic::at(span, format!("DependsOn names `{name}`, which is not created in this stack (its condition is false)")));
+                    diags.push(Diagnostic::at(
+                        span,
+                        format!(
+                            "DependsOn names `{name}`, which is not created in this stack (its condition is false)"
+                        ),
+                    ));
                 }
                 Some(d) => match d.kind {
                     ResourceKind::Type(_) => {
@@ -498,8 +580,18 @@ fn cycle_through(visiting: &[(ScopeId, String)], key: &(ScopeId, String), span: 
 }
 
 fn unknown_name(s: &Scope, name: &str, span: &Span) -> Diagnostic {
-    let candidates: Vec<&str> = s.template.parameters.keys().chain(s.template.resources.keys()).map(String::as_str).chain(PSEUDO.iter().copied()).collect();
-    let mut d = Diagnostic::at(span, format!("Ref names `{name}`, which is not a parameter or resource of {}", s.template.file));
+    let candidates: Vec<&str> = s
+        .template
+        .parameters
+        .keys()
+        .chain(s.template.resources.keys())
+        .map(String::as_str)
+        .chain(PSEUDO.iter().copied())
+        .collect();
+    let mut d = Diagnostic::at(
+        span,
+        format!("Ref names `{name}`, which is not a parameter or resource of {}", s.template.file),
+    );
     d.help = did_you_mean(name, candidates);
     d
 }
@@ -538,10 +630,17 @@ fn topo_order(leaves: &[DesiredResource]) -> Result<Vec<String>, Diagnostic> {
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let next = leaves[cur].deps.iter().filter_map(|d| index.get(d.as_str()).copied()).find(|j| rest.contains(j)).expect("in a cycle");
+        let next = leaves[cur]
+            .deps
+            .iter()
+            .filter_map(|d| index.get(d.as_str()).copied())
+            .find(|j| rest.contains(j))
+            .expect("in a cycle");
         if let Some(pos) = path.iter().position(|&p| p == next) {
-            let cycle: Vec<&str> = path[pos..].iter().chain(std::iter::once(&next)).map(|&i| leaves[i].id.as_str()).collect();
-            return Err(Diagnostic::at(&leaves[path[pos]].span, format!("dependency cycle: {}", cycle.join(" -> "))).with_help("break the cycle by removing one of these references or DependsOn entries"));
+            let cycle: Vec<&str> =
+                path[pos..].iter().chain(std::iter::once(&next)).map(|&i| leaves[i].id.as_str()).collect();
+            return Err(Diagnostic::at(&leaves[path[pos]].span, format!("dependency cycle: {}", cycle.join(" -> ")))
+                .with_help("break the cycle by removing one of these references or DependsOn entries"));
         }
         path.push(next);
         cur = next;
@@ -572,12 +671,21 @@ impl Builder<'_> {
         for (name, node) in &self.inputs.parameters {
             let key_span = &node.span;
             if !template.parameters.contains_key(name) {
-                let mut d = Diagnostic::at(key_span, format!("the stack sets parameter `{name}`, which {} does not declare", template.file));
+                let mut d = Diagnostic::at(
+                    key_span,
+                    format!("the stack sets parameter `{name}`, which {} does not declare", template.file),
+                );
                 d.help = did_you_mean(name, template.parameters.keys().map(String::as_str));
                 self.diags.push(d);
             }
         }
-        self.scopes.push(Scope { template: Arc::new(template.clone()), prefix: String::new(), parent: None, root_params, conditions: BTreeMap::new() });
+        self.scopes.push(Scope {
+            template: Arc::new(template.clone()),
+            prefix: String::new(),
+            parent: None,
+            root_params,
+            conditions: BTreeMap::new(),
+        });
         self.fill_scope(0, true);
     }
 
@@ -587,7 +695,12 @@ impl Builder<'_> {
         // Conditions, lazily in dependency order, with cycle detection.
         let conditions = {
             let graph_view = PartialGraph { inputs: self.inputs, scopes: &self.scopes };
-            let env = ConditionEnv { view: &graph_view, scope, done: RefCell::new(BTreeMap::new()), visiting: RefCell::new(Vec::new()) };
+            let env = ConditionEnv {
+                view: &graph_view,
+                scope,
+                done: RefCell::new(BTreeMap::new()),
+                visiting: RefCell::new(Vec::new()),
+            };
             let mut errs = Vec::new();
             for name in template.conditions.keys() {
                 if let Err(d) = env.condition(name, &template.conditions[name].span) {
@@ -634,7 +747,10 @@ impl Builder<'_> {
                             logical_id: lid.clone(),
                             type_name: t.clone(),
                             scope,
-                            parent: self.scopes[scope].parent.as_ref().map(|_| self.scopes[scope].prefix.trim_end_matches('.').to_string()),
+                            parent: self.scopes[scope]
+                                .parent
+                                .as_ref()
+                                .map(|_| self.scopes[scope].prefix.trim_end_matches('.').to_string()),
                             deps: Vec::new(),
                             deletion_policy: def.deletion_policy,
                             update_replace_policy: def.update_replace_policy,
@@ -647,25 +763,47 @@ impl Builder<'_> {
                     if let Some(props) = def.properties.as_ref().and_then(|p| p.as_map()) {
                         for (k, _) in props.iter() {
                             if !child.parameters.contains_key(&k.name) {
-                                let mut d = Diagnostic::at(&k.span, format!("component `{lid}` ({}) has no parameter `{}`", child.file, k.name));
+                                let mut d = Diagnostic::at(
+                                    &k.span,
+                                    format!("component `{lid}` ({}) has no parameter `{}`", child.file, k.name),
+                                );
                                 d.help = did_you_mean(&k.name, child.parameters.keys().map(String::as_str));
                                 self.diags.push(d);
                             }
                         }
                     } else if def.properties.is_some() {
-                        self.diags.push(Diagnostic::at(&def.properties.as_ref().unwrap().span, "a component's Properties must be a mapping of its parameters"));
+                        self.diags.push(Diagnostic::at(
+                            &def.properties.as_ref().unwrap().span,
+                            "a component's Properties must be a mapping of its parameters",
+                        ));
                     }
                     for (pname, pdef) in &child.parameters {
-                        let given = def.properties.as_ref().and_then(|p| p.as_map()).is_some_and(|m| m.get(pname).is_some());
+                        let given =
+                            def.properties.as_ref().and_then(|p| p.as_map()).is_some_and(|m| m.get(pname).is_some());
                         if !given && pdef.default.is_none() {
-                            self.diags.push(Diagnostic::at(&def.span, format!("component `{lid}` ({}) needs parameter `{pname}`, which has no Default", child.file)).with_help(format!("set `{pname}` under the component's Properties")));
+                            self.diags.push(
+                                Diagnostic::at(
+                                    &def.span,
+                                    format!(
+                                        "component `{lid}` ({}) needs parameter `{pname}`, which has no Default",
+                                        child.file
+                                    ),
+                                )
+                                .with_help(format!("set `{pname}` under the component's Properties")),
+                            );
                         }
                     }
                     if res_active {
                         self.components.insert(full.clone());
                     }
                     let id = self.scopes.len();
-                    self.scopes.push(Scope { template: Arc::new((**child).clone()), prefix: format!("{full}."), parent: Some((scope, lid.clone())), root_params: BTreeMap::new(), conditions: BTreeMap::new() });
+                    self.scopes.push(Scope {
+                        template: Arc::new((**child).clone()),
+                        prefix: format!("{full}."),
+                        parent: Some((scope, lid.clone())),
+                        root_params: BTreeMap::new(),
+                        conditions: BTreeMap::new(),
+                    });
                     self.fill_scope(id, res_active);
                 }
             }
@@ -709,16 +847,27 @@ impl ConditionEnv<'_> {
     fn param(&self, scope: ScopeId, name: &str, span: &Span) -> Result<Value, Diagnostic> {
         let s = &self.view.scopes[scope];
         match &s.parent {
-            None => s.root_params.get(name).cloned().ok_or_else(|| Diagnostic::at(span, format!("parameter `{name}` has no valid value"))),
+            None => s
+                .root_params
+                .get(name)
+                .cloned()
+                .ok_or_else(|| Diagnostic::at(span, format!("parameter `{name}` has no valid value"))),
             Some((parent, comp)) => {
                 let pdef = &self.view.scopes[*parent].template.resources[comp];
                 let expr = pdef.properties.as_ref().and_then(|p| p.as_map()).and_then(|m| m.get(name));
                 let pd = &s.template.parameters[name];
                 match expr {
                     Some(e) => {
-                        let env = ConditionEnv { view: self.view, scope: *parent, done: RefCell::new(BTreeMap::new()), visiting: RefCell::new(Vec::new()) };
+                        let env = ConditionEnv {
+                            view: self.view,
+                            scope: *parent,
+                            done: RefCell::new(BTreeMap::new()),
+                            visiting: RefCell::new(Vec::new()),
+                        };
                         // Conditions of the parent are already computed.
-                        env.done.replace(self.view.scopes[*parent].conditions.iter().map(|(k, v)| (k.clone(), Some(*v))).collect());
+                        env.done.replace(
+                            self.view.scopes[*parent].conditions.iter().map(|(k, v)| (k.clone(), Some(*v))).collect(),
+                        );
                         let v = eval::evaluate(e, &env)?;
                         validate_component_param(pd, v, e)
                     }
@@ -730,7 +879,11 @@ impl ConditionEnv<'_> {
 }
 
 /// Validate a known component parameter value like a stack parameter.
-fn validate_component_param(def: &crate::template::model::ParameterDef, v: Value, expr: &Node) -> Result<Value, Diagnostic> {
+fn validate_component_param(
+    def: &crate::template::model::ParameterDef,
+    v: Value,
+    expr: &Node,
+) -> Result<Value, Diagnostic> {
     if v.contains_unknown() || v.contains_secret() {
         return Ok(v);
     }
@@ -836,7 +989,11 @@ impl EvalEnv for ScopeEnv<'_> {
         }
         if s.template.parameters.contains_key(name) {
             return match &s.parent {
-                None => s.root_params.get(name).cloned().ok_or_else(|| Diagnostic::at(span, format!("parameter `{name}` has no valid value"))),
+                None => s
+                    .root_params
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| Diagnostic::at(span, format!("parameter `{name}` has no valid value"))),
                 Some((parent, comp)) => {
                     let pdef = &self.graph.scope(*parent).template.resources[comp];
                     let pd = &s.template.parameters[name];
@@ -852,7 +1009,9 @@ impl EvalEnv for ScopeEnv<'_> {
         }
         match s.template.resources.get(name).map(|d| &d.kind) {
             Some(ResourceKind::Type(_)) => Ok(self.lookup.physical_id(&format!("{}{name}", s.prefix))),
-            Some(ResourceKind::Component { .. }) => Err(Diagnostic::at(span, format!("`{name}` is a component: Ref has no value for it"))),
+            Some(ResourceKind::Component { .. }) => {
+                Err(Diagnostic::at(span, format!("`{name}` is a component: Ref has no value for it")))
+            }
             None => Err(unknown_name(s, name, span)),
         }
     }

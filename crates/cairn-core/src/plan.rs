@@ -159,7 +159,10 @@ impl ResourceLookup for PlannedValues<'_> {
         match self.unknown.get(id) {
             Some(Action::Create | Action::Replace) => Value::Unknown,
             Some(Action::Update) => {
-                let volatile = self.registry.get(&r.type_name).is_some_and(|t| t.schema().volatile_attributes.iter().any(|a| a == attribute));
+                let volatile = self
+                    .registry
+                    .get(&r.type_name)
+                    .is_some_and(|t| t.schema().volatile_attributes.iter().any(|a| a == attribute));
                 if volatile {
                     Value::Unknown
                 } else {
@@ -211,7 +214,13 @@ pub fn coerce(schema: &TypeSchema, key: &str, v: &Value) -> serde_json::Value {
     let j = v.to_json().unwrap_or(serde_json::Value::Null);
     match (schema.properties.get(key).copied(), &j) {
         (Some("integer"), serde_json::Value::String(s)) => s.trim().parse::<i64>().map(Into::into).unwrap_or(j),
-        (Some("number"), serde_json::Value::String(s)) => s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(serde_json::Value::Number).unwrap_or(j),
+        (Some("number"), serde_json::Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(serde_json::Value::Number)
+            .unwrap_or(j),
         (Some("boolean"), serde_json::Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "true" => true.into(),
             "false" => false.into(),
@@ -262,7 +271,11 @@ pub fn decide(
             let old = old.inputs.as_map().and_then(|m| m.get(p));
             new.is_some() && (new == old || new.is_some_and(Value::contains_unknown))
         });
-        let mode = if fixed_name || old.type_name != r.type_name { ReplaceMode::DeleteBeforeCreate } else { ReplaceMode::CreateBeforeDelete };
+        let mode = if fixed_name || old.type_name != r.type_name {
+            ReplaceMode::DeleteBeforeCreate
+        } else {
+            ReplaceMode::CreateBeforeDelete
+        };
         (Action::Replace, changes, Some(mode), reason)
     } else if changes.is_empty() {
         (Action::Same, changes, None, None)
@@ -272,7 +285,12 @@ pub fn decide(
 }
 
 /// Plan an `up`.
-pub fn plan_up(graph: &DesiredGraph, state: &StackState, registry: &Registry, opts: &PlanOptions) -> Result<Plan, Diagnostics> {
+pub fn plan_up(
+    graph: &DesiredGraph,
+    state: &StackState,
+    registry: &Registry,
+    opts: &PlanOptions,
+) -> Result<Plan, Diagnostics> {
     let selected = select_targets(graph, &opts.targets)?;
     let mut values = PlannedValues { state, unknown: HashMap::new(), registry };
     let mut steps = Vec::new();
@@ -428,10 +446,14 @@ fn select_targets(graph: &DesiredGraph, targets: &[String]) -> Result<Option<BTr
     let mut diags = Vec::new();
     let mut stack: Vec<String> = Vec::new();
     for t in targets {
-        let matched: Vec<&String> = graph.resources.keys().filter(|id| *id == t || id.starts_with(&format!("{t}."))).collect();
+        let matched: Vec<&String> =
+            graph.resources.keys().filter(|id| *id == t || id.starts_with(&format!("{t}."))).collect();
         if matched.is_empty() {
             let mut d = Diagnostic::new(format!("--target `{t}` is not a resource of this stack"), None);
-            d.help = crate::diag::did_you_mean(t, graph.resources.keys().map(String::as_str).chain(graph.components.iter().map(String::as_str)));
+            d.help = crate::diag::did_you_mean(
+                t,
+                graph.resources.keys().map(String::as_str).chain(graph.components.iter().map(String::as_str)),
+            );
             diags.push(d);
         }
         stack.extend(matched.into_iter().cloned());
@@ -477,7 +499,11 @@ mod tests {
         while !remaining.is_empty() {
             let ready: Vec<&str> = remaining
                 .keys()
-                .filter(|id| !remaining.values().any(|other| other.dependencies.iter().any(|d| d == *id) && ids.contains(other.id.as_str())))
+                .filter(|id| {
+                    !remaining
+                        .values()
+                        .any(|other| other.dependencies.iter().any(|d| d == *id) && ids.contains(other.id.as_str()))
+                })
                 .copied()
                 .collect();
             let ready = if ready.is_empty() { vec![*remaining.keys().next().expect("non-empty")] } else { ready };

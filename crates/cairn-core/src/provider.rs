@@ -154,10 +154,21 @@ pub trait ResourceType: Send + Sync + 'static {
     async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError>;
 
     /// Read the live resource; `None` when it no longer exists.
-    async fn read(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<Option<ReadResult>, ProviderError>;
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        properties: &Json,
+    ) -> Result<Option<ReadResult>, ProviderError>;
 
     /// Update in place from `old` to `new` properties (no create-only property changed).
-    async fn update(&self, ctx: &OpContext, physical_id: &str, old: &Json, new: &Json) -> Result<ResourceData, ProviderError>;
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        physical_id: &str,
+        old: &Json,
+        new: &Json,
+    ) -> Result<ResourceData, ProviderError>;
 
     async fn delete(&self, ctx: &OpContext, physical_id: &str, properties: &Json) -> Result<(), ProviderError>;
 
@@ -172,7 +183,10 @@ pub fn check_against_schema(schema: &TypeSchema, properties: &Value) -> Vec<Chec
     let mut out = Vec::new();
     let Some(map) = properties.as_map() else {
         if !matches!(properties, Value::Null | Value::Unknown) {
-            out.push(CheckFailure { path: String::new(), message: format!("Properties must be a mapping, found {}", properties.kind()) });
+            out.push(CheckFailure {
+                path: String::new(),
+                message: format!("Properties must be a mapping, found {}", properties.kind()),
+            });
         }
         for r in &schema.required {
             out.push(CheckFailure { path: r.clone(), message: format!("required property `{r}` is missing") });

@@ -144,13 +144,9 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(Value::to_json).collect::<Option<_>>()?)
-            }
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect::<Option<_>>()?),
             Value::Map(m) => serde_json::Value::Object(
-                m.iter()
-                    .map(|(k, v)| Some((k.clone(), v.to_json()?)))
-                    .collect::<Option<_>>()?,
+                m.iter().map(|(k, v)| Some((k.clone(), v.to_json()?))).collect::<Option<_>>()?,
             ),
             Value::Unknown => return None,
             Value::Secret(v) => v.to_json()?,
@@ -178,12 +174,10 @@ impl Value {
             Value::Secret(v) if show_secrets => v.to_display_json(true),
             Value::Secret(_) => serde_json::Value::String("[secret]".into()),
             Value::Unknown => serde_json::Value::String("(known after up)".into()),
-            Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(|v| v.to_display_json(show_secrets)).collect())
+            Value::List(l) => serde_json::Value::Array(l.iter().map(|v| v.to_display_json(show_secrets)).collect()),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_display_json(show_secrets))).collect())
             }
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_display_json(show_secrets))).collect(),
-            ),
             other => other.to_json().unwrap_or(serde_json::Value::Null),
         }
     }
@@ -198,9 +192,7 @@ impl Value {
                 serde_json::Value::Object(m)
             }
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_state_json).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_state_json())).collect(),
-            ),
+            Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_state_json())).collect()),
             other => other.to_json().unwrap_or(serde_json::Value::Null),
         }
     }
@@ -212,9 +204,9 @@ impl Value {
                 Value::secret(Value::from_state_json(&o[SECRET_KEY]))
             }
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_state_json).collect()),
-            serde_json::Value::Object(o) => Value::Map(
-                o.iter().map(|(k, v)| (k.clone(), Value::from_state_json(v))).collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_state_json(v))).collect())
+            }
             other => Value::from_json(other),
         }
     }

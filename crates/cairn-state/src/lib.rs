@@ -27,27 +27,16 @@ pub const MAX_STACK_NAME_LEN: usize = 128;
 /// Check a stack name: 1 to [`MAX_STACK_NAME_LEN`] characters from `[A-Za-z0-9_.-]`, and
 /// not `.` or `..` (a stack name is a directory name; it must not walk the tree).
 pub fn validate_stack_name(name: &str) -> Result<(), StateError> {
-    let invalid = |reason: &str| {
-        Err(StateError::InvalidStackName {
-            name: name.to_string(),
-            reason: reason.to_string(),
-        })
-    };
+    let invalid =
+        |reason: &str| Err(StateError::InvalidStackName { name: name.to_string(), reason: reason.to_string() });
     if name.is_empty() {
         return invalid("it is empty");
     }
     if name.len() > MAX_STACK_NAME_LEN {
-        return invalid(&format!(
-            "it is longer than {MAX_STACK_NAME_LEN} characters"
-        ));
+        return invalid(&format!("it is longer than {MAX_STACK_NAME_LEN} characters"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-    {
-        return invalid(&format!(
-            "it contains {c:?}; use letters, digits, `_`, `.` and `-` only"
-        ));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return invalid(&format!("it contains {c:?}; use letters, digits, `_`, `.` and `-` only"));
     }
     if name == "." || name == ".." {
         return invalid("`.` and `..` are reserved");
@@ -73,11 +62,7 @@ pub fn open_backend(url: Option<&str>, project_dir: &Path) -> Result<Arc<dyn Bac
 fn local_root(url: Option<&str>, project_dir: &Path) -> Result<PathBuf, StateError> {
     let relative = |p: &str| -> PathBuf {
         let p = Path::new(p);
-        let joined = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            project_dir.join(p)
-        };
+        let joined = if p.is_absolute() { p.to_path_buf() } else { project_dir.join(p) };
         std::path::absolute(&joined).unwrap_or(joined)
     };
     let Some(url) = url.map(str::trim) else {
@@ -85,8 +70,7 @@ fn local_root(url: Option<&str>, project_dir: &Path) -> Result<PathBuf, StateErr
     };
     if url.is_empty() {
         return Err(StateError::UnsupportedBackend(
-            "the backend setting is empty; use `file://<directory>` or `s3://<bucket>/<prefix>`"
-                .into(),
+            "the backend setting is empty; use `file://<directory>` or `s3://<bucket>/<prefix>`".into(),
         ));
     }
     if let Some(rest) = url.strip_prefix("file://") {
@@ -126,8 +110,7 @@ pub fn lock_info(operation: &str) -> LockInfo {
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 #[cfg(test)]
@@ -136,81 +119,30 @@ mod tests {
 
     #[test]
     fn stack_names() {
-        for ok in [
-            "dev",
-            "production",
-            "eu-west-1.prod",
-            "a_b",
-            "A9",
-            ".x",
-            "...",
-        ] {
+        for ok in ["dev", "production", "eu-west-1.prod", "a_b", "A9", ".x", "..."] {
             assert!(validate_stack_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "../x",
-            "a b",
-            "a\\b",
-            "é",
-            "a\0",
-            &"x".repeat(129),
-        ] {
+        for bad in ["", ".", "..", "a/b", "../x", "a b", "a\\b", "é", "a\0", &"x".repeat(129)] {
             let err = validate_stack_name(bad).unwrap_err();
-            assert!(
-                matches!(err, StateError::InvalidStackName { .. }),
-                "{bad:?}: {err}"
-            );
+            assert!(matches!(err, StateError::InvalidStackName { .. }), "{bad:?}: {err}");
         }
     }
 
     #[test]
     fn url_forms() {
         let project = Path::new("/proj");
-        assert_eq!(
-            local_root(None, project).unwrap(),
-            Path::new("/proj/.cairn")
-        );
-        assert_eq!(
-            local_root(Some("file:///var/state"), project).unwrap(),
-            Path::new("/var/state")
-        );
-        assert_eq!(
-            local_root(Some("file://.cairn"), project).unwrap(),
-            Path::new("/proj/.cairn")
-        );
-        assert_eq!(
-            local_root(Some("file://state/dir"), project).unwrap(),
-            Path::new("/proj/state/dir")
-        );
-        assert_eq!(
-            local_root(Some("state"), project).unwrap(),
-            Path::new("/proj/state")
-        );
-        assert_eq!(
-            local_root(Some("/abs"), project).unwrap(),
-            Path::new("/abs")
-        );
-        for bad in [
-            "s3://bucket/prefix?region=us-east-1",
-            "gs://x",
-            "",
-            "file://",
-        ] {
+        assert_eq!(local_root(None, project).unwrap(), Path::new("/proj/.cairn"));
+        assert_eq!(local_root(Some("file:///var/state"), project).unwrap(), Path::new("/var/state"));
+        assert_eq!(local_root(Some("file://.cairn"), project).unwrap(), Path::new("/proj/.cairn"));
+        assert_eq!(local_root(Some("file://state/dir"), project).unwrap(), Path::new("/proj/state/dir"));
+        assert_eq!(local_root(Some("state"), project).unwrap(), Path::new("/proj/state"));
+        assert_eq!(local_root(Some("/abs"), project).unwrap(), Path::new("/abs"));
+        for bad in ["s3://bucket/prefix?region=us-east-1", "gs://x", "", "file://"] {
             let err = local_root(Some(bad), project).unwrap_err();
-            assert!(
-                matches!(err, StateError::UnsupportedBackend(_)),
-                "{bad:?}: {err}"
-            );
+            assert!(matches!(err, StateError::UnsupportedBackend(_)), "{bad:?}: {err}");
         }
         let err = open_backend(Some("s3://bucket"), project).err().unwrap();
-        assert!(
-            err.to_string().contains("S3 backend is not available"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("S3 backend is not available"), "{err}");
     }
 
     #[test]
@@ -219,11 +151,7 @@ mod tests {
         assert_eq!(info.pid, std::process::id());
         assert_eq!(info.operation, "up");
         assert!(!info.user.is_empty() && !info.host.is_empty());
-        assert!(time::OffsetDateTime::parse(
-            &info.started,
-            &time::format_description::well_known::Rfc3339
-        )
-        .is_ok());
+        assert!(time::OffsetDateTime::parse(&info.started, &time::format_description::well_known::Rfc3339).is_ok());
         assert!(info.started.ends_with('Z'), "{}", info.started);
     }
 }

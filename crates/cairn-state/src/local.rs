@@ -40,8 +40,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cairn_core::state::{
-    Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError,
-    STATE_FORMAT_VERSION,
+    Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError, STATE_FORMAT_VERSION,
 };
 use serde::Deserialize;
 
@@ -94,12 +93,7 @@ struct SnapshotGeneration {
 impl LocalBackend {
     /// A backend over `root` (e.g. `<project>/.cairn`). Nothing is created until written.
     pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend {
-            inner: Arc::new(Inner {
-                root: root.into(),
-                journals: Mutex::new(HashMap::new()),
-            }),
-        }
+        LocalBackend { inner: Arc::new(Inner { root: root.into(), journals: Mutex::new(HashMap::new()) }) }
     }
 
     pub fn root(&self) -> &Path {
@@ -184,8 +178,7 @@ impl Backend for LocalBackend {
         let state = serde_json::to_vec(state)
             .map_err(|e| StateError::Io(format!("cannot encode the state of `{stack}`: {e}")))?;
         let stack = stack.to_string();
-        self.blocking(move |inner| inner.compact(&stack, &state))
-            .await
+        self.blocking(move |inner| inner.compact(&stack, &state)).await
     }
 
     async fn list_stacks(&self) -> Result<Vec<String>, StateError> {
@@ -223,9 +216,7 @@ impl Backend for LocalBackend {
             let dir = inner.stack_dir(&stack);
             match fs::remove_dir_all(&dir) {
                 Ok(()) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    Err(StateError::NoSuchStack(stack.clone()))
-                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StateError::NoSuchStack(stack.clone())),
                 Err(e) => Err(io_err("remove", &dir, e)),
             }
         })
@@ -257,11 +248,10 @@ impl Backend for LocalBackend {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(io_err("read", &path, e)),
                 };
-                let entry: HistoryEntry =
-                    serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-                        stack: stack.clone(),
-                        message: format!("{}: {e}", path.display()),
-                    })?;
+                let entry: HistoryEntry = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                    stack: stack.clone(),
+                    message: format!("{}: {e}", path.display()),
+                })?;
                 out.push(entry);
             }
             out.sort_by_key(|e| e.version);
@@ -285,8 +275,8 @@ impl Inner {
         let dir = self.stack_dir(stack);
         fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
         let path = dir.join(LOCK);
-        let bytes = serde_json::to_vec_pretty(info)
-            .map_err(|e| StateError::Io(format!("cannot encode the lock: {e}")))?;
+        let bytes =
+            serde_json::to_vec_pretty(info).map_err(|e| StateError::Io(format!("cannot encode the lock: {e}")))?;
         // A few tries: the holder may release between our create and our read.
         for _ in 0..3 {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -295,28 +285,17 @@ impl Inner {
                         let _ = fs::remove_file(&path);
                         return Err(io_err("write", &path, e));
                     }
-                    return Ok(Box::new(LocalLock {
-                        path,
-                        contents: bytes,
-                        released: false,
-                    }));
+                    return Ok(Box::new(LocalLock { path, contents: bytes, released: false }));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if let Some((holder, stale)) = read_holder(&path)? {
-                        return Err(StateError::Locked {
-                            stack: stack.to_string(),
-                            holder,
-                            stale,
-                        });
+                        return Err(StateError::Locked { stack: stack.to_string(), holder, stale });
                     }
                 }
                 Err(e) => return Err(io_err("create", &path, e)),
             }
         }
-        Err(StateError::Io(format!(
-            "could not take the lock {} (it kept changing hands)",
-            path.display()
-        )))
+        Err(StateError::Io(format!("could not take the lock {} (it kept changing hands)", path.display())))
     }
 
     fn load(&self, stack: &str) -> Result<Loaded, StateError> {
@@ -328,29 +307,19 @@ impl Inner {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        self.load_once(stack, true)?
-            .ok_or_else(|| StateError::Io("the state kept changing while it was read".into()))
+        self.load_once(stack, true)?.ok_or_else(|| StateError::Io("the state kept changing while it was read".into()))
     }
 
     /// One read of snapshot then journal; `None` when the journal is ahead of the
     /// snapshot and `last_try` is false.
     fn load_once(&self, stack: &str, last_try: bool) -> Result<Option<Loaded>, StateError> {
         let dir = self.stack_dir(stack);
-        let corrupt = |message: String| StateError::Corrupt {
-            stack: stack.to_string(),
-            message,
-        };
+        let corrupt = |message: String| StateError::Corrupt { stack: stack.to_string(), message };
         let (snap_gen, mut state) = match read_optional(&dir.join(SNAPSHOT))? {
-            None => (
-                0,
-                StackState {
-                    format_version: STATE_FORMAT_VERSION,
-                    ..StackState::default()
-                },
-            ),
+            None => (0, StackState { format_version: STATE_FORMAT_VERSION, ..StackState::default() }),
             Some(bytes) => {
-                let snap: SnapshotFile = serde_json::from_slice(&bytes)
-                    .map_err(|e| corrupt(format!("{SNAPSHOT}: {e}")))?;
+                let snap: SnapshotFile =
+                    serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{SNAPSHOT}: {e}")))?;
                 if snap.state.format_version > STATE_FORMAT_VERSION {
                     return Err(corrupt(format!(
                         "{SNAPSHOT} has format version {}, this cairn reads up to {STATE_FORMAT_VERSION}: upgrade cairn",
@@ -401,10 +370,7 @@ impl Inner {
         let Some(journal) = guard.as_mut() else {
             return Err(StateError::Io(format!("{} is not open", path.display())));
         };
-        let written = journal
-            .file
-            .write_all(buf)
-            .and_then(|()| journal.file.sync_data());
+        let written = journal.file.write_all(buf).and_then(|()| journal.file.sync_data());
         if let Err(e) = written {
             // The file may now end in a partial line: reopening repairs it.
             *guard = None;
@@ -418,10 +384,7 @@ impl Inner {
     /// at a line boundary (cutting off a torn last line).
     fn open_journal(&self, stack: &str, dir: &Path) -> Result<OpenJournal, StateError> {
         fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
-        let corrupt = |message: String| StateError::Corrupt {
-            stack: stack.to_string(),
-            message,
-        };
+        let corrupt = |message: String| StateError::Corrupt { stack: stack.to_string(), message };
         let snap_gen = snapshot_generation(dir).map_err(corrupt)?;
         let path = dir.join(JOURNAL);
         let file = match OpenOptions::new().read(true).append(true).open(&path) {
@@ -450,19 +413,11 @@ impl Inner {
             Some(f) => f,
             None => {
                 reset_journal(dir, snap_gen)?;
-                OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| io_err("open", &path, e))?
+                OpenOptions::new().read(true).append(true).open(&path).map_err(|e| io_err("open", &path, e))?
             }
         };
         let meta = file.metadata().map_err(|e| io_err("inspect", &path, e))?;
-        Ok(OpenJournal {
-            file,
-            dev: meta.dev(),
-            ino: meta.ino(),
-        })
+        Ok(OpenJournal { file, dev: meta.dev(), ino: meta.ino() })
     }
 
     fn compact(&self, stack: &str, state_json: &[u8]) -> Result<(), StateError> {
@@ -471,10 +426,7 @@ impl Inner {
         let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
         *guard = None;
         fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
-        let corrupt = |message: String| StateError::Corrupt {
-            stack: stack.to_string(),
-            message,
-        };
+        let corrupt = |message: String| StateError::Corrupt { stack: stack.to_string(), message };
         let snap_gen = snapshot_generation(&dir).map_err(corrupt)?;
         let journal_gen = match File::open(dir.join(JOURNAL)) {
             Ok(f) => match read_header(&f) {
@@ -491,17 +443,9 @@ impl Inner {
         write_atomic(&dir, SNAPSHOT, &snapshot)?;
         reset_journal(&dir, generation)?;
         let path = dir.join(JOURNAL);
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_err("open", &path, e))?;
+        let file = OpenOptions::new().read(true).append(true).open(&path).map_err(|e| io_err("open", &path, e))?;
         let meta = file.metadata().map_err(|e| io_err("inspect", &path, e))?;
-        *guard = Some(OpenJournal {
-            file,
-            dev: meta.dev(),
-            ino: meta.ino(),
-        });
+        *guard = Some(OpenJournal { file, dev: meta.dev(), ino: meta.ino() });
         Ok(())
     }
 
@@ -560,8 +504,7 @@ impl LocalLock {
 impl StackLock for LocalLock {
     async fn release(mut self: Box<Self>) -> Result<(), StateError> {
         self.released = true;
-        self.remove_if_ours()
-            .map_err(|e| io_err("remove", &self.path, e))
+        self.remove_if_ours().map_err(|e| io_err("remove", &self.path, e))
     }
 }
 
@@ -588,13 +531,8 @@ fn read_holder(path: &Path) -> Result<Option<(LockInfo, bool)>, StateError> {
         }
         Err(_) => {
             let unknown = || "unknown".to_string();
-            let holder = LockInfo {
-                user: unknown(),
-                host: unknown(),
-                pid: 0,
-                operation: unknown(),
-                started: unknown(),
-            };
+            let holder =
+                LockInfo { user: unknown(), host: unknown(), pid: 0, operation: unknown(), started: unknown() };
             (holder, false)
         }
     }))
@@ -610,10 +548,7 @@ pub(crate) struct ParsedJournal {
 /// Parse a journal's bytes. A last line without its newline that does not parse is a
 /// torn write and skipped; any other bad line is an error naming the line.
 pub(crate) fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, String> {
-    let mut out = ParsedJournal {
-        generation: None,
-        entries: Vec::new(),
-    };
+    let mut out = ParsedJournal { generation: None, entries: Vec::new() };
     let mut lines = bytes.split(|&b| b == b'\n').enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         // Only the piece after the final newline can be the last: it is torn if it fails.
@@ -626,10 +561,7 @@ pub(crate) fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, String> {
                 Ok(h) => out.generation = Some(h.generation),
                 Err(_) if torn_ok => break,
                 Err(e) => {
-                    return Err(format!(
-                        "{JOURNAL} line {}: expected the header {{\"generation\": N}}: {e}",
-                        i + 1
-                    ))
+                    return Err(format!("{JOURNAL} line {}: expected the header {{\"generation\": N}}: {e}", i + 1))
                 }
             }
             continue;
@@ -645,9 +577,7 @@ pub(crate) fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, String> {
 
 fn entry_op(e: &JournalEntry) -> Option<u64> {
     match e {
-        JournalEntry::Begin { op, .. }
-        | JournalEntry::Commit { op, .. }
-        | JournalEntry::Abort { op, .. } => Some(*op),
+        JournalEntry::Begin { op, .. } | JournalEntry::Commit { op, .. } | JournalEntry::Abort { op, .. } => Some(*op),
         JournalEntry::Apply { .. } => None,
     }
 }
@@ -725,18 +655,13 @@ fn snapshot_generation(dir: &Path) -> Result<u64, String> {
         Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
     };
     let mut r = BufReader::with_capacity(256 * 1024, f);
-    let g: SnapshotGeneration =
-        serde_json::from_reader(&mut r).map_err(|e| format!("{SNAPSHOT}: {e}"))?;
+    let g: SnapshotGeneration = serde_json::from_reader(&mut r).map_err(|e| format!("{SNAPSHOT}: {e}"))?;
     Ok(g.generation)
 }
 
 /// Start an empty journal of this generation (tmp + rename, both synced).
 fn reset_journal(dir: &Path, generation: u64) -> Result<(), StateError> {
-    write_atomic(
-        dir,
-        JOURNAL,
-        format!("{{\"generation\":{generation}}}\n").as_bytes(),
-    )
+    write_atomic(dir, JOURNAL, format!("{{\"generation\":{generation}}}\n").as_bytes())
 }
 
 /// Replace `dir/name` atomically and durably: write `name.tmp`, sync it, rename it over
@@ -745,11 +670,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> 
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
     let write = || -> io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()
     };
@@ -759,9 +680,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> 
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StateError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_err("sync", dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err("sync", dir, e))
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
@@ -771,8 +690,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
         Err(e) => return Err(io_err("open", path, e)),
     };
     let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes)
-        .map_err(|e| io_err("read", path, e))?;
+    f.read_to_end(&mut bytes).map_err(|e| io_err("read", path, e))?;
     Ok(Some(bytes))
 }
 
@@ -804,10 +722,7 @@ mod tests {
         assert!(loaded.unwrap().state.is_empty());
         // Still ahead after the re-reads: reported.
         fs::write(sd.join(JOURNAL), "{\"generation\":7}\n").unwrap();
-        assert!(matches!(
-            b.inner.load("dev"),
-            Err(StateError::Corrupt { .. })
-        ));
+        assert!(matches!(b.inner.load("dev"), Err(StateError::Corrupt { .. })));
     }
 
     #[test]
@@ -837,11 +752,7 @@ mod tests {
 
         assert!(parse_journal(b"").unwrap().generation.is_none());
         assert!(parse_journal(b"{\"gener").unwrap().generation.is_none());
-        assert!(
-            parse_journal(b"{\"entry\":\"abort\",\"op\":1,\"reason\":\"x\"}\n")
-                .unwrap_err()
-                .contains("line 1")
-        );
+        assert!(parse_journal(b"{\"entry\":\"abort\",\"op\":1,\"reason\":\"x\"}\n").unwrap_err().contains("line 1"));
         assert!(parse_journal(&[0xff, 0xfe, b'\n', b'x']).is_err());
     }
 }

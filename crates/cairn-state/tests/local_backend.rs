@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cairn_core::state::{
-    Backend, HistoryEntry, JournalEntry, LockInfo, OpKind, ResourceState, StackState, StateChange,
-    StateError,
+    Backend, HistoryEntry, JournalEntry, LockInfo, OpKind, ResourceState, StackState, StateChange, StateError,
 };
 use cairn_core::Value;
 use cairn_state::{lock_info, open_backend, LocalBackend};
@@ -16,10 +15,7 @@ fn resource(id: &str, physical: &str) -> ResourceState {
         type_name: "AWS::S3::Bucket".into(),
         physical_id: physical.into(),
         region: "us-east-1".into(),
-        inputs: Value::Map(BTreeMap::from([(
-            "BucketName".to_string(),
-            Value::string(physical),
-        )])),
+        inputs: Value::Map(BTreeMap::from([("BucketName".to_string(), Value::string(physical))])),
         attributes: BTreeMap::new(),
         dependencies: vec![],
         deletion_policy: Default::default(),
@@ -48,12 +44,7 @@ fn begin(op: u64, kind: OpKind, id: &str) -> JournalEntry {
 }
 
 fn put(op: u64, id: &str, physical: &str) -> JournalEntry {
-    JournalEntry::Commit {
-        op,
-        changes: vec![StateChange::Put {
-            state: resource(id, physical),
-        }],
-    }
+    JournalEntry::Commit { op, changes: vec![StateChange::Put { state: resource(id, physical) }] }
 }
 
 fn stack_dir(root: &Path, stack: &str) -> PathBuf {
@@ -67,22 +58,14 @@ async fn append_then_load_replays() {
     let empty = b.load("dev").await.unwrap();
     assert!(empty.state.is_empty() && empty.interrupted.is_empty() && empty.last_op == 0);
 
-    b.append(
-        "dev",
-        &[begin(1, OpKind::Create, "A"), begin(2, OpKind::Create, "B")],
-    )
-    .await
-    .unwrap();
+    b.append("dev", &[begin(1, OpKind::Create, "A"), begin(2, OpKind::Create, "B")]).await.unwrap();
     b.append("dev", &[put(1, "A", "a-1")]).await.unwrap();
     b.append("dev", &[put(2, "B", "b-1")]).await.unwrap();
     b.append(
         "dev",
         &[
             begin(3, OpKind::Delete, "A"),
-            JournalEntry::Commit {
-                op: 3,
-                changes: vec![StateChange::Remove { id: "A".into() }],
-            },
+            JournalEntry::Commit { op: 3, changes: vec![StateChange::Remove { id: "A".into() }] },
         ],
     )
     .await
@@ -109,24 +92,9 @@ async fn append_then_load_replays() {
 async fn interrupted_begin_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path());
-    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1")])
-        .await
-        .unwrap();
-    b.append(
-        "dev",
-        &[begin(2, OpKind::Create, "B"), begin(3, OpKind::Update, "A")],
-    )
-    .await
-    .unwrap();
-    b.append(
-        "dev",
-        &[JournalEntry::Abort {
-            op: 3,
-            reason: "throttled".into(),
-        }],
-    )
-    .await
-    .unwrap();
+    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1")]).await.unwrap();
+    b.append("dev", &[begin(2, OpKind::Create, "B"), begin(3, OpKind::Update, "A")]).await.unwrap();
+    b.append("dev", &[JournalEntry::Abort { op: 3, reason: "throttled".into() }]).await.unwrap();
     let loaded = b.load("dev").await.unwrap();
     assert_eq!(loaded.interrupted, vec![begin(2, OpKind::Create, "B")]);
     assert_eq!(loaded.last_op, 3);
@@ -137,31 +105,19 @@ async fn interrupted_begin_is_reported() {
 async fn torn_last_line_is_skipped_and_repaired_before_the_next_append() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path());
-    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1")])
-        .await
-        .unwrap();
+    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1")]).await.unwrap();
     let path = stack_dir(dir.path(), "dev").join("journal.jsonl");
     let line = serde_json::to_string(&begin(2, OpKind::Create, "B")).unwrap();
-    fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap()
-        .write_all(&line.as_bytes()[..line.len() / 2])
-        .unwrap();
+    fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&line.as_bytes()[..line.len() / 2]).unwrap();
 
     let loaded = b.load("dev").await.unwrap();
-    assert!(
-        loaded.interrupted.is_empty(),
-        "the torn Begin was never durable"
-    );
+    assert!(loaded.interrupted.is_empty(), "the torn Begin was never durable");
     assert_eq!(loaded.last_op, 1);
     assert!(loaded.state.resources.contains_key("A"));
 
     // A fresh process appends after the crash: the torn piece is cut off first.
     let b2 = LocalBackend::new(dir.path());
-    b2.append("dev", &[begin(2, OpKind::Create, "C")])
-        .await
-        .unwrap();
+    b2.append("dev", &[begin(2, OpKind::Create, "C")]).await.unwrap();
     let loaded = b2.load("dev").await.unwrap();
     assert_eq!(loaded.interrupted, vec![begin(2, OpKind::Create, "C")]);
     assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 4);
@@ -171,24 +127,11 @@ async fn torn_last_line_is_skipped_and_repaired_before_the_next_append() {
 async fn whole_last_entry_without_newline_counts_and_is_completed() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path());
-    b.append("dev", &[begin(1, OpKind::Create, "A")])
-        .await
-        .unwrap();
+    b.append("dev", &[begin(1, OpKind::Create, "A")]).await.unwrap();
     let path = stack_dir(dir.path(), "dev").join("journal.jsonl");
     let line = serde_json::to_string(&put(1, "A", "a-1")).unwrap();
-    fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap()
-        .write_all(line.as_bytes())
-        .unwrap();
-    assert!(b
-        .load("dev")
-        .await
-        .unwrap()
-        .state
-        .resources
-        .contains_key("A"));
+    fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(line.as_bytes()).unwrap();
+    assert!(b.load("dev").await.unwrap().state.resources.contains_key("A"));
 
     let b2 = LocalBackend::new(dir.path());
     b2.append("dev", &[put(2, "B", "b-1")]).await.unwrap();
@@ -200,16 +143,7 @@ async fn whole_last_entry_without_newline_counts_and_is_completed() {
 async fn corrupt_middle_line_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path());
-    b.append(
-        "dev",
-        &[
-            begin(1, OpKind::Create, "A"),
-            put(1, "A", "a-1"),
-            put(2, "B", "b"),
-        ],
-    )
-    .await
-    .unwrap();
+    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1"), put(2, "B", "b")]).await.unwrap();
     let path = stack_dir(dir.path(), "dev").join("journal.jsonl");
     let text = fs::read_to_string(&path).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
@@ -223,10 +157,7 @@ async fn corrupt_middle_line_names_the_line() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
     // Loading again gives the same error (nothing was changed by the failed load).
-    assert!(matches!(
-        b.load("dev").await,
-        Err(StateError::Corrupt { .. })
-    ));
+    assert!(matches!(b.load("dev").await, Err(StateError::Corrupt { .. })));
 }
 
 #[tokio::test]
@@ -235,69 +166,36 @@ async fn malformed_files_never_panic() {
     let b = LocalBackend::new(dir.path());
     let sd = stack_dir(dir.path(), "dev");
     fs::create_dir_all(&sd).unwrap();
-    for snapshot in [
-        "",
-        "{",
-        "[]",
-        "{\"generation\": -1, \"state\": {}}",
-        "\u{0}\u{1}",
-        &"[".repeat(10_000),
-    ] {
+    for snapshot in ["", "{", "[]", "{\"generation\": -1, \"state\": {}}", "\u{0}\u{1}", &"[".repeat(10_000)] {
         fs::write(sd.join("snapshot.json"), snapshot).unwrap();
-        assert!(
-            matches!(b.load("dev").await, Err(StateError::Corrupt { .. })),
-            "{snapshot:?}"
-        );
+        assert!(matches!(b.load("dev").await, Err(StateError::Corrupt { .. })), "{snapshot:?}");
     }
-    fs::write(
-        sd.join("snapshot.json"),
-        r#"{"generation":0,"state":{"format_version":999}}"#,
-    )
-    .unwrap();
+    fs::write(sd.join("snapshot.json"), r#"{"generation":0,"state":{"format_version":999}}"#).unwrap();
     let err = b.load("dev").await.unwrap_err();
     assert!(err.to_string().contains("upgrade cairn"), "{err}");
 
     fs::remove_file(sd.join("snapshot.json")).unwrap();
-    for journal in [
-        "not json\n",
-        "{\"generation\":0}\n{\"entry\":\"nope\"}\n",
-        "{\"generation\":0}\n[1,2]\n\n",
-    ] {
+    for journal in ["not json\n", "{\"generation\":0}\n{\"entry\":\"nope\"}\n", "{\"generation\":0}\n[1,2]\n\n"] {
         fs::write(sd.join("journal.jsonl"), journal).unwrap();
-        assert!(
-            matches!(b.load("dev").await, Err(StateError::Corrupt { .. })),
-            "{journal:?}"
-        );
+        assert!(matches!(b.load("dev").await, Err(StateError::Corrupt { .. })), "{journal:?}");
     }
     // A journal ahead of its snapshot is not replayed onto the wrong base.
     fs::write(sd.join("journal.jsonl"), "{\"generation\":4}\n").unwrap();
-    assert!(matches!(
-        b.load("dev").await,
-        Err(StateError::Corrupt { .. })
-    ));
-    assert!(matches!(
-        b.append("dev", &[begin(1, OpKind::Create, "A")]).await,
-        Err(StateError::Corrupt { .. })
-    ));
+    assert!(matches!(b.load("dev").await, Err(StateError::Corrupt { .. })));
+    assert!(matches!(b.append("dev", &[begin(1, OpKind::Create, "A")]).await, Err(StateError::Corrupt { .. })));
 }
 
 #[tokio::test]
 async fn compact_then_load_and_append() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path());
-    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1")])
-        .await
-        .unwrap();
+    b.append("dev", &[begin(1, OpKind::Create, "A"), put(1, "A", "a-1")]).await.unwrap();
     let state = b.load("dev").await.unwrap().state;
     b.compact("dev", &state).await.unwrap();
 
     let sd = stack_dir(dir.path(), "dev");
-    assert_eq!(
-        fs::read_to_string(sd.join("journal.jsonl")).unwrap(),
-        "{\"generation\":1}\n"
-    );
-    let snap: serde_json::Value =
-        serde_json::from_slice(&fs::read(sd.join("snapshot.json")).unwrap()).unwrap();
+    assert_eq!(fs::read_to_string(sd.join("journal.jsonl")).unwrap(), "{\"generation\":1}\n");
+    let snap: serde_json::Value = serde_json::from_slice(&fs::read(sd.join("snapshot.json")).unwrap()).unwrap();
     assert_eq!(snap["generation"], 1);
     assert!(!sd.join("snapshot.json.tmp").exists());
 
@@ -315,10 +213,7 @@ async fn compact_then_load_and_append() {
     other.compact("dev", &loaded.state).await.unwrap();
     b.append("dev", &[put(1, "C", "c-1")]).await.unwrap();
     let loaded = other.load("dev").await.unwrap();
-    assert_eq!(
-        loaded.state.resources.keys().collect::<Vec<_>>(),
-        ["A", "B", "C"]
-    );
+    assert_eq!(loaded.state.resources.keys().collect::<Vec<_>>(), ["A", "B", "C"]);
 }
 
 /// A crash after the snapshot rename and before the journal reset: the old journal is
@@ -328,9 +223,7 @@ async fn crash_between_snapshot_rename_and_journal_reset() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path());
     b.append("dev", &[put(1, "A", "a-1")]).await.unwrap();
-    b.compact("dev", &b.load("dev").await.unwrap().state)
-        .await
-        .unwrap();
+    b.compact("dev", &b.load("dev").await.unwrap().state).await.unwrap();
 
     // Replace A: create the successor, retire the old one.
     b.append(
@@ -339,12 +232,7 @@ async fn crash_between_snapshot_rename_and_journal_reset() {
             begin(1, OpKind::Create, "A"),
             JournalEntry::Commit {
                 op: 1,
-                changes: vec![
-                    StateChange::Retire { id: "A".into() },
-                    StateChange::Put {
-                        state: resource("A", "a-2"),
-                    },
-                ],
+                changes: vec![StateChange::Retire { id: "A".into() }, StateChange::Put { state: resource("A", "a-2") }],
             },
         ],
     )
@@ -362,10 +250,7 @@ async fn crash_between_snapshot_rename_and_journal_reset() {
 
     let fresh = LocalBackend::new(dir.path());
     let loaded = fresh.load("dev").await.unwrap();
-    assert_eq!(
-        loaded.state, expected,
-        "the stale journal must not be replayed again"
-    );
+    assert_eq!(loaded.state, expected, "the stale journal must not be replayed again");
     assert_eq!(loaded.state.pending_deletes.len(), 1);
     assert!(loaded.interrupted.is_empty());
 
@@ -389,24 +274,12 @@ async fn lock_refuses_a_second_holder() {
     let info = lock_info("up");
     let lock = b.lock("dev", info.clone()).await.unwrap();
     match b.lock("dev", lock_info("destroy")).await {
-        Err(StateError::Locked {
-            stack,
-            holder,
-            stale,
-        }) => {
+        Err(StateError::Locked { stack, holder, stale }) => {
             assert_eq!(stack, "dev");
             assert_eq!(holder, info);
             assert!(!stale, "this process is alive");
-            let msg = StateError::Locked {
-                stack,
-                holder,
-                stale,
-            }
-            .to_string();
-            assert!(
-                msg.contains("`cairn up`") && msg.contains(&info.user),
-                "{msg}"
-            );
+            let msg = StateError::Locked { stack, holder, stale }.to_string();
+            assert!(msg.contains("`cairn up`") && msg.contains(&info.user), "{msg}");
         }
         Err(e) => panic!("expected Locked, got {e}"),
         Ok(_) => panic!("expected Locked, got a lock"),
@@ -416,12 +289,7 @@ async fn lock_refuses_a_second_holder() {
     let other = b.lock("prod", lock_info("up")).await.unwrap();
     lock.release().await.unwrap();
     assert_eq!(b.lock_holder("dev").await.unwrap(), None);
-    b.lock("dev", lock_info("up"))
-        .await
-        .unwrap()
-        .release()
-        .await
-        .unwrap();
+    b.lock("dev", lock_info("up")).await.unwrap().release().await.unwrap();
     // Drop releases too.
     drop(other);
     assert_eq!(b.lock_holder("prod").await.unwrap(), None);
@@ -441,16 +309,9 @@ async fn stale_lock_is_detected() {
     fs::create_dir_all(&sd).unwrap();
     fs::write(sd.join("lock.json"), serde_json::to_vec(&info).unwrap()).unwrap();
 
-    assert_eq!(
-        b.lock_holder("dev").await.unwrap(),
-        Some((info.clone(), true))
-    );
+    assert_eq!(b.lock_holder("dev").await.unwrap(), Some((info.clone(), true)));
     match b.lock("dev", lock_info("up")).await {
-        Err(StateError::Locked {
-            holder,
-            stale: true,
-            ..
-        }) => assert_eq!(holder.pid, dead_pid),
+        Err(StateError::Locked { holder, stale: true, .. }) => assert_eq!(holder.pid, dead_pid),
         other => panic!("expected a stale Locked, got {:?}", other.err()),
     }
     // On another host the pid says nothing: not stale.
@@ -467,14 +328,8 @@ async fn malformed_lock_is_held_by_unknown() {
     fs::create_dir_all(&sd).unwrap();
     fs::write(sd.join("lock.json"), "{oops").unwrap();
     let (holder, stale) = b.lock_holder("dev").await.unwrap().unwrap();
-    assert_eq!(
-        (holder.user.as_str(), holder.host.as_str(), stale),
-        ("unknown", "unknown", false)
-    );
-    assert!(matches!(
-        b.lock("dev", lock_info("up")).await,
-        Err(StateError::Locked { .. })
-    ));
+    assert_eq!((holder.user.as_str(), holder.host.as_str(), stale), ("unknown", "unknown", false));
+    assert!(matches!(b.lock("dev", lock_info("up")).await, Err(StateError::Locked { .. })));
 }
 
 #[tokio::test]
@@ -489,10 +344,7 @@ async fn break_lock_removes_any_holder() {
     let second = b.lock("dev", second_info.clone()).await.unwrap();
     // The broken first lock must not remove the second holder's lock when released.
     first.release().await.unwrap();
-    assert_eq!(
-        b.lock_holder("dev").await.unwrap(),
-        Some((second_info, false))
-    );
+    assert_eq!(b.lock_holder("dev").await.unwrap(), Some((second_info, false)));
     second.release().await.unwrap();
     assert_eq!(b.lock_holder("dev").await.unwrap(), None);
 }
@@ -518,17 +370,9 @@ async fn history_is_ordered_by_version() {
     assert!(b.history("dev").await.unwrap().is_empty());
     assert_eq!(b.next_version("dev").await.unwrap(), 1);
     for v in [3, 1, 10, 2, 100_000_000] {
-        b.add_history("dev", &history(v, "succeeded"))
-            .await
-            .unwrap();
+        b.add_history("dev", &history(v, "succeeded")).await.unwrap();
     }
-    let versions: Vec<u64> = b
-        .history("dev")
-        .await
-        .unwrap()
-        .iter()
-        .map(|h| h.version)
-        .collect();
+    let versions: Vec<u64> = b.history("dev").await.unwrap().iter().map(|h| h.version).collect();
     assert_eq!(versions, [1, 2, 3, 10, 100_000_000]);
     assert_eq!(b.next_version("dev").await.unwrap(), 100_000_001);
     let hd = stack_dir(dir.path(), "dev").join("history");
@@ -541,10 +385,7 @@ async fn history_is_ordered_by_version() {
     assert_eq!(all.len(), 5);
     assert_eq!(all[2].result, "failed");
     fs::write(hd.join("00000005.json"), "{").unwrap();
-    assert!(matches!(
-        b.history("dev").await,
-        Err(StateError::Corrupt { .. })
-    ));
+    assert!(matches!(b.history("dev").await, Err(StateError::Corrupt { .. })));
 }
 
 #[tokio::test]
@@ -552,30 +393,12 @@ async fn stack_names_are_validated_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBackend::new(dir.path().join("root"));
     for bad in ["../escape", "..", "a/b", "", "a b"] {
-        assert!(
-            matches!(b.load(bad).await, Err(StateError::InvalidStackName { .. })),
-            "{bad:?}"
-        );
-        assert!(matches!(
-            b.append(bad, &[put(1, "A", "a")]).await,
-            Err(StateError::InvalidStackName { .. })
-        ));
-        assert!(matches!(
-            b.compact(bad, &StackState::default()).await,
-            Err(StateError::InvalidStackName { .. })
-        ));
-        assert!(matches!(
-            b.lock(bad, lock_info("up")).await,
-            Err(StateError::InvalidStackName { .. })
-        ));
-        assert!(matches!(
-            b.remove_stack(bad).await,
-            Err(StateError::InvalidStackName { .. })
-        ));
-        assert!(matches!(
-            b.add_history(bad, &history(1, "ok")).await,
-            Err(StateError::InvalidStackName { .. })
-        ));
+        assert!(matches!(b.load(bad).await, Err(StateError::InvalidStackName { .. })), "{bad:?}");
+        assert!(matches!(b.append(bad, &[put(1, "A", "a")]).await, Err(StateError::InvalidStackName { .. })));
+        assert!(matches!(b.compact(bad, &StackState::default()).await, Err(StateError::InvalidStackName { .. })));
+        assert!(matches!(b.lock(bad, lock_info("up")).await, Err(StateError::InvalidStackName { .. })));
+        assert!(matches!(b.remove_stack(bad).await, Err(StateError::InvalidStackName { .. })));
+        assert!(matches!(b.add_history(bad, &history(1, "ok")).await, Err(StateError::InvalidStackName { .. })));
     }
     assert!(!dir.path().join("escape").exists());
     let err = b.load("a/b").await.unwrap_err().to_string();
@@ -589,9 +412,7 @@ async fn list_and_remove_stacks() {
     assert!(b.list_stacks().await.unwrap().is_empty());
     b.compact("staging", &StackState::default()).await.unwrap();
     b.append("dev", &[put(1, "A", "a")]).await.unwrap();
-    b.add_history("prod", &history(1, "succeeded"))
-        .await
-        .unwrap();
+    b.add_history("prod", &history(1, "succeeded")).await.unwrap();
     fs::write(dir.path().join("stacks").join("stray-file"), "").unwrap();
     assert_eq!(b.list_stacks().await.unwrap(), ["dev", "prod", "staging"]);
 
@@ -601,16 +422,7 @@ async fn list_and_remove_stacks() {
     assert!(matches!(b.remove_stack("dev").await, Err(StateError::NoSuchStack(s)) if s == "dev"));
     // The stack can be used again after removal (the cached journal handle is gone).
     b.append("dev", &[put(1, "B", "b")]).await.unwrap();
-    assert_eq!(
-        b.load("dev")
-            .await
-            .unwrap()
-            .state
-            .resources
-            .keys()
-            .collect::<Vec<_>>(),
-        ["B"]
-    );
+    assert_eq!(b.load("dev").await.unwrap().state.resources.keys().collect::<Vec<_>>(), ["B"]);
 }
 
 #[tokio::test]
@@ -627,11 +439,7 @@ async fn open_backend_url_forms() {
     ];
     for (url, root) in cases {
         let b = open_backend(url.as_deref(), project).unwrap();
-        assert_eq!(
-            b.describe(),
-            format!("file://{}", root.display()),
-            "{url:?}"
-        );
+        assert_eq!(b.describe(), format!("file://{}", root.display()), "{url:?}");
         b.append("dev", &[put(1, "A", "a")]).await.unwrap();
         assert!(root.join("stacks/dev/journal.jsonl").exists(), "{url:?}");
         assert_eq!(b.list_stacks().await.unwrap(), ["dev"]);
@@ -651,12 +459,8 @@ async fn concurrent_appends_all_land() {
         let b = b.clone();
         tasks.push(tokio::spawn(async move {
             let id = format!("R{i}");
-            b.append("dev", &[begin(i + 1, OpKind::Create, &id)])
-                .await
-                .unwrap();
-            b.append("dev", &[put(i + 1, &id, &format!("p{i}"))])
-                .await
-                .unwrap();
+            b.append("dev", &[begin(i + 1, OpKind::Create, &id)]).await.unwrap();
+            b.append("dev", &[put(i + 1, &id, &format!("p{i}"))]).await.unwrap();
         }));
     }
     for t in tasks {

@@ -133,10 +133,7 @@ impl Node {
             NodeValue::String(s) => Value::String(s.clone()),
             NodeValue::Seq(s) => Value::List(s.iter().map(Node::to_literal).collect::<Option<_>>()?),
             NodeValue::Map(m) => Value::Map(
-                m.entries
-                    .iter()
-                    .map(|(k, v)| Some((k.name.clone(), v.to_literal()?)))
-                    .collect::<Option<_>>()?,
+                m.entries.iter().map(|(k, v)| Some((k.name.clone(), v.to_literal()?))).collect::<Option<_>>()?,
             ),
         })
     }

@@ -74,8 +74,7 @@ const EXPECT_GETAZS: &str = "a region (a string, or \"\" for the stack's region)
 const EXPECT_LENGTH: &str = "a list";
 const EXPECT_TOJSON: &str = "a mapping or a list";
 
-const CONDITION_SHAPE: &str =
-    "a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition or a boolean";
+const CONDITION_SHAPE: &str = "a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition or a boolean";
 const CONDITION_UNKNOWN: &str = "a condition can only depend on parameters and mappings";
 
 // ---------------------------------------------------------------------------------------
@@ -174,13 +173,7 @@ fn expect_value_err(name: &str, expects: &str, v: &Value, span: &Span) -> Diagno
 }
 
 /// The argument as a literal list of `min..=max` items.
-fn seq_args<'n>(
-    name: &str,
-    expects: &str,
-    arg: &'n Node,
-    min: usize,
-    max: usize,
-) -> Result<&'n [Node], Diagnostic> {
+fn seq_args<'n>(name: &str, expects: &str, arg: &'n Node, min: usize, max: usize) -> Result<&'n [Node], Diagnostic> {
     match &arg.value {
         NodeValue::Seq(items) if intrinsic(arg).is_none() && (min..=max).contains(&items.len()) => Ok(items),
         _ => Err(expect_err(name, expects, arg)),
@@ -204,9 +197,7 @@ enum GetAttShape<'n> {
 fn getatt_shape(arg: &Node) -> Result<GetAttShape<'_>, Diagnostic> {
     match &arg.value {
         NodeValue::String(s) => match s.split_once('.') {
-            Some((r, a)) if !r.is_empty() && !a.is_empty() => {
-                Ok(GetAttShape::Literal { resource: r, attribute: a })
-            }
+            Some((r, a)) if !r.is_empty() && !a.is_empty() => Ok(GetAttShape::Literal { resource: r, attribute: a }),
             _ => Err(Diagnostic::at(
                 &arg.span,
                 format!("Fn::GetAtt expects {EXPECT_GETATT}, found \"{s}\" (no attribute after a dot)"),
@@ -216,10 +207,7 @@ fn getatt_shape(arg: &Node) -> Result<GetAttShape<'_>, Diagnostic> {
             let Some(resource) = items[0].as_str() else {
                 return Err(Diagnostic::at(
                     &items[0].span,
-                    format!(
-                        "Fn::GetAtt expects a resource's logical id (a string) first, found {}",
-                        found(&items[0])
-                    ),
+                    format!("Fn::GetAtt expects a resource's logical id (a string) first, found {}", found(&items[0])),
                 ));
             };
             if resource.is_empty() {
@@ -233,10 +221,7 @@ fn getatt_shape(arg: &Node) -> Result<GetAttShape<'_>, Diagnostic> {
                 _ if is_intrinsic(&items[1]) => Ok(GetAttShape::Expr { resource, attribute: &items[1] }),
                 _ => Err(Diagnostic::at(
                     &items[1].span,
-                    format!(
-                        "Fn::GetAtt expects an attribute name (a string) second, found {}",
-                        found(&items[1])
-                    ),
+                    format!("Fn::GetAtt expects an attribute name (a string) second, found {}", found(&items[1])),
                 )),
             }
         }
@@ -288,9 +273,7 @@ fn parse_sub(s: &str) -> Result<Vec<SubPart<'_>>, String> {
             continue;
         }
         let Some(end) = after.find('}') else {
-            return Err(format!(
-                "Fn::Sub has an unterminated `${{` (write `${{!` for a literal `${{`) in \"{s}\""
-            ));
+            return Err(format!("Fn::Sub has an unterminated `${{` (write `${{!` for a literal `${{`) in \"{s}\""));
         };
         let name = after[..end].trim();
         if name.is_empty() {
@@ -401,10 +384,7 @@ fn cidr_subnets(block: Block, count: i64, bits: i64) -> Result<Vec<String>, (Str
     if bits < 0 || bits > block.width as i64 {
         let v = if block.width == 32 { "IPv4" } else { "IPv6" };
         return Err((
-            format!(
-                "Fn::Cidr cidr bits must be between 0 and {} for an {v} block, found {bits}",
-                block.width
-            ),
+            format!("Fn::Cidr cidr bits must be between 0 and {} for an {v} block, found {bits}", block.width),
             2,
         ));
     }
@@ -412,9 +392,7 @@ fn cidr_subnets(block: Block, count: i64, bits: i64) -> Result<Vec<String>, (Str
     let new_prefix = block.width - bits;
     if bits > host {
         return Err((
-            format!(
-                "Fn::Cidr cidr bits {bits} give /{new_prefix} subnets, larger than the block {block_text}"
-            ),
+            format!("Fn::Cidr cidr bits {bits} give /{new_prefix} subnets, larger than the block {block_text}"),
             2,
         ));
     }
@@ -422,10 +400,7 @@ fn cidr_subnets(block: Block, count: i64, bits: i64) -> Result<Vec<String>, (Str
     let fits = spare >= 9 || (count as u128) <= (1u128 << spare);
     if !fits {
         return Err((
-            format!(
-                "Fn::Cidr cannot fit {count} /{new_prefix} subnets in {block_text} (it holds {})",
-                1u128 << spare
-            ),
+            format!("Fn::Cidr cannot fit {count} /{new_prefix} subnets in {block_text} (it holds {})", 1u128 << spare),
             1,
         ));
     }
@@ -480,10 +455,7 @@ fn stray_function_key(m: &Mapping) -> Option<Diagnostic> {
         return None;
     }
     let (k, _) = m.iter().find(|(k, _)| k.name.starts_with("Fn::"))?;
-    Some(Diagnostic::at(
-        &k.span,
-        format!("`{}` must be the only key of its mapping, found {} keys", k.name, m.len()),
-    ))
+    Some(Diagnostic::at(&k.span, format!("`{}` must be the only key of its mapping, found {} keys", k.name, m.len())))
 }
 
 /// Evaluates an argument; "no value" becomes `Null`.
@@ -556,12 +528,7 @@ fn scalar_arg(
     }
 }
 
-fn eval_intrinsic(
-    name: &str,
-    key: &Span,
-    arg: &Node,
-    env: &dyn EvalEnv,
-) -> Result<Option<Value>, Diagnostic> {
+fn eval_intrinsic(name: &str, key: &Span, arg: &Node, env: &dyn EvalEnv) -> Result<Option<Value>, Diagnostic> {
     let v = match name {
         "Ref" => {
             let Some(target) = arg.as_str() else {
@@ -578,9 +545,7 @@ fn eval_intrinsic(
             let branch = if env.condition(cond, &items[0].span)? { &items[1] } else { &items[2] };
             return eval(branch, env);
         }
-        "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" => {
-            Value::Bool(eval_condition_fn(name, key, arg, env)?)
-        }
+        "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" => Value::Bool(eval_condition_fn(name, key, arg, env)?),
         "Fn::GetAtt" => eval_getatt(arg, env)?,
         "Fn::Sub" => eval_sub(arg, env)?,
         "Fn::Join" => eval_join(arg, env)?,
@@ -633,10 +598,7 @@ fn unknown_function(name: &str, key: &Span) -> Diagnostic {
 
 fn if_condition_name(node: &Node) -> Result<&str, Diagnostic> {
     node.as_str().ok_or_else(|| {
-        Diagnostic::at(
-            &node.span,
-            format!("Fn::If expects a condition name (a string) first, found {}", found(node)),
-        )
+        Diagnostic::at(&node.span, format!("Fn::If expects a condition name (a string) first, found {}", found(node)))
     })
 }
 
@@ -646,9 +608,7 @@ fn eval_getatt(arg: &Node, env: &dyn EvalEnv) -> Result<Value, Diagnostic> {
         GetAttShape::Expr { resource, attribute } => {
             match scalar_arg("Fn::GetAtt", "an attribute name (a string)", attribute, env, true)? {
                 Scalar::Unknown => Ok(Value::Unknown),
-                Scalar::Known { text, secret } => {
-                    Ok(mark(env.resolve_getatt(resource, &text, &arg.span)?, secret))
-                }
+                Scalar::Known { text, secret } => Ok(mark(env.resolve_getatt(resource, &text, &arg.span)?, secret)),
             }
         }
     }
@@ -709,9 +669,7 @@ fn eval_join(arg: &Node, env: &dyn EvalEnv) -> Result<Value, Diagnostic> {
     let items = seq_args("Fn::Join", EXPECT_JOIN, arg, 2, 2)?;
     let delim = scalar_arg("Fn::Join", "a delimiter (a string) first", &items[0], env, true)?;
     let list = list_arg("Fn::Join", "a list second", &items[1], env)?;
-    let (Scalar::Known { text: delim, secret: delim_secret }, ListArg::Known { items, secret }) =
-        (delim, list)
-    else {
+    let (Scalar::Known { text: delim, secret: delim_secret }, ListArg::Known { items, secret }) = (delim, list) else {
         return Ok(Value::Unknown);
     };
     let mut secret = secret || delim_secret;
@@ -771,8 +729,7 @@ fn eval_split(arg: &Node, env: &dyn EvalEnv) -> Result<Value, Diagnostic> {
     let items = seq_args("Fn::Split", EXPECT_SPLIT, arg, 2, 2)?;
     let delim = scalar_arg("Fn::Split", "a delimiter (a string) first", &items[0], env, true)?;
     let source = scalar_arg("Fn::Split", "a string second", &items[1], env, false)?;
-    let (Scalar::Known { text: delim, secret: s1 }, Scalar::Known { text, secret: s2 }) = (delim, source)
-    else {
+    let (Scalar::Known { text: delim, secret: s1 }, Scalar::Known { text, secret: s2 }) = (delim, source) else {
         return Ok(Value::Unknown);
     };
     if delim.is_empty() {
@@ -862,24 +819,16 @@ fn eval_cidr(arg: &Node, env: &dyn EvalEnv) -> Result<Value, Diagnostic> {
         return Err(block_err(&block_text, &items[0].span));
     };
     let count = as_integer(&count_v).ok_or_else(|| {
-        Diagnostic::at(
-            &items[1].span,
-            format!("Fn::Cidr count must be an integer, found {}", describe(&count_v)),
-        )
+        Diagnostic::at(&items[1].span, format!("Fn::Cidr count must be an integer, found {}", describe(&count_v)))
     })?;
     cidr_count_check(count, &items[1].span)?;
     let bits = as_integer(&bits_v).ok_or_else(|| {
-        Diagnostic::at(
-            &items[2].span,
-            format!("Fn::Cidr cidr bits must be an integer, found {}", describe(&bits_v)),
-        )
+        Diagnostic::at(&items[2].span, format!("Fn::Cidr cidr bits must be an integer, found {}", describe(&bits_v)))
     })?;
     let secret = block_secret || matches!(count_v, Value::Secret(_)) || matches!(bits_v, Value::Secret(_));
     match cidr_subnets(block, count, bits) {
         Ok(list) => Ok(mark(Value::List(list.into_iter().map(Value::String).collect()), secret)),
-        Err((_, _)) if secret => {
-            Err(Diagnostic::at(&arg.span, "Fn::Cidr cannot allocate the subnets asked for"))
-        }
+        Err((_, _)) if secret => Err(Diagnostic::at(&arg.span, "Fn::Cidr cannot allocate the subnets asked for")),
         Err((msg, which)) => Err(Diagnostic::at(&items[which].span, msg)),
     }
 }
@@ -910,9 +859,7 @@ fn eval_getazs(key: &Span, arg: &Node, env: &dyn EvalEnv) -> Result<Value, Diagn
 /// Structural equality with CloudFormation's coercion of scalars to strings.
 fn cfn_equal(a: &Value, b: &Value) -> bool {
     match (a.reveal(), b.reveal()) {
-        (Value::List(x), Value::List(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cfn_equal(p, q))
-        }
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| cfn_equal(p, q)),
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| cfn_equal(v, w)))
         }
@@ -927,10 +874,7 @@ fn cfn_equal(a: &Value, b: &Value) -> bool {
 fn condition_operand(node: &Node, env: &dyn EvalEnv) -> Result<Value, Diagnostic> {
     let v = value_of(node, env)?;
     if v.contains_unknown() {
-        return Err(Diagnostic::at(
-            &node.span,
-            format!("{CONDITION_UNKNOWN}; this value is known only after up"),
-        ));
+        return Err(Diagnostic::at(&node.span, format!("{CONDITION_UNKNOWN}; this value is known only after up")));
     }
     Ok(v)
 }
@@ -1161,23 +1105,14 @@ fn check_intrinsic(name: &str, key: &Span, arg: &Node, out: &mut Vec<Diagnostic>
         },
         "Fn::Join" => match seq_args(name, EXPECT_JOIN, arg, 2, 2) {
             Ok(items) => {
-                check_literal(
-                    name,
-                    "a delimiter (a string) first",
-                    &items[0],
-                    items[0].as_str().is_some(),
-                    out,
-                );
+                check_literal(name, "a delimiter (a string) first", &items[0], items[0].as_str().is_some(), out);
                 check_literal(name, "a list second", &items[1], items[1].as_seq().is_some(), out);
                 if let Some(elems) = items[1].as_seq() {
                     for e in elems {
                         if !is_intrinsic(e) && !is_scalar_node(e) {
                             out.push(Diagnostic::at(
                                 &e.span,
-                                format!(
-                                    "Fn::Join can only join strings, numbers and booleans, found {}",
-                                    found(e)
-                                ),
+                                format!("Fn::Join can only join strings, numbers and booleans, found {}", found(e)),
                             ));
                         }
                     }
@@ -1218,9 +1153,7 @@ fn check_intrinsic(name: &str, key: &Span, arg: &Node, out: &mut Vec<Diagnostic>
         "Fn::Split" => match seq_args(name, EXPECT_SPLIT, arg, 2, 2) {
             Ok(items) => {
                 match items[0].as_str() {
-                    Some("") => {
-                        out.push(Diagnostic::at(&items[0].span, "Fn::Split expects a non-empty delimiter"))
-                    }
+                    Some("") => out.push(Diagnostic::at(&items[0].span, "Fn::Split expects a non-empty delimiter")),
                     Some(_) => {}
                     None => check_literal(name, "a delimiter (a string) first", &items[0], false, out),
                 }
@@ -1231,8 +1164,7 @@ fn check_intrinsic(name: &str, key: &Span, arg: &Node, out: &mut Vec<Diagnostic>
         },
         "Fn::FindInMap" => match seq_args(name, EXPECT_FINDINMAP, arg, 3, 4) {
             Ok(items) => {
-                let what =
-                    ["a map name (a string)", "a top-level key (a string)", "a second-level key (a string)"];
+                let what = ["a map name (a string)", "a top-level key (a string)", "a second-level key (a string)"];
                 for (node, what) in items[..3].iter().zip(what) {
                     check_literal(name, what, node, is_scalar_node(node), out);
                     check_node(node, out);
@@ -1332,10 +1264,7 @@ fn literal_integer(what: &str, node: &Node, out: &mut Vec<Diagnostic>) -> Option
     let v = node.to_literal().unwrap_or(Value::Null);
     let i = as_integer(&v);
     if i.is_none() {
-        out.push(Diagnostic::at(
-            &node.span,
-            format!("Fn::Cidr {what} must be an integer, found {}", describe(&v)),
-        ));
+        out.push(Diagnostic::at(&node.span, format!("Fn::Cidr {what} must be an integer, found {}", describe(&v))));
     }
     i
 }

@@ -34,7 +34,10 @@ pub enum ParamType {
     /// An AWS-specific type (`AWS::EC2::VPC::Id`, `List<AWS::EC2::Subnet::Id>`,
     /// `AWS::SSM::Parameter::Value<String>`): validated as a string, or a list when the
     /// name starts with `List<`. The original name is kept for messages.
-    Aws { name: String, list: bool },
+    Aws {
+        name: String,
+        list: bool,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -288,10 +288,7 @@ mod tests {
     fn string_rejects_lists_and_mappings() {
         let d = def("Name", ParamType::String);
         let e = resolve_parameter(&d, Some(&node(json!(["a"])))).unwrap_err();
-        assert_eq!(
-            e.message,
-            "parameter `Name` (String) expects a single value (a string or a number), found a list"
-        );
+        assert_eq!(e.message, "parameter `Name` (String) expects a single value (a string or a number), found a list");
     }
 
     #[test]
@@ -324,9 +321,7 @@ mod tests {
         assert_eq!(e.message, "parameter `Name` must match the pattern `[a-z]+|[0-9]+`, found `abc1`");
         d.allowed_pattern = Some(("[a-z".into(), sp(7)));
         let e = resolve_parameter(&d, Some(&node(json!("abc")))).unwrap_err();
-        assert!(e
-            .message
-            .starts_with("AllowedPattern of parameter `Name` is not a valid regular expression"));
+        assert!(e.message.starts_with("AllowedPattern of parameter `Name` is not a valid regular expression"));
         assert_eq!(e.span, Some(sp(7)));
     }
 
@@ -363,10 +358,7 @@ mod tests {
             resolve_parameter(&d, Some(&node(json!("a, b,c")))).unwrap(),
             Value::List(vec![s("a"), s(" b"), s("c")])
         );
-        assert_eq!(
-            resolve_parameter(&d, Some(&node(json!(["a", 2])))).unwrap(),
-            Value::List(vec![s("a"), s("2")])
-        );
+        assert_eq!(resolve_parameter(&d, Some(&node(json!(["a", 2])))).unwrap(), Value::List(vec![s("a"), s("2")]));
         let n = node(json!(["a", {"x": 1}]));
         let e = resolve_parameter(&d, Some(&n)).unwrap_err();
         assert_eq!(
@@ -385,10 +377,7 @@ mod tests {
     fn list_items_are_validated_one_by_one() {
         let mut d = def("Ports", ParamType::NumberList);
         d.max_value = Some(1000.0);
-        assert_eq!(
-            resolve_parameter(&d, Some(&node(json!("80,443")))).unwrap(),
-            Value::List(vec![s("80"), s("443")])
-        );
+        assert_eq!(resolve_parameter(&d, Some(&node(json!("80,443")))).unwrap(), Value::List(vec![s("80"), s("443")]));
         let n = node(json!([80, "http"]));
         let e = resolve_parameter(&d, Some(&n)).unwrap_err();
         assert_eq!(e.message, "parameter `Ports` must be a number, found `http`");
@@ -413,27 +402,18 @@ mod tests {
             resolve_parameter(&d, Some(&node(json!("subnet-1,subnet-2")))).unwrap(),
             Value::List(vec![s("subnet-1"), s("subnet-2")])
         );
-        assert_eq!(
-            resolve_parameter(&d, Some(&node(json!(["subnet-1"])))).unwrap(),
-            Value::List(vec![s("subnet-1")])
-        );
+        assert_eq!(resolve_parameter(&d, Some(&node(json!(["subnet-1"])))).unwrap(), Value::List(vec![s("subnet-1")]));
     }
 
     #[test]
     fn no_echo_is_secret_and_never_in_messages() {
         let mut d = def("Password", ParamType::String);
         d.no_echo = true;
-        assert_eq!(
-            resolve_parameter(&d, Some(&node(json!("hunter22")))).unwrap(),
-            Value::secret(s("hunter22"))
-        );
+        assert_eq!(resolve_parameter(&d, Some(&node(json!("hunter22")))).unwrap(), Value::secret(s("hunter22")));
         d.allowed_pattern = Some(("[a-z]+".into(), sp(3)));
         let e = resolve_parameter(&d, Some(&node(json!("hunter22")))).unwrap_err();
         assert!(!e.to_string().contains("hunter22"), "{e}");
-        assert_eq!(
-            e.message,
-            "parameter `Password` must match the pattern `[a-z]+`, found a value hidden by NoEcho"
-        );
+        assert_eq!(e.message, "parameter `Password` must match the pattern `[a-z]+`, found a value hidden by NoEcho");
         let mut d = def("Keys", ParamType::CommaDelimitedList);
         d.no_echo = true;
         assert_eq!(

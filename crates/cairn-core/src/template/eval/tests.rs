@@ -106,8 +106,7 @@ impl TestEnv {
             let inner = v.as_map().unwrap().iter().map(|(k, v)| (k.name.clone(), v.clone())).collect();
             entries.insert(k.name.clone(), inner);
         }
-        env.mappings
-            .insert("RegionMap".into(), MappingDef { name: "RegionMap".into(), span: sp(0), entries });
+        env.mappings.insert("RegionMap".into(), MappingDef { name: "RegionMap".into(), span: sp(0), entries });
         env.exports.insert("net-VpcId".into(), s("vpc-123"));
         env
     }
@@ -131,10 +130,7 @@ impl EvalEnv for TestEnv {
             .ok_or_else(|| Diagnostic::at(span, format!("unknown attribute `{resource}.{attribute}`")))
     }
     fn condition(&self, name: &str, span: &Span) -> Result<bool, Diagnostic> {
-        self.conditions
-            .get(name)
-            .copied()
-            .ok_or_else(|| Diagnostic::at(span, format!("unknown condition `{name}`")))
+        self.conditions.get(name).copied().ok_or_else(|| Diagnostic::at(span, format!("unknown condition `{name}`")))
     }
     fn mapping(&self, name: &str) -> Option<&MappingDef> {
         self.mappings.get(name)
@@ -143,10 +139,7 @@ impl EvalEnv for TestEnv {
         self.mappings.keys().cloned().collect()
     }
     fn import_value(&self, name: &str, span: &Span) -> Result<Value, Diagnostic> {
-        self.exports
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Diagnostic::at(span, format!("no stack exports `{name}`")))
+        self.exports.get(name).cloned().ok_or_else(|| Diagnostic::at(span, format!("no stack exports `{name}`")))
     }
 }
 
@@ -231,10 +224,7 @@ fn condition_key_with_a_mapping_is_plain_data() {
     let v = ev(json!({"Condition": {"StringEquals": {"aws:x": "y"}}}));
     assert!(v.as_map().unwrap().contains_key("Condition"));
     // `Condition: name` is a function only where a condition is expected.
-    assert_eq!(
-        ev(json!({"Condition": "IsDev"})),
-        Value::Map(BTreeMap::from([("Condition".to_string(), s("IsDev"))]))
-    );
+    assert_eq!(ev(json!({"Condition": "IsDev"})), Value::Map(BTreeMap::from([("Condition".to_string(), s("IsDev"))])));
 }
 
 #[test]
@@ -287,10 +277,7 @@ fn getatt_errors() {
     );
     assert_eq!(e.span, Some(at(&n, &["Fn::GetAtt"]).span.clone()));
     let (e, _) = ev_err(json!({"Fn::GetAtt": ["Bucket"]}));
-    assert_eq!(
-        e.message,
-        "Fn::GetAtt expects \"Resource.Attribute\" or [resource, attribute], found a list of 1 item"
-    );
+    assert_eq!(e.message, "Fn::GetAtt expects \"Resource.Attribute\" or [resource, attribute], found a list of 1 item");
     let (e, n) = ev_err(json!({"Fn::GetAtt": [{"Ref": "X"}, "Arn"]}));
     assert_eq!(e.message, "Fn::GetAtt expects a resource's logical id (a string) first, found `Ref`");
     assert_eq!(e.span, Some(at(&n, &["Fn::GetAtt", "0"]).span.clone()));
@@ -314,10 +301,7 @@ fn sub_string_form() {
     assert_eq!(ev(json!({"Fn::Sub": "${Bucket.Arn}!"})), s("arn:aws:s3:::my-bucket!"));
     assert_eq!(ev(json!({"Fn::Sub": "${Stack.Outputs.Url}"})), s("https://x"));
     assert_eq!(ev(json!({"Fn::Sub": "port ${Db.Port}"})), s("port 5432"));
-    assert_eq!(
-        ev(json!({"Fn::Sub": "echo ${!Literal} $HOME ${!a}${Env}"})),
-        s("echo ${Literal} $HOME ${a}prod")
-    );
+    assert_eq!(ev(json!({"Fn::Sub": "echo ${!Literal} $HOME ${!a}${Env}"})), s("echo ${Literal} $HOME ${a}prod"));
     assert_eq!(ev(json!({"Fn::Sub": "no variables"})), s("no variables"));
     assert_eq!(ev(json!({"Fn::Sub": ""})), s(""));
 }
@@ -346,10 +330,7 @@ fn sub_unknown_and_secret() {
 #[test]
 fn sub_errors() {
     let (e, n) = ev_err(json!({"Fn::Sub": "abc ${Env"}));
-    assert_eq!(
-        e.message,
-        "Fn::Sub has an unterminated `${` (write `${!` for a literal `${`) in \"abc ${Env\""
-    );
+    assert_eq!(e.message, "Fn::Sub has an unterminated `${` (write `${!` for a literal `${`) in \"abc ${Env\"");
     assert_eq!(e.span, Some(at(&n, &["Fn::Sub"]).span.clone()));
     let (e, _) = ev_err(json!({"Fn::Sub": "a ${ } b"}));
     assert_eq!(e.message, "Fn::Sub has an empty variable `${}`");
@@ -363,10 +344,7 @@ fn sub_errors() {
     );
     let (e, n) = ev_err(json!({"Fn::Sub": ["${X}", {"X": {"Ref": "SecretList"}}]}));
     assert_eq!(e.span, Some(at(&n, &["Fn::Sub", "1", "X"]).span.clone()));
-    assert_eq!(
-        e.message,
-        "Fn::Sub variable `${X}` is a list; only strings, numbers and booleans can be substituted"
-    );
+    assert_eq!(e.message, "Fn::Sub variable `${X}` is a list; only strings, numbers and booleans can be substituted");
     let (e, _) = ev_err(json!({"Fn::Sub": 3}));
     assert_eq!(e.message, "Fn::Sub expects a string or [string, {variables}], found a number");
     let (e, n) = ev_err(json!({"Fn::Sub": ["${X}", ["X"]]}));
@@ -432,10 +410,7 @@ fn select_success() {
     assert_eq!(ev(json!({"Fn::Select": [1, ["a", "b"]]})), s("b"));
     assert_eq!(ev(json!({"Fn::Select": ["0", {"Ref": "Names"}]})), s("a"));
     assert_eq!(ev(json!({"Fn::Select": [{"Ref": "Count"}, {"Ref": "Names"}]})), s("c"));
-    assert_eq!(
-        ev(json!({"Fn::Select": [0, [{"a": 1}]]})),
-        Value::Map(BTreeMap::from([("a".to_string(), num(1))]))
-    );
+    assert_eq!(ev(json!({"Fn::Select": [0, [{"a": 1}]]})), Value::Map(BTreeMap::from([("a".to_string(), num(1))])));
     assert_eq!(ev(json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]})), s("eu-west-1a"));
 }
 
@@ -494,10 +469,7 @@ fn findinmap_success() {
     assert_eq!(ev(json!({"Fn::FindInMap": ["RegionMap", "us-east-1", "Ami"]})), s("ami-1"));
     assert_eq!(ev(json!({"Fn::FindInMap": ["RegionMap", {"Ref": "AWS::Region"}, "Size"]})), num(5));
     assert_eq!(ev(json!({"Fn::FindInMap": ["RegionMap", "us-east-1", "Extra"]})), Value::Null);
-    assert_eq!(
-        ev(json!({"Fn::FindInMap": ["RegionMap", "ap-south-1", "Ami", {"DefaultValue": "ami-0"}]})),
-        s("ami-0")
-    );
+    assert_eq!(ev(json!({"Fn::FindInMap": ["RegionMap", "ap-south-1", "Ami", {"DefaultValue": "ami-0"}]})), s("ami-0"));
     assert_eq!(ev(json!({"Fn::FindInMap": ["RegionMap", {"Ref": "Pending"}, "Ami"]})), Value::Unknown);
 }
 
@@ -516,10 +488,7 @@ fn findinmap_errors() {
     assert_eq!(e.help.as_deref(), Some("did you mean `Ami`?"));
     assert_eq!(e.span, Some(at(&n, &["Fn::FindInMap", "2"]).span.clone()));
     let (e, _) = ev_err(json!({"Fn::FindInMap": ["RegionMap", "us-east-1"]}));
-    assert_eq!(
-        e.message,
-        "Fn::FindInMap expects [map name, top-level key, second-level key], found a list of 2 items"
-    );
+    assert_eq!(e.message, "Fn::FindInMap expects [map name, top-level key, second-level key], found a list of 2 items");
     let (e, _) = ev_err(json!({"Fn::FindInMap": ["RegionMap", ["x"], "Ami"]}));
     assert_eq!(e.message, "Fn::FindInMap expects a top-level key (a string), found a list");
     let (e, _) = ev_err(json!({"Fn::FindInMap": ["RegionMap", "a", "b", "c"]}));
@@ -542,10 +511,7 @@ fn if_picks_a_branch() {
     assert_eq!(e.message, "unknown condition `IsProdd`");
     assert_eq!(e.span, Some(at(&n, &["Fn::If", "0"]).span.clone()));
     let (e, _) = ev_err(json!({"Fn::If": ["IsProd", 1]}));
-    assert_eq!(
-        e.message,
-        "Fn::If expects [condition name, value if true, value if false], found a list of 2 items"
-    );
+    assert_eq!(e.message, "Fn::If expects [condition name, value if true, value if false], found a list of 2 items");
     let (e, n) = ev_err(json!({"Fn::If": [{"Condition": "IsProd"}, 1, 2]}));
     assert_eq!(e.message, "Fn::If expects a condition name (a string) first, found `Condition`");
     assert_eq!(e.span, Some(at(&n, &["Fn::If", "0"]).span.clone()));
@@ -587,18 +553,13 @@ fn condition_errors() {
     );
     let n = node(json!({"Fn::Equals": [{"Fn::GetAtt": "Role.Arn"}, "x"]}));
     let e = evaluate_condition(&n, &TestEnv::new()).unwrap_err();
-    assert_eq!(
-        e.message,
-        "a condition can only depend on parameters and mappings; this value is known only after up"
-    );
+    assert_eq!(e.message, "a condition can only depend on parameters and mappings; this value is known only after up");
     assert_eq!(e.span, Some(at(&n, &["Fn::Equals", "0"]).span.clone()));
     let e = cond(json!({"Fn::And": [true]})).unwrap_err();
     assert_eq!(e.message, "Fn::And expects a list of 2 to 10 conditions, found a list of 1 item");
-    let e = cond(json!({"Fn::Or": [true, true, true, true, true, true, true, true, true, true, true]}))
-        .unwrap_err();
+    let e = cond(json!({"Fn::Or": [true, true, true, true, true, true, true, true, true, true, true]})).unwrap_err();
     assert_eq!(e.message, "Fn::Or expects a list of 2 to 10 conditions, found a list of 11 items");
-    assert!(cond(json!({"Fn::Or": [true, false, false, false, false, false, false, false, false, false]}))
-        .unwrap());
+    assert!(cond(json!({"Fn::Or": [true, false, false, false, false, false, false, false, false, false]})).unwrap());
     let e = cond(json!({"Fn::Not": {"Condition": "IsProd"}})).unwrap_err();
     assert_eq!(e.message, "Fn::Not expects [condition], found `Condition`");
     let e = cond(json!({"Fn::Equals": ["a"]})).unwrap_err();
@@ -618,10 +579,7 @@ fn condition_errors() {
 #[test]
 fn base64() {
     assert_eq!(ev(json!({"Fn::Base64": "hello"})), s("aGVsbG8="));
-    assert_eq!(
-        ev(json!({"Fn::Base64": {"Fn::Sub": "#!/bin/sh\necho ${Env}"}})),
-        s("IyEvYmluL3NoCmVjaG8gcHJvZA==")
-    );
+    assert_eq!(ev(json!({"Fn::Base64": {"Fn::Sub": "#!/bin/sh\necho ${Env}"}})), s("IyEvYmluL3NoCmVjaG8gcHJvZA=="));
     assert_eq!(ev(json!({"Fn::Base64": 12})), s("MTI="));
     assert_eq!(ev(json!({"Fn::Base64": {"Ref": "Pending"}})), Value::Unknown);
     assert_eq!(ev(json!({"Fn::Base64": {"Ref": "Password"}})), Value::secret(s("aHVudGVyMjI=")));
@@ -652,10 +610,7 @@ fn get_azs() {
     assert_eq!(ev(json!({"Fn::GetAZs": "us-east-2"})), list(&["us-east-2a", "us-east-2b", "us-east-2c"]));
     assert_eq!(ev(json!({"Fn::GetAZs": {"Ref": "Pending"}})), Value::Unknown);
     let (e, _) = ev_err(json!({"Fn::GetAZs": ["x"]}));
-    assert_eq!(
-        e.message,
-        "Fn::GetAZs expects a region (a string, or \"\" for the stack's region), found a list"
-    );
+    assert_eq!(e.message, "Fn::GetAZs expects a region (a string, or \"\" for the stack's region), found a list");
 }
 
 #[test]
@@ -678,10 +633,7 @@ fn to_json_string() {
     );
     assert_eq!(ev(json!({"Fn::ToJsonString": [1, "x"]})), s(r#"[1,"x"]"#));
     assert_eq!(ev(json!({"Fn::ToJsonString": {"a": {"Ref": "Pending"}}})), Value::Unknown);
-    assert_eq!(
-        ev(json!({"Fn::ToJsonString": {"pw": {"Ref": "Password"}}})),
-        Value::secret(s(r#"{"pw":"hunter22"}"#))
-    );
+    assert_eq!(ev(json!({"Fn::ToJsonString": {"pw": {"Ref": "Password"}}})), Value::secret(s(r#"{"pw":"hunter22"}"#)));
     let (e, _) = ev_err(json!({"Fn::ToJsonString": "x"}));
     assert_eq!(e.message, "Fn::ToJsonString expects a mapping or a list, found a string");
 }
@@ -759,7 +711,9 @@ fn cidr_errors() {
         let (e, n) = ev_err(json!({"Fn::Cidr": [bad, 1, 8]}));
         assert_eq!(
             e.message,
-            format!("Fn::Cidr expects an IP block in CIDR notation (such as 10.0.0.0/16 or 2001:db8::/56), found \"{bad}\"")
+            format!(
+                "Fn::Cidr expects an IP block in CIDR notation (such as 10.0.0.0/16 or 2001:db8::/56), found \"{bad}\""
+            )
         );
         assert_eq!(e.span, Some(at(&n, &["Fn::Cidr", "0"]).span.clone()));
     }
@@ -778,10 +732,7 @@ fn secrets_stay_where_they_are_in_plain_data() {
     assert!(matches!(v, Value::Map(_)));
     assert_eq!(m["a"], Value::List(vec![Value::secret(s("hunter22")), s("x")]));
     assert_eq!(m["b"], s("y"));
-    assert_eq!(
-        ev(json!({"a": {"Ref": "Pending"}})),
-        Value::Map(BTreeMap::from([("a".to_string(), Value::Unknown)]))
-    );
+    assert_eq!(ev(json!({"a": {"Ref": "Pending"}})), Value::Map(BTreeMap::from([("a".to_string(), Value::Unknown)])));
 }
 
 #[test]
@@ -954,10 +905,7 @@ fn check_syntax_of_every_function_shape() {
             json!({"Fn::Cidr": ["10.0.0.0/16", 1]}),
             "Fn::Cidr expects [ip block, count, cidr bits], found a list of 2 items",
         ),
-        (
-            json!({"Fn::Not": [{"Condition": 3}]}),
-            "Condition expects a condition name (a string), found a number",
-        ),
+        (json!({"Fn::Not": [{"Condition": 3}]}), "Condition expects a condition name (a string), found a number"),
     ] {
         assert_eq!(syntax(j), vec![msg.to_string()]);
     }
@@ -1043,10 +991,8 @@ mod props {
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-                (prop::sample::select(INTRINSIC_FUNCTIONS.to_vec()), inner.clone())
-                    .prop_map(|(k, v)| json!({ k: v })),
-                (prop::sample::select(vec!["a", "DefaultValue", "X"]), inner)
-                    .prop_map(|(k, v)| json!({ k: v })),
+                (prop::sample::select(INTRINSIC_FUNCTIONS.to_vec()), inner.clone()).prop_map(|(k, v)| json!({ k: v })),
+                (prop::sample::select(vec!["a", "DefaultValue", "X"]), inner).prop_map(|(k, v)| json!({ k: v })),
             ]
         })
     }
