@@ -14,9 +14,15 @@ export NO_COLOR=1
 # Build first, so that the emulator is not kept waiting through a long compile.
 cargo test --workspace --locked --no-run
 
-# shellcheck disable=SC1090
-source <(bash scripts/moto.sh start)
-trap 'bash scripts/moto.sh stop >/dev/null 2>&1 || true' EXIT
+# Reuse a running emulator (and leave it running); stop only one this script started.
+if bash scripts/moto.sh status >/dev/null 2>&1; then
+    # shellcheck disable=SC1090
+    source <(bash scripts/moto.sh start)
+else
+    # shellcheck disable=SC1090
+    source <(bash scripts/moto.sh start)
+    trap 'bash scripts/moto.sh stop >/dev/null 2>&1 || true' EXIT
+fi
 # Tests that need the emulator fail (rather than skip) when it is missing.
 export CAIRN_REQUIRE_EMULATOR=1
 

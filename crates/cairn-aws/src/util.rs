@@ -266,6 +266,17 @@ pub(crate) fn iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 
+/// Whether two lists of strings hold the same strings, in any order (IAM attachment lists,
+/// ARN lists: AWS does not keep their order).
+pub fn same_string_set(old: &Json, new: &Json) -> bool {
+    let set = |v: &Json| {
+        str_list(&serde_json::json!({ "x": v }), "x")
+            .ok()
+            .map(|l| l.into_iter().collect::<std::collections::BTreeSet<_>>())
+    };
+    matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

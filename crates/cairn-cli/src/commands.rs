@@ -298,16 +298,24 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// What kind of run `apply_and_report` reports on.
+struct RunKind<'a> {
+    /// `up`, `destroy`, `rollback`.
+    kind: &'a str,
+    show_secrets: bool,
+    /// For a rollback: the version whose inputs it applies.
+    rolled_back_to: Option<u64>,
+}
+
 async fn apply_and_report(
     ctx: &Ctx,
     mut session: Session,
     plan: &Plan,
     graph: Option<Arc<DesiredGraph>>,
     opts: ExecOptions,
-    kind: &str,
-    show_secrets: bool,
-    rolled_back_to: Option<u64>,
+    run: RunKind<'_>,
 ) -> Result<RunResult, CliError> {
+    let RunKind { kind, show_secrets, rolled_back_to } = run;
     let started = now();
     let clock = Instant::now();
     let version = session.next_version().await?;
@@ -412,7 +420,8 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
         let _ = session.close().await;
         return Err(e);
     }
-    apply_and_report(ctx, session, &plan, Some(graph), opts, kind, a.plan.show_secrets, rolled_back_to).await?;
+    let run = RunKind { kind, show_secrets: a.plan.show_secrets, rolled_back_to };
+    apply_and_report(ctx, session, &plan, Some(graph), opts, run).await?;
     Ok(())
 }
 
@@ -436,7 +445,15 @@ async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
         let _ = session.close().await;
         return Err(e);
     }
-    let result = apply_and_report(ctx, session, &plan, None, opts, "destroy", false, None).await?;
+    let result = apply_and_report(
+        ctx,
+        session,
+        &plan,
+        None,
+        opts,
+        RunKind { kind: "destroy", show_secrets: false, rolled_back_to: None },
+    )
+    .await?;
     if result.state.is_empty() {
         eprintln!("The stack is empty. `cairn stack rm {}` removes its history and stack file.", ctx.stack);
     }

@@ -98,11 +98,7 @@ impl ResourceType for ManagedPolicy {
     fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
         match property {
             "PolicyDocument" => policy_doc::equivalent(old, new),
-            "Roles" | "Users" | "Groups" => {
-                let set =
-                    |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
-                matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
-            }
+            "Roles" | "Users" | "Groups" => crate::util::same_string_set(old, new),
             _ => loose_eq(old, new),
         }
     }

@@ -27,7 +27,7 @@ use super::managed_policy::Attachments;
 use super::role::{ignore_gone, NO_ENTITY};
 use crate::util::{
     check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, refuse_unsupported, req_str,
-    sdk_error, str_list,
+    sdk_error,
 };
 use crate::{policy_doc, Aws};
 
@@ -98,11 +98,7 @@ impl ResourceType for Policy {
     fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
         match property {
             "PolicyDocument" => policy_doc::equivalent(old, new),
-            "Roles" | "Users" | "Groups" => {
-                let set =
-                    |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
-                matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
-            }
+            "Roles" | "Users" | "Groups" => crate::util::same_string_set(old, new),
             _ => loose_eq(old, new),
         }
     }

@@ -135,11 +135,7 @@ impl ResourceType for Role {
         match property {
             "AssumeRolePolicyDocument" => policy_doc::equivalent(old, new),
             "Tags" => tags_equivalent(old, new),
-            "ManagedPolicyArns" => {
-                let set =
-                    |v: &Json| str_list(&json!({"x": v}), "x").ok().map(|l| l.into_iter().collect::<BTreeSet<_>>());
-                matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
-            }
+            "ManagedPolicyArns" => crate::util::same_string_set(old, new),
             "Policies" => {
                 let map =
                     |v: &Json| parse(&json!({"AssumeRolePolicyDocument": {}, "Policies": v})).ok().map(|s| s.inline);
