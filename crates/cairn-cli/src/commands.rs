@@ -99,6 +99,10 @@ impl Ctx {
     async fn open(cwd: &Path, stack_flag: Option<&str>) -> Result<Ctx, CliError> {
         let project = Project::discover(cwd)?;
         let stack = project.resolve_stack(stack_flag)?;
+        Ctx::open_project(project, stack).await
+    }
+
+    async fn open_project(project: Project, stack: String) -> Result<Ctx, CliError> {
         let settings = project.settings(&stack)?;
         let url =
             std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
@@ -302,6 +306,7 @@ async fn apply_and_report(
     opts: ExecOptions,
     kind: &str,
     show_secrets: bool,
+    rolled_back_to: Option<u64>,
 ) -> Result<RunResult, CliError> {
     let started = now();
     let clock = Instant::now();
@@ -336,7 +341,11 @@ async fn apply_and_report(
     let (template_digest, config_digest) = ctx.digests();
     // A destroy does not run the template.
     let template_digest = if graph.is_some() { template_digest } else { None };
+    // What an up applied, so that `stack rollback --to` can apply it again.
+    let inputs = graph.is_some().then(|| ctx.project.loader.sources.borrow().clone());
     let entry = HistoryEntry {
+        inputs,
+        rolled_back_to,
         version,
         kind: kind.to_string(),
         started,
@@ -362,10 +371,15 @@ async fn apply_and_report(
 }
 
 async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
+    up_run(ctx, a, "up", None).await
+}
+
+/// `up`, or a rollback (`kind` "rollback") of the inputs of version `rolled_back_to`.
+async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<u64>) -> Result<(), CliError> {
     let graph = Arc::new(ctx.graph().await?);
     let opts = ctx.exec_options(a.parallel).await?;
     let session =
-        Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("up")), &ctx.registry, &opts)
+        Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info(kind)), &ctx.registry, &opts)
             .await?;
     let progress = Progress::new();
     for e in &session.recovered {
@@ -380,7 +394,7 @@ async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
     };
     print_stdout(&render::plan_text(
         &plan,
-        &ctx.title("Up of"),
+        &ctx.title(if kind == "rollback" { "Rollback of" } else { "Up of" }),
         a.plan.diff,
         a.plan.show_secrets,
         Style::detect_stdout(),
@@ -398,7 +412,7 @@ async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
         let _ = session.close().await;
         return Err(e);
     }
-    apply_and_report(ctx, session, &plan, Some(graph), opts, "up", a.plan.show_secrets).await?;
+    apply_and_report(ctx, session, &plan, Some(graph), opts, kind, a.plan.show_secrets, rolled_back_to).await?;
     Ok(())
 }
 
@@ -422,7 +436,7 @@ async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
         let _ = session.close().await;
         return Err(e);
     }
-    let result = apply_and_report(ctx, session, &plan, None, opts, "destroy", false).await?;
+    let result = apply_and_report(ctx, session, &plan, None, opts, "destroy", false, None).await?;
     if result.state.is_empty() {
         eprintln!("The stack is empty. `cairn stack rm {}` removes its history and stack file.", ctx.stack);
     }
@@ -463,6 +477,8 @@ async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
     let (template_digest, config_digest) = ctx.digests();
     session
         .add_history(&HistoryEntry {
+            inputs: None,
+            rolled_back_to: None,
             version,
             kind: "refresh".into(),
             started,
@@ -700,7 +716,18 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let backend = backend_for(&project)?;
             let history = backend.history(&stack).await?;
             if json {
-                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&history).expect("json")));
+                // The recorded inputs are listed by file name, not printed whole.
+                let rows: Vec<serde_json::Value> = history
+                    .iter()
+                    .map(|h| {
+                        let mut j = serde_json::to_value(h).expect("history json");
+                        if let Some(files) = &h.inputs {
+                            j["inputs"] = files.keys().cloned().collect::<Vec<_>>().into();
+                        }
+                        j
+                    })
+                    .collect();
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&rows).expect("json")));
             } else if history.is_empty() {
                 eprintln!("Stack `{stack}` has no runs yet.");
             } else {
@@ -770,6 +797,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             eprintln!("Imported {} into stack `{stack}`.", render::count(n, "resource"));
             Ok(())
         }
+        StackCommand::Rollback { to, up } => rollback(cwd, stack_flag, to, up).await,
         StackCommand::Graph => {
             let ctx = Ctx::open(cwd, stack_flag).await?;
             let graph = ctx.graph().await?;
@@ -785,6 +813,39 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             Ok(())
         }
     }
+}
+
+/// `cairn stack rollback --to N`: preview, then apply, the template and configuration that
+/// version N applied. The project's files are not changed.
+async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArgs) -> Result<(), CliError> {
+    let project = Project::discover(cwd)?;
+    let stack = project.resolve_stack(stack_flag)?;
+    let backend = backend_for(&project)?;
+    let history = backend.history(&stack).await?;
+    let Some(entry) = history.iter().find(|h| h.version == to) else {
+        let versions: Vec<String> = history.iter().map(|h| h.version.to_string()).collect();
+        return Err(CliError::Usage(format!(
+            "stack `{stack}` has no version {to} (versions: {})",
+            list_or_none(&versions)
+        )));
+    };
+    let Some(files) = entry.inputs.clone() else {
+        return Err(CliError::Usage(format!(
+            "version {to} is a `{}` run, which applied no template: roll back to an `up` or `rollback` version",
+            entry.kind
+        )));
+    };
+    let mut recorded = project.at_recorded(files)?;
+    // The state stays where it is now, whatever the recorded Cairn.yaml said.
+    recorded.file.backend = project.file.backend.clone();
+    let ctx = Ctx::open_project(recorded, stack.clone()).await?;
+    eprintln!(
+        "Rolling back stack `{stack}` to the template and configuration of version {to} ({} {}, {}).",
+        entry.kind, entry.result, entry.ended
+    );
+    up_run(&ctx, a, "rollback", Some(to)).await?;
+    eprintln!("The project's files are unchanged: the next `cairn up` applies them again.");
+    Ok(())
 }
 
 fn backend_for(project: &Project) -> Result<Arc<dyn Backend>, CliError> {

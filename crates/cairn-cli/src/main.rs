@@ -117,6 +117,14 @@ pub enum StackCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Preview, then apply, the template and configuration that version N applied.
+    Rollback {
+        /// The history version to return to (`cairn stack history`).
+        #[arg(long, value_name = "N")]
+        to: u64,
+        #[command(flatten)]
+        up: UpArgs,
+    },
     /// Print the desired dependency graph (Graphviz dot).
     Graph,
 }

@@ -18,11 +18,19 @@ pub const PROJECT_FILE: &str = "Cairn.yaml";
 pub struct FsLoader {
     pub root: PathBuf,
     pub sources: RefCell<BTreeMap<String, String>>,
+    /// When set, files come from here instead of the disk (the inputs an earlier run
+    /// recorded, for `cairn stack rollback`).
+    pub recorded: Option<BTreeMap<String, String>>,
 }
 
 impl SourceLoader for FsLoader {
     fn read(&self, path: &str) -> std::io::Result<String> {
-        let text = std::fs::read_to_string(self.root.join(path))?;
+        let text = match &self.recorded {
+            Some(files) => files.get(path).cloned().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, format!("{path} is not among the recorded inputs"))
+            })?,
+            None => std::fs::read_to_string(self.root.join(path))?,
+        };
         self.sources.borrow_mut().insert(path.to_string(), text.clone());
         Ok(text)
     }
@@ -49,12 +57,23 @@ impl Project {
                 )));
             }
         }
-        let loader = FsLoader { root: dir.clone(), sources: RefCell::default() };
+        let loader = FsLoader { root: dir.clone(), sources: RefCell::default(), recorded: None };
         let text =
             loader.read(PROJECT_FILE).map_err(|e| CliError::Usage(format!("cannot read {PROJECT_FILE}: {e}")))?;
         let file = parse_project(&text, PROJECT_FILE)
             .map_err(|d| CliError::Diagnostics(d, loader.sources.borrow().clone()))?;
         Ok(Project { dir, file, loader })
+    }
+
+    /// The same project as it was when a run recorded `files` (its inputs).
+    pub fn at_recorded(&self, files: BTreeMap<String, String>) -> Result<Project, CliError> {
+        let loader = FsLoader { root: self.dir.clone(), sources: RefCell::default(), recorded: Some(files) };
+        let text = loader
+            .read(PROJECT_FILE)
+            .map_err(|e| CliError::Usage(format!("cannot read the recorded {PROJECT_FILE}: {e}")))?;
+        let file = parse_project(&text, PROJECT_FILE)
+            .map_err(|d| CliError::Diagnostics(d, loader.sources.borrow().clone()))?;
+        Ok(Project { dir: self.dir.clone(), file, loader })
     }
 
     pub fn stack_path(&self, stack: &str) -> PathBuf {

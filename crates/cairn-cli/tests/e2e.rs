@@ -133,3 +133,36 @@ fn targeted_replace() {
     // Whatever reads the suffix is replaced or updated as a consequence, never left stale.
     assert!(ch.iter().any(|(id, _)| id == "Token.Value"), "{plan:#}");
 }
+
+#[test]
+fn rollback_restores_an_earlier_configuration() {
+    let p = Proj::hello();
+    p.run(&["stack", "select", "development"]).ok();
+    p.run(&["up", "--yes"]).ok();
+    let v1_token = p.state("development")["resources"]["Token.Value"].clone();
+    p.run(&["config", "set", "TokenLength", "20"]).ok();
+    p.run(&["up", "--yes"]).ok();
+    assert_eq!(p.state("development")["resources"]["Token.Value"]["inputs"]["Length"], "20");
+
+    // Version 1 applied TokenLength 12: rolling back previews a replacement, then applies it.
+    let out = p.run(&["stack", "rollback", "--to", "1", "--yes"]).ok();
+    assert!(out.stdout.contains("Rollback of hello/development"), "{}", out.stdout);
+    assert!(out.stdout.contains("Token.Value") && out.stdout.contains("replace"), "{}", out.stdout);
+    let token = &p.state("development")["resources"]["Token.Value"];
+    assert_eq!(token["inputs"]["Length"], v1_token["inputs"]["Length"]);
+    assert_ne!(token["physical_id"], v1_token["physical_id"], "a new value of the old length");
+
+    // The history says what happened; the project's files are unchanged, so `up` rolls forward.
+    let history = p.run(&["stack", "history", "--json"]).ok().json();
+    let last = history.as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["kind"].as_str(), last["rolled_back_to"].as_u64()), (Some("rollback"), Some(1)));
+    assert!(p.read("stacks/development.yaml").contains("TokenLength: 20"));
+    let plan = p.run(&["preview", "--json"]).ok().json();
+    assert_eq!(changes(&plan), [("Token.Value".to_string(), "replace".to_string())]);
+
+    // A version that applied no template, or none at all, is refused.
+    p.run(&["destroy", "--yes"]).ok();
+    let err = p.run(&["stack", "rollback", "--to", "4", "--yes"]).code(2);
+    assert!(err.stderr.contains("`destroy` run"), "{}", err.stderr);
+    p.run(&["stack", "rollback", "--to", "99", "--yes"]).code(2);
+}

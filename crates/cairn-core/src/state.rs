@@ -234,6 +234,14 @@ pub struct HistoryEntry {
     pub config_digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the run applied: the text of the project file, the template and its
+    /// components, and the stack file, by project-relative path (secret values in the
+    /// stack file stay encrypted). `cairn stack rollback --to N` applies them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<BTreeMap<String, String>>,
+    /// For a rollback: the version whose inputs it applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_to: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

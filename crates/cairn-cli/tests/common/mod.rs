@@ -141,6 +141,16 @@ impl Proj {
 
     /// Snapshot `out` under `name` with this project's filters.
     #[track_caller]
+    /// Like [`Proj::snapshot`], with the progress lines on stderr in sorted order:
+    /// independent steps may report in either order, even at `--parallel 1` (a step's slot
+    /// is freed once its provider call returns, before its result is journaled).
+    pub fn snapshot_unordered_progress(&self, name: &str, out: &Out) {
+        let (mut progress, rest): (Vec<&str>, Vec<&str>) = out.stderr.lines().partition(|l| l.starts_with("  "));
+        progress.sort_unstable();
+        let stderr = progress.into_iter().chain(rest).map(|l| format!("{l}\n")).collect();
+        self.snapshot(name, &Out { code: out.code, stdout: out.stdout.clone(), stderr });
+    }
+
     pub fn snapshot(&self, name: &str, out: &Out) {
         let text = self.filter(&out.to_string());
         let mut settings = insta::Settings::clone_current();
