@@ -369,6 +369,8 @@ fn history(version: u64, result: &str) -> HistoryEntry {
         template_digest: None,
         config_digest: None,
         error: None,
+        inputs: None,
+        rolled_back_to: None,
     }
 }
 
