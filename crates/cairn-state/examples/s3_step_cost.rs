@@ -37,8 +37,8 @@ fn resource(i: usize) -> ResourceState {
             ("Tags".to_string(), Value::string("cairn:project=bench,cairn:stack=dev")),
         ])),
         attributes: BTreeMap::from([
-            ("Arn".to_string(), Value::string(&format!("arn:aws:s3:::{physical}"))),
-            ("DomainName".to_string(), Value::string(&format!("{physical}.s3.amazonaws.com"))),
+            ("Arn".to_string(), Value::string(format!("arn:aws:s3:::{physical}"))),
+            ("DomainName".to_string(), Value::string(format!("{physical}.s3.amazonaws.com"))),
         ]),
         dependencies: if i > 0 { vec![format!("Bucket{:05}", i - 1)] } else { vec![] },
         deletion_policy: Default::default(),
