@@ -3,6 +3,9 @@
 //! - [`LocalBackend`]: a directory (by default `<project>/.cairn`) holding, per stack, a
 //!   snapshot, an append-only intent journal, a lock file and the run history. See the
 //!   [`local`] module for the on-disk format and its crash-safety argument.
+//! - [`S3Backend`]: the same model in an S3 bucket (`s3://bucket/prefix?region=...`): one
+//!   object per journal append, a snapshot per run, a lock object created with a
+//!   conditional PUT. See the [`s3`] module.
 //! - [`open_backend`]: turns the `backend:` setting of `Cairn.yaml` into a
 //!   [`Backend`](cairn_core::state::Backend).
 //! - [`lock_info`]: who is taking a lock (user, host, pid, time).
@@ -17,9 +20,11 @@ use std::sync::Arc;
 use cairn_core::state::{Backend, LockInfo, StateError};
 
 pub mod local;
+pub mod s3;
 mod sys;
 
 pub use local::LocalBackend;
+pub use s3::S3Backend;
 
 /// The longest stack name accepted (it becomes a directory name and an S3 key part).
 pub const MAX_STACK_NAME_LEN: usize = 128;
@@ -50,10 +55,14 @@ pub fn validate_stack_name(name: &str) -> Result<(), StateError> {
 /// - `file:///abs/path`: that directory.
 /// - `file://relative/path` or a plain path: relative to `project_dir` (a plain absolute
 ///   path is used as is).
-/// - `s3://bucket/prefix`: [`StateError::UnsupportedBackend`] for now (not in this build).
+/// - `s3://bucket/prefix?region=R`: an [`S3Backend`]; without `?region=`, `AWS_REGION`,
+///   and without either an error asking for `?region=`. Its client is made on first use.
 ///
 /// Nothing is created on disk until something is written.
 pub fn open_backend(url: Option<&str>, project_dir: &Path) -> Result<Arc<dyn Backend>, StateError> {
+    if let Some(url) = url.map(str::trim).filter(|u| u.starts_with("s3://")) {
+        return Ok(Arc::new(S3Backend::from_url(url)?));
+    }
     let root = local_root(url, project_dir)?;
     Ok(Arc::new(LocalBackend::new(root)))
 }
@@ -82,9 +91,7 @@ fn local_root(url: Option<&str>, project_dir: &Path) -> Result<PathBuf, StateErr
         return Ok(relative(rest));
     }
     if url.starts_with("s3://") {
-        return Err(StateError::UnsupportedBackend(format!(
-            "`{url}`: the S3 backend is not available in this build yet; use a `file://` backend"
-        )));
+        return Err(StateError::UnsupportedBackend(format!("`{url}` is not a local directory")));
     }
     if let Some((scheme, _)) = url.split_once("://") {
         return Err(StateError::UnsupportedBackend(format!(
@@ -141,8 +148,10 @@ mod tests {
             let err = local_root(Some(bad), project).unwrap_err();
             assert!(matches!(err, StateError::UnsupportedBackend(_)), "{bad:?}: {err}");
         }
-        let err = open_backend(Some("s3://bucket"), project).err().unwrap();
-        assert!(err.to_string().contains("S3 backend is not available"), "{err}");
+        let b = open_backend(Some("s3://bucket/team/?region=eu-west-1"), project).unwrap();
+        assert_eq!(b.describe(), "s3://bucket/team");
+        let err = open_backend(Some("s3://Bad_Bucket/x?region=eu-west-1"), project).err().unwrap();
+        assert!(matches!(err, StateError::UnsupportedBackend(_)), "{err}");
     }
 
     #[test]

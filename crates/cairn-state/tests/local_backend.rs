@@ -446,8 +446,11 @@ async fn open_backend_url_forms() {
         assert!(root.join("stacks/dev/journal.jsonl").exists(), "{url:?}");
         assert_eq!(b.list_stacks().await.unwrap(), ["dev"]);
     }
-    match open_backend(Some("s3://bucket/prefix?region=us-east-1"), project) {
-        Err(StateError::UnsupportedBackend(msg)) => assert!(msg.contains("s3://bucket"), "{msg}"),
+    // S3 URLs open the S3 backend (nothing is contacted until it is used).
+    let b = open_backend(Some("s3://bucket/prefix?region=us-east-1"), project).unwrap();
+    assert_eq!(b.describe(), "s3://bucket/prefix");
+    match open_backend(Some("gs://bucket/prefix"), project) {
+        Err(StateError::UnsupportedBackend(msg)) => assert!(msg.contains("gs://"), "{msg}"),
         other => panic!("expected UnsupportedBackend, got {:?}", other.err()),
     }
 }
