@@ -1,13 +1,14 @@
 //! Counting the AWS API calls a process makes, for benchmarks: with
 //! `CAIRN_COUNT_API_CALLS=1` every SDK client gets an interceptor that counts each
-//! operation once (`read_before_execution`: retries of the same call are not counted again),
-//! by service and operation name. [`counts`] reads the tally; the CLI prints it at exit.
+//! operation once (`read_before_serialization`: retries of the same call are not counted
+//! again), by service and operation name. Not `read_before_execution`: a client-level
+//! interceptor sees that hook before the operation's configuration, so without its name. [`counts`] reads the tally; the CLI prints it at exit.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use aws_sdk_s3::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_s3::config::{ConfigBag, Intercept};
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
@@ -35,9 +36,10 @@ impl Intercept for CountCalls {
         "CairnCountCalls"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let key = match cfg.load::<Metadata>() {
