@@ -5,7 +5,8 @@
 //!   properties are evaluated again at that moment from its dependencies' real results.
 //! - Phase 2 runs deletes (removed resources, and the old halves of replacements) in
 //!   reverse dependency order.
-//! - At most `parallel` provider calls run at once.
+//! - At most `parallel` steps are in their provider calls at once (a step's slot is
+//!   freed when its calls return, while its result is still being journaled).
 //! - Before each mutating call a `Begin` entry is durably journaled; after it, a `Commit`
 //!   or `Abort` (invariant 4). Entries from concurrent steps are group-committed: one
 //!   backend append (one sync) for all entries waiting at that moment.
@@ -18,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::graph::{DesiredGraph, ResourceLookup};
@@ -176,6 +177,19 @@ pub fn stop_requested() -> bool {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+/// The most entries one backend append carries.
+const MAX_BATCH: usize = 4096;
+
+/// Take what is queued, up to [`MAX_BATCH`] in all.
+fn drain(rx: &mut mpsc::UnboundedReceiver<(JournalEntry, Ack)>, batch: &mut Vec<(JournalEntry, Ack)>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(x) => batch.push(x),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Appends journal entries durably, batching the entries of concurrent steps into one
 /// backend append.
 pub struct Journal {
@@ -193,10 +207,20 @@ impl Journal {
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
-                while batch.len() < 4096 {
-                    match rx.try_recv() {
-                        Ok(x) => batch.push(x),
-                        Err(_) => break,
+                drain(&mut rx, &mut batch);
+                // Yield while more entries keep arriving (a few times at most): the steps
+                // woken together with the first one (a wave of finished calls, and the
+                // steps started in their place) then share this sync instead of waiting
+                // for the next one.
+                for _ in 0..8 {
+                    if batch.len() >= MAX_BATCH {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                    let before = batch.len();
+                    drain(&mut rx, &mut batch);
+                    if batch.len() == before && before > 1 {
+                        break;
                     }
                 }
                 let (entries, acks): (Vec<JournalEntry>, Vec<Ack>) = batch.into_iter().unzip();
@@ -345,7 +369,9 @@ pub async fn execute(
             })
             .collect()
     };
-    let p1 = schedule(&phase1, &deps1, parallel, &shared, |shared, step| Box::pin(run_phase1(shared, step))).await;
+    let p1 =
+        schedule(&phase1, &deps1, parallel, &shared, |shared, step, slot| Box::pin(run_phase1(shared, step, slot)))
+            .await;
     let mut unsettled: BTreeSet<String> = BTreeSet::new();
     for (i, (outcome, elapsed)) in p1.into_iter().enumerate() {
         if matches!(outcome, Outcome::Failed(_) | Outcome::Skipped(_)) {
@@ -430,31 +456,44 @@ pub async fn execute(
             .collect()
     };
     // Edges: delete(A) waits for delete(B) when B depended on A.
-    let deps2: Vec<Vec<usize>> = deletes
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            entries
-                .iter()
-                .enumerate()
-                .filter(|(j, b)| *j != i && b.as_ref().is_some_and(|b| b.dependencies.iter().any(|d| d == &a.id)))
-                .map(|(j, _)| j)
-                .collect()
-        })
-        .collect();
+    let deps2: Vec<Vec<usize>> = {
+        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, a) in deletes.iter().enumerate() {
+            by_id.entry(a.id.as_str()).or_default().push(i);
+        }
+        let mut deps2: Vec<Vec<usize>> = vec![Vec::new(); deletes.len()];
+        for (j, b) in entries.iter().enumerate() {
+            let Some(b) = b else { continue };
+            let distinct: BTreeSet<&str> = b.dependencies.iter().map(String::as_str).collect();
+            for d in distinct {
+                for &i in by_id.get(d).into_iter().flatten() {
+                    if i != j {
+                        deps2[i].push(j);
+                    }
+                }
+            }
+        }
+        deps2
+    };
     // A delete is held back when a phase-1 step that used the resource did not settle:
-    // it may still refer to it.
-    let held: Vec<Option<String>> = deletes
-        .iter()
-        .map(|d| {
-            let g = shared.graph.as_ref();
-            let users: Vec<&String> = unsettled
-                .iter()
-                .filter(|u| *u == &d.id || g.and_then(|g| g.resources.get(*u)).is_some_and(|r| r.deps.contains(&d.id)))
-                .collect();
-            users.first().map(|u| format!("`{u}` did not finish, and it may still use this resource"))
-        })
-        .collect();
+    // it may still refer to it. (The first such step in id order is named.)
+    let held: Vec<Option<String>> = {
+        let mut user_of: HashMap<&str, &String> = HashMap::new();
+        for u in &unsettled {
+            user_of.entry(u.as_str()).or_insert(u);
+            if let Some(r) = shared.graph.as_ref().and_then(|g| g.resources.get(u)) {
+                for d in &r.deps {
+                    user_of.entry(d.as_str()).or_insert(u);
+                }
+            }
+        }
+        deletes
+            .iter()
+            .map(|d| {
+                user_of.get(d.id.as_str()).map(|u| format!("`{u}` did not finish, and it may still use this resource"))
+            })
+            .collect()
+    };
     let delete_refs: Vec<&Step> = deletes.iter().collect();
     let shared2 = shared.clone();
     let held = Arc::new(held);
@@ -462,7 +501,7 @@ pub async fn execute(
     let index_of: HashMap<(String, Option<String>), usize> =
         deletes.iter().enumerate().map(|(i, s)| ((s.id.clone(), s.physical_id.clone()), i)).collect();
     let index_of = Arc::new(index_of);
-    let p2 = schedule(&delete_refs, &deps2, parallel, &shared2, move |shared, step| {
+    let p2 = schedule(&delete_refs, &deps2, parallel, &shared2, move |shared, step, slot| {
         let i = index_of[&(step.id.clone(), step.physical_id.clone())];
         let held = held[i].clone();
         let entry = entries[i].clone();
@@ -470,7 +509,7 @@ pub async fn execute(
             if let Some(h) = held {
                 return Outcome::Skipped(h);
             }
-            run_delete(shared, step, entry).await
+            run_delete(shared, step, entry, slot).await
         })
     })
     .await;
@@ -527,8 +566,23 @@ fn keep_known(
 
 type StepFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>;
 
-/// Run steps as their dependencies finish, at most `parallel` at once. A step whose
-/// dependency failed or was skipped is skipped. Returns outcomes in step order.
+/// A step's share of `--parallel`: held from the step's start until its provider calls
+/// have returned. Writing the result to the journal no longer holds it, so the next
+/// steps' `Begin` entries share a journal sync with the finished steps' `Commit`s (group
+/// commit) instead of waiting for a sync of their own. A step's dependents still start only
+/// once it has finished, result journaled.
+pub struct Slot(Option<OwnedSemaphorePermit>);
+
+impl Slot {
+    /// The provider calls of this step are done: let another step start.
+    fn release(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// Run steps as their dependencies finish, at most `parallel` holding a [`Slot`] (in
+/// provider calls) at once. A step whose dependency failed or was skipped is skipped.
+/// Returns outcomes in step order.
 async fn schedule<F>(
     steps: &[&Step],
     deps: &[Vec<usize>],
@@ -537,7 +591,7 @@ async fn schedule<F>(
     run: F,
 ) -> Vec<(Outcome, Duration)>
 where
-    F: Fn(Arc<Shared>, Step) -> StepFuture,
+    F: Fn(Arc<Shared>, Step, Slot) -> StepFuture,
 {
     let n = steps.len();
     let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; n];
@@ -551,12 +605,15 @@ where
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running: JoinSet<(usize, Outcome, Duration)> = JoinSet::new();
     let mut blocked_by: Vec<Option<String>> = vec![None; n];
+    let slots = Arc::new(Semaphore::new(parallel));
+    // A slot acquired while waiting, not yet given to a step.
+    let mut spare: Option<OwnedSemaphorePermit> = None;
 
     loop {
-        while running.len() < parallel {
-            let Some(i) = ready.pop_front() else { break };
-            let step = steps[i].clone();
+        while let Some(&i) = ready.front() {
+            let step = steps[i];
             if let Some(why) = blocked_by[i].take() {
+                ready.pop_front();
                 shared.observer.event(&Event::Finished {
                     id: step.id.clone(),
                     type_name: step.type_name.clone(),
@@ -578,6 +635,7 @@ where
                 continue;
             }
             if shared.stop.load(Ordering::SeqCst) || stop_requested() {
+                ready.pop_front();
                 let why = if stop_requested() {
                     "interrupted before this step started".to_string()
                 } else {
@@ -596,16 +654,34 @@ where
                 );
                 continue;
             }
-            let fut = run(shared.clone(), step);
+            let permit = match spare.take() {
+                Some(p) => p,
+                None => match slots.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            ready.pop_front();
+            let fut = run(shared.clone(), step.clone(), Slot(Some(permit)));
             running.spawn(async move {
                 let start = Instant::now();
                 let o = fut.await;
                 (i, o, start.elapsed())
             });
         }
-        let Some(joined) = running.join_next().await else { break };
-        let (i, outcome, elapsed) = joined.expect("step task panicked");
-        finish(i, outcome, elapsed, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+        // Nothing running means every slot is free, so nothing is left ready either.
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = running.join_next() => {
+                let (i, outcome, elapsed) = joined.expect("running is not empty").expect("step task panicked");
+                finish(i, outcome, elapsed, &mut outcomes, &dependents, &mut waiting, &mut ready, &mut blocked_by, steps);
+            }
+            permit = slots.clone().acquire_owned(), if !ready.is_empty() => {
+                spare = Some(permit.expect("the slot semaphore is never closed"));
+            }
+        }
     }
     outcomes
         .into_iter()
@@ -642,14 +718,14 @@ fn finish(
     outcomes[i] = Some((outcome, elapsed));
 }
 
-async fn run_phase1(shared: Arc<Shared>, step: Step) -> Outcome {
+async fn run_phase1(shared: Arc<Shared>, step: Step, mut slot: Slot) -> Outcome {
     shared.observer.event(&Event::Started {
         id: step.id.clone(),
         type_name: step.type_name.clone(),
         action: step.action,
     });
     let start = Instant::now();
-    let outcome = phase1_inner(&shared, &step).await;
+    let outcome = phase1_inner(&shared, &step, &mut slot).await;
     shared.observer.event(&Event::Finished {
         id: step.id.clone(),
         type_name: step.type_name.clone(),
@@ -660,7 +736,7 @@ async fn run_phase1(shared: Arc<Shared>, step: Step) -> Outcome {
     outcome
 }
 
-async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
+async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome {
     let graph = shared.graph.as_ref().expect("phase 1 needs the graph");
     let r = &graph.resources[&step.id];
     let t = shared.registry.get(&r.type_name).expect("registered type").clone();
@@ -742,7 +818,9 @@ async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
                 return shared.journal_failed(step, Action::Update, e);
             }
             let old_json = provider_json(t.schema(), &old.inputs);
-            match t.update(&ctx, &old.physical_id, &old_json, &json).await {
+            let updated = t.update(&ctx, &old.physical_id, &old_json, &json).await;
+            slot.release();
+            match updated {
                 Ok(data) => {
                     match shared.commit(op, vec![StateChange::Put { state: make_state(data, &old.name_seed) }]).await {
                         Ok(()) => Outcome::Done,
@@ -760,7 +838,8 @@ async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
             if replacing && mode == Some(ReplaceMode::DeleteBeforeCreate) {
                 let old = old.clone().expect("replace has state");
                 if r.update_replace_policy == DeletionPolicy::Delete {
-                    if let Err(o) = delete_resource(shared, step, &old, false).await {
+                    // The slot stays held: the create follows.
+                    if let Err(o) = delete_resource(shared, step, &old, false, None).await {
                         return o;
                     }
                 } else {
@@ -809,6 +888,7 @@ async fn phase1_inner(shared: &Shared, step: &Step) -> Outcome {
                     }
                 }
             };
+            slot.release();
             match created {
                 Ok(data) => {
                     let mut changes = Vec::new();
@@ -844,8 +924,15 @@ fn is_known_other(state: &StackState, id: &str, physical_id: &str) -> bool {
         || state.pending_deletes.iter().any(|r| r.id == id && r.physical_id == physical_id)
 }
 
-/// Delete one resource (journaled). `Err` carries the outcome to report.
-async fn delete_resource(shared: &Shared, step: &Step, r: &ResourceState, retired: bool) -> Result<(), Outcome> {
+/// Delete one resource (journaled). `Err` carries the outcome to report. `slot`, when
+/// given, is released once the provider calls are done.
+async fn delete_resource(
+    shared: &Shared,
+    step: &Step,
+    r: &ResourceState,
+    retired: bool,
+    slot: Option<&mut Slot>,
+) -> Result<(), Outcome> {
     let t = match shared.registry.get(&r.type_name) {
         Some(t) => t.clone(),
         None => {
@@ -886,6 +973,9 @@ async fn delete_resource(shared: &Shared, step: &Step, r: &ResourceState, retire
             result = Ok(());
         }
     }
+    if let Some(slot) = slot {
+        slot.release();
+    }
     match result {
         Ok(()) => {
             let change = if retired {
@@ -902,7 +992,7 @@ async fn delete_resource(shared: &Shared, step: &Step, r: &ResourceState, retire
     }
 }
 
-async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState>) -> Outcome {
+async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState>, mut slot: Slot) -> Outcome {
     let Some(r) = entry else { return Outcome::Unchanged };
     shared.observer.event(&Event::Started {
         id: step.id.clone(),
@@ -921,7 +1011,7 @@ async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState
             Err(e) => shared.journal_failed(&step, Action::Delete, e),
         }
     } else {
-        match delete_resource(&shared, &step, &r, step.retired).await {
+        match delete_resource(&shared, &step, &r, step.retired, Some(&mut slot)).await {
             Ok(()) => Outcome::Done,
             Err(o) => o,
         }
