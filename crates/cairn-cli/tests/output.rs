@@ -34,11 +34,27 @@ fn up_then_destroy() {
 #[test]
 fn production_up_and_destroy_keeps_the_retained_resource() {
     let mut p = Proj::hello();
-    // One at a time, so the progress lines come in a fixed order.
-    let up = p.run(&["-s", "production", "up", "--yes", "--parallel", "1"]).ok();
+    let up = sorted_progress(p.run(&["-s", "production", "up", "--yes", "--parallel", "1"]).ok());
     p.learn_ids("production");
     p.snapshot("output_production_up", &up);
-    p.snapshot("output_production_destroy", &p.run(&["-s", "production", "destroy", "--yes", "--parallel", "1"]).ok());
+    let destroy = sorted_progress(p.run(&["-s", "production", "destroy", "--yes", "--parallel", "1"]).ok());
+    p.snapshot("output_production_destroy", &destroy);
+}
+
+/// The run with its progress lines (`  +  Id (Type) creating...`) sorted in place. Their
+/// order is not fixed even at `--parallel 1`: a step frees its slot when its provider calls
+/// return, so the next step may start before the previous one is journaled and reported.
+fn sorted_progress(mut out: common::Out) -> common::Out {
+    let mut lines: Vec<String> = out.stderr.lines().map(str::to_string).collect();
+    let is_progress = |l: &str| ["  +  ", "  -  ", "  ~  ", "  +- "].iter().any(|p| l.starts_with(p));
+    let at: Vec<usize> = (0..lines.len()).filter(|&i| is_progress(&lines[i])).collect();
+    let mut progress: Vec<String> = at.iter().map(|&i| lines[i].clone()).collect();
+    progress.sort();
+    for (i, l) in at.into_iter().zip(progress) {
+        lines[i] = l;
+    }
+    out.stderr = lines.join("\n") + if out.stderr.ends_with('\n') { "\n" } else { "" };
+    out
 }
 
 #[test]
