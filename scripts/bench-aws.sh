@@ -45,7 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 moto_log="${CAIRN_MOTO_DIR:+$CAIRN_MOTO_DIR/log}"
-requests() { if [[ -n "$moto_log" && -f "$moto_log" ]]; then grep -c 'HTTP/1.1"' "$moto_log" || true; else echo 0; fi; }
+requests() { if [[ -n "$moto_log" && -f "$moto_log" ]]; then grep -c ' HTTP/1\.1' "$moto_log" || true; else echo 0; fi; }
 
 now_ms() { date +%s%3N; }
 
