@@ -1,30 +1,64 @@
 #!/usr/bin/env bash
 # The main job: build cairn, then deploy an example stack and show its preview and outputs.
 #
-#   scripts/demo.sh                 # examples/hello, stack development
-#   scripts/demo.sh EXAMPLE STACK   # another example or stack
+#   scripts/demo.sh                 # examples/pipeweave, stack development
+#   scripts/demo.sh EXAMPLE STACK   # another example or stack (examples/hello needs no AWS)
 #
-# The state goes to the example's own .cairn/ directory. To remove what it deployed:
-#   target/cairn -C examples/EXAMPLE destroy --stack STACK --yes   (the script prints it)
+# Where AWS_ENDPOINT_URL is not set, the demo deploys to the local AWS emulator (moto,
+# started through scripts/moto.sh on a loopback port, with dummy credentials) and leaves it
+# running; it prints how to destroy the stack and how to stop the emulator. To deploy to a
+# real account instead, export AWS_ENDPOINT_URL yourself (or use cairn directly).
+#
+# The state goes to the example's own .cairn/ directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-example="${1:-hello}"
+example="${1:-pipeweave}"
 stack="${2:-development}"
+dir="examples/$example"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
+
+[[ -f "$dir/Cairn.yaml" ]] || { echo "demo.sh: no project at $dir" >&2; exit 2; }
 
 echo "==> building cairn (release)" >&2
 cargo build --release --locked -p cairn-cli >&2
 cairn="$CARGO_TARGET_DIR/release/cairn"
 
-echo "==> cairn preview -C examples/$example --stack $stack" >&2
-"$cairn" -C "examples/$example" preview --stack "$stack"
+started_emulator=""
+if [[ -z "${AWS_ENDPOINT_URL:-}" ]] && grep -rqs "AWS::" "$dir"/*.yaml "$dir"/components; then
+    echo "==> starting the local AWS emulator (scripts/moto.sh start)" >&2
+    already_running=""
+    bash scripts/moto.sh status >/dev/null 2>&1 && already_running=1
+    # shellcheck disable=SC1090
+    source <(bash scripts/moto.sh start)
+    [[ -z "$already_running" ]] && started_emulator=1
+    # A new emulator is empty: forget whatever an earlier demo recorded against another one.
+    if [[ -n "$started_emulator" && -d "$dir/.cairn/stacks/$stack" ]]; then
+        echo "==> cairn -C $dir refresh --stack $stack --yes   (a fresh emulator: drop stale state)" >&2
+        "$cairn" -C "$dir" refresh --stack "$stack" --yes >&2
+    fi
+fi
 
-echo "==> cairn up -C examples/$example --stack $stack --yes" >&2
-"$cairn" -C "examples/$example" up --stack "$stack" --yes
+echo "==> cairn -C $dir preview --stack $stack" >&2
+"$cairn" -C "$dir" preview --stack "$stack"
 
-echo "==> cairn stack output -C examples/$example --stack $stack --json" >&2
-"$cairn" -C "examples/$example" stack output --stack "$stack" --json
+echo "==> cairn -C $dir up --stack $stack --yes" >&2
+"$cairn" -C "$dir" up --stack "$stack" --yes
+
+echo "==> cairn -C $dir preview --stack $stack --expect-no-changes" >&2
+"$cairn" -C "$dir" preview --stack "$stack" --expect-no-changes >/dev/null
+echo "no changes after up" >&2
+
+echo "==> cairn -C $dir stack output --stack $stack --json" >&2
+"$cairn" -C "$dir" stack output --stack "$stack" --json
 
 echo >&2
-echo "Deployed. To remove it: $cairn -C examples/$example destroy --stack $stack --yes" >&2
+if [[ -n "${AWS_ENDPOINT_URL:-}" && -n "${CAIRN_MOTO_DIR:-}" ]]; then
+    echo "Deployed to the local AWS emulator at $AWS_ENDPOINT_URL (still running)." >&2
+    echo "To remove the stack:" >&2
+    echo "  source <(scripts/moto.sh status) && $cairn -C $dir destroy --stack $stack --yes" >&2
+    echo "To stop the emulator (it keeps everything in memory: what it holds is lost):" >&2
+    echo "  scripts/moto.sh stop" >&2
+else
+    echo "Deployed. To remove it: $cairn -C $dir destroy --stack $stack --yes" >&2
+fi

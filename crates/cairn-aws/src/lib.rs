@@ -25,6 +25,8 @@
 //! AWS is eventually consistent (a new bucket, a new IAM entity) the types also wait, with a
 //! bounded backoff ([`wait_until`]).
 //!
+//! With `CAIRN_COUNT_API_CALLS=1` the clients count the API calls they make ([`api_calls`]).
+//!
 //! Resources may set `Region:` (the engine passes it in `OpContext::region`): S3 clients are
 //! kept one per region, made on first use. IAM is global: one client.
 
@@ -39,6 +41,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
+pub mod api_calls;
 pub mod iam;
 pub mod policy_doc;
 pub mod s3;
@@ -93,10 +96,15 @@ impl Aws {
             Some(r) if r.starts_with("us-gov-") => "us-gov-west-1".to_string(),
             _ => "us-east-1".to_string(),
         };
-        let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&config).region(Region::new(iam_region)).build(),
-        );
-        let sts = aws_sdk_sts::Client::new(&config);
+        let count = api_calls::enabled();
+        let mut iam_conf = aws_sdk_iam::config::Builder::from(&config).region(Region::new(iam_region));
+        let mut sts_conf = aws_sdk_sts::config::Builder::from(&config);
+        if count {
+            iam_conf = iam_conf.interceptor(api_calls::CountCalls);
+            sts_conf = sts_conf.interceptor(api_calls::CountCalls);
+        }
+        let iam = aws_sdk_iam::Client::from_conf(iam_conf.build());
+        let sts = aws_sdk_sts::Client::from_conf(sts_conf.build());
         Arc::new(Aws { config, custom_endpoint, s3: Mutex::new(HashMap::new()), iam, sts, account: OnceCell::new() })
     }
 
@@ -112,6 +120,9 @@ impl Aws {
                 }
                 if self.custom_endpoint {
                     conf = conf.force_path_style(true);
+                }
+                if api_calls::enabled() {
+                    conf = conf.interceptor(api_calls::CountCalls);
                 }
                 aws_sdk_s3::Client::from_conf(conf.build())
             })

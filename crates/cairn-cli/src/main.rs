@@ -221,5 +221,17 @@ fn main() {
         }
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if cairn_aws::api_calls::enabled() {
+        report_api_calls();
+    }
     std::process::exit(code);
+}
+
+/// With `CAIRN_COUNT_API_CALLS=1`: one line on stderr with the number of AWS API calls the
+/// run made, and the calls by operation (for `scripts/bench-aws.sh`).
+fn report_api_calls() {
+    let counts = cairn_aws::api_calls::counts();
+    let total: u64 = counts.values().sum();
+    let each: Vec<String> = counts.iter().map(|(op, n)| format!("{op}={n}")).collect();
+    eprintln!("aws-api-calls: {total} ({})", each.join(" "));
 }

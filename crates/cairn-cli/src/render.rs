@@ -477,8 +477,8 @@ impl Observer for Progress {
 
 fn err_tail(e: &cairn_core::exec::StepError) -> String {
     match &e.code {
-        Some(c) => format!("{c}: {}", e.message),
-        None => e.message.clone(),
+        Some(c) if !e.message.starts_with(&format!("{c}: ")) => format!("{c}: {}", e.message),
+        _ => e.message.clone(),
     }
 }
 

@@ -71,10 +71,11 @@ pub struct StepError {
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({}): {} failed: ", self.id, self.type_name, self.action.verb())?;
-        if let Some(c) = &self.code {
-            write!(f, "{c}: ")?;
+        // Providers may already start the message with the code (the AWS types do): once.
+        match &self.code {
+            Some(c) if !self.message.starts_with(&format!("{c}: ")) => write!(f, "{c}: {}", self.message),
+            _ => write!(f, "{}", self.message),
         }
-        write!(f, "{}", self.message)
     }
 }
 

@@ -33,7 +33,11 @@ use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::IAM::Policy";
 
-static SCHEMA: LazyLock<TypeSchema> = LazyLock::new(|| crate::schema::load(crate::schema::IAM_POLICY, None, &[]));
+/// `PolicyName` is the name property: the policy is an entity's policy of that name, so a
+/// replacement that keeps the name must delete before it creates (creating first would put
+/// the same policy again, and the delete of the old one would then remove it).
+static SCHEMA: LazyLock<TypeSchema> =
+    LazyLock::new(|| crate::schema::load(crate::schema::IAM_POLICY, Some("PolicyName"), &[]));
 
 /// The `AWS::IAM::Policy` resource type.
 pub struct Policy {

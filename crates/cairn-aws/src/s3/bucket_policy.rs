@@ -27,7 +27,11 @@ use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::S3::BucketPolicy";
 
-static SCHEMA: LazyLock<TypeSchema> = LazyLock::new(|| crate::schema::load(crate::schema::S3_BUCKET_POLICY, None, &[]));
+/// `Bucket` is the name property: a bucket has one policy, so a replacement on the same
+/// bucket (`--replace`) must delete before it creates (creating first would overwrite the
+/// policy, and the delete of the old one would then remove it).
+static SCHEMA: LazyLock<TypeSchema> =
+    LazyLock::new(|| crate::schema::load(crate::schema::S3_BUCKET_POLICY, Some("Bucket"), &[]));
 
 const GONE: [&str; 3] = ["NoSuchBucket", "NoSuchBucketPolicy", "NotFound"];
 

@@ -67,6 +67,26 @@ impl Proj {
         p
     }
 
+    /// A copy of `examples/NAME` (without any state of its own) whose project is renamed
+    /// `project` in `Cairn.yaml`, so that names derived from the project are its own.
+    pub fn example(name: &str, project: &str) -> Proj {
+        let p = Proj::empty();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+        copy_dir(&src, p.path());
+        let cairn = p.read("Cairn.yaml");
+        let renamed = cairn.replacen(&format!("\nname: {name}\n"), &format!("\nname: {project}\n"), 1);
+        assert_ne!(cairn, renamed, "examples/{name}/Cairn.yaml has no `name: {name}` line");
+        p.write("Cairn.yaml", &renamed);
+        p
+    }
+
+    /// A project written by the test, like [`Proj::with_template`], named `project`.
+    pub fn named(project: &str, template: &str, stack_file: &str) -> Proj {
+        let p = Proj::with_template(template, stack_file);
+        p.write("Cairn.yaml", &format!("name: {project}\ntemplate: template.yaml\ndefaults:\n  region: us-east-1\n"));
+        p
+    }
+
     /// A project written by the test: `Cairn.yaml` (name `t`, region us-east-1), the
     /// template and one stack file `stacks/dev.yaml`.
     pub fn with_template(template: &str, stack_file: &str) -> Proj {

@@ -1,0 +1,167 @@
+//! Helpers for the CLI acceptance tests against the local AWS emulator (moto, started by
+//! `scripts/test.sh` through `scripts/moto.sh`): SDK clients that read back what `cairn`
+//! did, and unique names (every test deploys under a project name of its own, because the
+//! tests share one emulator).
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use rand::Rng;
+use serde_json::Value;
+
+/// SDK clients pointed at the emulator, and a runtime to drive them from sync tests.
+pub struct Emu {
+    pub rt: tokio::runtime::Runtime,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+}
+
+/// The emulator's clients, or `None` (after saying so) when `AWS_ENDPOINT_URL` is unset.
+/// Under `CAIRN_REQUIRE_EMULATOR` (scripts/test.sh, CI) a missing emulator is a failure.
+pub fn emulator() -> Option<Emu> {
+    let Ok(url) = std::env::var("AWS_ENDPOINT_URL") else {
+        assert!(
+            std::env::var_os("CAIRN_REQUIRE_EMULATOR").is_none(),
+            "AWS_ENDPOINT_URL is not set, but CAIRN_REQUIRE_EMULATOR is: scripts/test.sh should have started moto"
+        );
+        eprintln!("skipping: AWS_ENDPOINT_URL not set (run via scripts/test.sh, or `source <(scripts/moto.sh start)`)");
+        return None;
+    };
+    assert!(
+        url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost"),
+        "these tests only run against a local emulator, not {url}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let config = rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).load(),
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let iam = aws_sdk_iam::Client::new(&config);
+    Some(Emu { rt, s3, iam })
+}
+
+/// `prefix-` and 8 random lower-case letters and digits.
+pub fn unique(prefix: &str) -> String {
+    let mut rng = rand::rng();
+    let s: String =
+        (0..8).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
+    format!("{prefix}-{s}")
+}
+
+/// The name at the end of an IAM ARN (`arn:aws:iam::123:role/path/NAME` -> `NAME`).
+pub fn arn_name(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
+}
+
+/// A policy document as IAM returns it (maybe URL-encoded) as JSON.
+pub fn doc(text: &str) -> Value {
+    cairn_aws::policy_doc::parse(&Value::String(text.to_string()))
+        .unwrap_or_else(|| panic!("not a policy document: {text}"))
+}
+
+/// A JSON value that may be one string or a list of strings, as a set.
+pub fn strings(v: &Value) -> BTreeSet<String> {
+    match v {
+        Value::String(s) => [s.clone()].into(),
+        Value::Array(a) => a.iter().map(|x| x.as_str().expect("a string").to_string()).collect(),
+        other => panic!("expected a string or a list of strings, found {other}"),
+    }
+}
+
+impl Emu {
+    pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    pub fn bucket_exists(&self, name: &str) -> bool {
+        match self.block(self.s3.head_bucket().bucket(name).send()) {
+            Ok(_) => true,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+            Err(e) => panic!("HeadBucket {name}: {e:?}"),
+        }
+    }
+
+    /// Every bucket's name.
+    pub fn bucket_names(&self) -> Vec<String> {
+        let out = self.block(self.s3.list_buckets().send()).expect("ListBuckets");
+        out.buckets().iter().filter_map(|b| b.name().map(str::to_string)).collect()
+    }
+
+    /// The tags of a bucket (empty when it has none).
+    pub fn bucket_tags(&self, name: &str) -> Vec<(String, String)> {
+        match self.block(self.s3.get_bucket_tagging().bucket(name).send()) {
+            Ok(t) => t.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+            Err(e) if e.code() == Some("NoSuchTagSet") => Vec::new(),
+            Err(e) => panic!("GetBucketTagging {name}: {e:?}"),
+        }
+    }
+
+    /// The default version's document of a managed policy.
+    pub fn policy_document(&self, arn: &str) -> Value {
+        let p = self.block(self.iam.get_policy().policy_arn(arn).send()).expect("GetPolicy");
+        let version = p.policy().and_then(|p| p.default_version_id()).expect("a default version").to_string();
+        let v = self
+            .block(self.iam.get_policy_version().policy_arn(arn).version_id(&version).send())
+            .expect("GetPolicyVersion");
+        doc(v.policy_version().and_then(|v| v.document()).expect("a document"))
+    }
+
+    /// The names of every role, customer managed policy and instance profile.
+    pub fn iam_names(&self) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
+        let mut roles = BTreeSet::new();
+        let mut marker = None;
+        loop {
+            let out = self.block(self.iam.list_roles().set_marker(marker.clone()).send()).expect("ListRoles");
+            roles.extend(out.roles().iter().map(|r| r.role_name().to_string()));
+            marker = out.marker().map(str::to_string);
+            if !out.is_truncated() || marker.is_none() {
+                break;
+            }
+        }
+        let mut policies = BTreeSet::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .block(
+                    self.iam
+                        .list_policies()
+                        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                        .set_marker(marker.clone())
+                        .send(),
+                )
+                .expect("ListPolicies");
+            policies.extend(out.policies().iter().filter_map(|p| p.policy_name().map(str::to_string)));
+            marker = out.marker().map(str::to_string);
+            if !out.is_truncated() || marker.is_none() {
+                break;
+            }
+        }
+        let mut profiles = BTreeSet::new();
+        let mut marker = None;
+        loop {
+            let out = self
+                .block(self.iam.list_instance_profiles().set_marker(marker.clone()).send())
+                .expect("ListInstanceProfiles");
+            profiles.extend(out.instance_profiles().iter().map(|p| p.instance_profile_name().to_string()));
+            marker = out.marker().map(str::to_string);
+            if !out.is_truncated() || marker.is_none() {
+                break;
+            }
+        }
+        (roles, policies, profiles)
+    }
+
+    /// The roles whose `cairn:project` tag is `project`.
+    pub fn roles_tagged(&self, project: &str) -> Vec<String> {
+        let (roles, _, _) = self.iam_names();
+        roles
+            .into_iter()
+            .filter(|r| match self.block(self.iam.list_role_tags().role_name(r).send()) {
+                Ok(t) => t.tags().iter().any(|t| t.key() == "cairn:project" && t.value() == project),
+                Err(e) if e.code() == Some("NoSuchEntity") => false,
+                Err(e) => panic!("ListRoleTags {r}: {e:?}"),
+            })
+            .collect()
+    }
+}
