@@ -184,6 +184,7 @@ impl Ctx {
             },
             partition,
             parameters: self.settings.parameters.clone(),
+            secret_parameters: Default::default(),
             exports,
         };
         let graph = DesiredGraph::build(&template, inputs, &self.registry).map_err(|d| self.project.diagnostics(d))?;
