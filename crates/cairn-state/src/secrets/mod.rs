@@ -50,7 +50,7 @@ pub enum SecretsError {
     #[error("the passphrase for stack `{stack}` is wrong")]
     WrongPassphrase { stack: String },
     #[error(
-        "stack `{stack}` encrypts its secrets with a passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or run on a terminal to be asked for it"
+        "stack `{stack}` needs the passphrase of its secrets: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or run on a terminal to be asked for it"
     )]
     NoPassphrase { stack: String },
     #[error("{0}")]
