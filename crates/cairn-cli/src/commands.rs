@@ -733,11 +733,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                         serde_json::to_string_pretty(&o.value.to_display_json(show_secrets)).expect("json")
                     ));
                 } else {
-                    let v = match &o.value {
-                        Value::String(s) => s.clone(),
-                        other => render::show(other, show_secrets),
-                    };
-                    print_stdout(&format!("{v}\n"));
+                    print_stdout(&format!("{}\n", render::bare(&o.value, show_secrets)));
                 }
             } else if json {
                 print_stdout(&format!(
@@ -1071,7 +1067,7 @@ async fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Resul
             if json {
                 print_stdout(&format!("{}\n", v.to_display_json(show_secrets)));
             } else {
-                print_stdout(&format!("{}\n", config_text(&v, show_secrets)));
+                print_stdout(&format!("{}\n", render::bare(&v, show_secrets)));
             }
             Ok(())
         }
@@ -1111,23 +1107,11 @@ async fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Resul
                 t.load_preset(comfy_table::presets::NOTHING);
                 t.set_header(vec!["KEY", "VALUE"]);
                 for (k, v) in rows {
-                    t.add_row(vec![k, config_text(&v, show_secrets)]);
+                    t.add_row(vec![k, render::bare(&v, show_secrets)]);
                 }
                 print_stdout(&render::table_text(&t));
             }
             Ok(())
         }
-    }
-}
-
-/// A setting as `config get`/`config ls` print it: strings bare, secrets as [secret]
-/// unless `show_secrets`.
-fn config_text(v: &Value, show_secrets: bool) -> String {
-    match v {
-        Value::Secret(_) if !show_secrets => "[secret]".to_string(),
-        other => match other.reveal() {
-            Value::String(s) => s.clone(),
-            inner => render::show(inner, show_secrets),
-        },
     }
 }
