@@ -134,6 +134,7 @@ fn build_graph(text: String, registry: &Registry) -> Result<DesiredGraph, String
         partition: "aws".into(),
         parameters: Default::default(),
         exports: Default::default(),
+        secret_parameters: Default::default(),
     };
     DesiredGraph::build(&template, inputs, registry).map_err(|d| d.to_string())
 }

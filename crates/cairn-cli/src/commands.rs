@@ -1,7 +1,7 @@
 //! The commands. Each reads the project, builds what it needs from cairn-core and
 //! cairn-state, and renders.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -17,10 +17,13 @@ use cairn_core::state::{Backend, HistoryEntry, StackState};
 use cairn_core::template::ast::{Node, NodeValue};
 use cairn_core::template::model::{load_template, ResourceKind};
 use cairn_core::{Span, Value};
+use cairn_state::secrets::{Provider, SecretsManager};
+use cairn_state::EncryptingBackend;
 
 use crate::error::CliError;
 use crate::project::{list_or_none, Project};
 use crate::render::{self, Progress, Style};
+use crate::secrets::{self as cli_secrets, StackSecrets};
 use crate::{Cli, Command, ConfigCommand, StackCommand};
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -36,7 +39,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Init(a) => init(&cwd, a),
         Command::Stack(c) => stack(&cwd, cli.stack.as_deref(), c).await,
-        Command::Config(c) => config(&cwd, cli.stack.as_deref(), c),
+        Command::Config(c) => config(&cwd, cli.stack.as_deref(), c).await,
         Command::Preview(a) => {
             let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
             preview(&ctx, a).await
@@ -55,7 +58,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
         Command::Cancel(a) => {
-            let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
+            // Clearing a lock needs no secrets.
+            let ctx = Ctx::open_with(&cwd, cli.stack.as_deref(), false).await?;
             cancel(&ctx, a.yes).await
         }
     }
@@ -88,8 +92,13 @@ fn template_uses_aws(t: &cairn_core::template::Template) -> bool {
 struct Ctx {
     project: Project,
     stack: String,
+    /// The stack's settings, with encrypted parameters decrypted.
     settings: StackSettings,
+    /// The parameters the stack file holds encrypted.
+    secret_params: BTreeSet<String>,
+    /// The state backend, behind [`EncryptingBackend`] (the engine sees plain secrets).
     backend: Arc<dyn Backend>,
+    secrets: Arc<EncryptingBackend>,
     registry: Registry,
     /// The template, loaded once (its errors are reported by the commands that need it).
     template: Result<cairn_core::template::Template, cairn_core::Diagnostics>,
@@ -97,18 +106,51 @@ struct Ctx {
 
 impl Ctx {
     async fn open(cwd: &Path, stack_flag: Option<&str>) -> Result<Ctx, CliError> {
-        let project = Project::discover(cwd)?;
-        let stack = project.resolve_stack(stack_flag)?;
-        Ctx::open_project(project, stack).await
+        Self::open_with(cwd, stack_flag, true).await
     }
 
-    async fn open_project(project: Project, stack: String) -> Result<Ctx, CliError> {
-        let settings = project.settings(&stack)?;
-        let url =
-            std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
-        let backend = cairn_state::open_backend(url.as_deref(), &project.dir)?;
+    /// With `secrets`, the stack's secrets manager is opened first of all (a wrong
+    /// passphrase is reported before anything else happens) and encrypted parameters are
+    /// decrypted.
+    async fn open_with(cwd: &Path, stack_flag: Option<&str>, secrets: bool) -> Result<Ctx, CliError> {
+        let project = Project::discover(cwd)?;
+        let stack = project.resolve_stack(stack_flag)?;
+        Ctx::open_project(project, stack, secrets).await
+    }
+
+    /// Open `stack` of `project` (which may be a recorded version of it, for a rollback).
+    async fn open_project(project: Project, stack: String, secrets: bool) -> Result<Ctx, CliError> {
+        let mut settings = project.settings(&stack)?;
+        let raw = backend_for(&project)?;
+        let encrypting = encrypting_backend(&project, raw.clone());
+        let mut secret_params = BTreeSet::new();
+        if secrets {
+            let manager = encrypting.manager(&stack).await?;
+            secret_params = cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack)?;
+        }
+        let backend: Arc<dyn Backend> = encrypting.clone();
         let template = load_template(&project.loader, &project.file.template);
-        let mut ctx = Ctx { project, stack, settings, backend, registry: registry(), template };
+        if let Ok(t) = &template {
+            for (name, def) in &t.parameters {
+                if let Some(n) = settings.parameters.get(name).filter(|_| def.no_echo && !secret_params.contains(name))
+                {
+                    eprintln!(
+                        "warning: {}: NoEcho parameter `{name}` is stored in plain text; encrypt it with `cairn config set --secret {name}`",
+                        n.span
+                    );
+                }
+            }
+        }
+        let mut ctx = Ctx {
+            project,
+            stack,
+            settings,
+            secret_params,
+            backend,
+            secrets: encrypting,
+            registry: registry(),
+            template,
+        };
         // AWS is loaded only when the template or the state uses it, so projects of
         // built-in types need no credentials.
         let mentions_account = ctx
@@ -119,7 +161,7 @@ impl Ctx {
             .values()
             .any(|t| t.contains("AWS::AccountId") || t.contains("AWS::StackId"));
         let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws);
-        let in_state = match ctx.backend.load(&ctx.stack).await {
+        let in_state = match raw.load(&ctx.stack).await {
             Ok(l) => l
                 .state
                 .resources
@@ -188,6 +230,7 @@ impl Ctx {
             },
             partition,
             parameters: self.settings.parameters.clone(),
+            secret_parameters: self.secret_params.clone(),
             exports,
         };
         let graph = DesiredGraph::build(&template, inputs, &self.registry).map_err(|d| self.project.diagnostics(d))?;
@@ -419,6 +462,14 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
     if let Err(e) = confirm("Apply these changes?", a.yes) {
         let _ = session.close().await;
         return Err(e);
+    }
+    // Secrets to store and no secrets provider yet: set one up now, before any change
+    // (rather than at the first journal write).
+    if plan_has_secrets(&plan) {
+        if let Err(e) = ctx.secrets.ensure_manager(&ctx.stack).await {
+            let _ = session.close().await;
+            return Err(e.into());
+        }
     }
     let run = RunKind { kind, show_secrets: a.plan.show_secrets, rolled_back_to };
     apply_and_report(ctx, session, &plan, Some(graph), opts, run).await?;
@@ -697,7 +748,13 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         }
         StackCommand::Output { name, json, shell, show_secrets } => {
             let stack = project.resolve_stack(stack_flag)?;
-            let backend = backend_for(&project)?;
+            // Secrets are decrypted only to be shown; otherwise they stay ciphertext (shown
+            // as [secret]) and no passphrase is needed.
+            let backend: Arc<dyn Backend> = if show_secrets {
+                encrypting_backend(&project, backend_for(&project)?)
+            } else {
+                backend_for(&project)?
+            };
             let state = backend.load(&stack).await?.state;
             if let Some(n) = name {
                 let o = state.outputs.get(&n).ok_or_else(|| {
@@ -710,11 +767,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                         serde_json::to_string_pretty(&o.value.to_display_json(show_secrets)).expect("json")
                     ));
                 } else {
-                    let v = match &o.value {
-                        Value::String(s) => s.clone(),
-                        other => render::show(other, show_secrets),
-                    };
-                    print_stdout(&format!("{v}\n"));
+                    print_stdout(&format!("{}\n", render::bare(&o.value, show_secrets)));
                 }
             } else if json {
                 print_stdout(&format!(
@@ -759,9 +812,13 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             }
             Ok(())
         }
-        StackCommand::Export => {
+        StackCommand::Export { show_secrets } => {
             let stack = project.resolve_stack(stack_flag)?;
-            let backend = backend_for(&project)?;
+            let backend: Arc<dyn Backend> = if show_secrets {
+                encrypting_backend(&project, backend_for(&project)?)
+            } else {
+                backend_for(&project)?
+            };
             let loaded = backend.load(&stack).await?;
             if !loaded.interrupted.is_empty() {
                 eprintln!("warning: stack `{stack}` has {} interrupted operation(s); run `cairn up` or `cairn refresh` to reconcile them first", loaded.interrupted.len());
@@ -786,8 +843,23 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let doc: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| CliError::Usage(format!("the import is not valid JSON: {e}")))?;
             let state_json = doc.get("state").cloned().unwrap_or(doc);
-            let state: StackState = serde_json::from_value(state_json)
+            let mut state: StackState = serde_json::from_value(state_json)
                 .map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
+            let backend = encrypting_backend(&project, backend_for(&project)?);
+            // Ciphertexts (from `stack export`) must be this stack's: open them, so that the
+            // state is sealed again as a whole on the way in.
+            let mut has_ciphertext = false;
+            let _ = cairn_state::encrypting::walk_state(&mut state.clone(), &mut |v| {
+                has_ciphertext |= matches!(v, Value::Secret(inner) if inner.as_str().is_some_and(cairn_state::secrets::is_ciphertext));
+                Ok(())
+            });
+            if has_ciphertext {
+                let m = backend
+                    .manager(&stack)
+                    .await?
+                    .ok_or_else(|| cairn_state::secrets::SecretsError::NotConfigured { stack: stack.clone() })?;
+                cairn_state::encrypting::open_state(&m, &mut state)?;
+            }
             confirm(
                 &format!(
                     "Replace the state of stack `{stack}` with {}?",
@@ -795,7 +867,6 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                 ),
                 yes,
             )?;
-            let backend = backend_for(&project)?;
             let registry = registry();
             let opts = ExecOptions {
                 project: project.file.name.clone(),
@@ -806,7 +877,8 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                 parallel: 1,
             };
             let mut session =
-                Session::open(backend, &stack, Some(cairn_state::lock_info("import")), &registry, &opts).await?;
+                Session::open(backend.clone(), &stack, Some(cairn_state::lock_info("import")), &registry, &opts)
+                    .await?;
             let n = state.resources.len();
             let r = session.replace_state(state).await;
             session.close().await?;
@@ -815,6 +887,9 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             Ok(())
         }
         StackCommand::Rollback { to, up } => rollback(cwd, stack_flag, to, up).await,
+        StackCommand::ChangeSecretsProvider { provider } => {
+            change_secrets_provider(&project, stack_flag, &provider).await
+        }
         StackCommand::Graph => {
             let ctx = Ctx::open(cwd, stack_flag).await?;
             let graph = ctx.graph().await?;
@@ -855,7 +930,7 @@ async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArg
     let mut recorded = project.at_recorded(files)?;
     // The state stays where it is now, whatever the recorded Cairn.yaml said.
     recorded.file.backend = project.file.backend.clone();
-    let ctx = Ctx::open_project(recorded, stack.clone()).await?;
+    let ctx = Ctx::open_project(recorded, stack.clone(), true).await?;
     eprintln!(
         "Rolling back stack `{stack}` to the template and configuration of version {to} ({} {}, {}).",
         entry.kind, entry.result, entry.ended
@@ -865,6 +940,84 @@ async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArg
     Ok(())
 }
 
+/// `stack change-secrets-provider`: open the stack's secrets with the current provider, set
+/// up the new one, and re-encrypt the state and the stack file's secure values. The stack is
+/// locked meanwhile. The state is written first, then the stack file (one rename).
+async fn change_secrets_provider(project: &Project, stack_flag: Option<&str>, provider: &str) -> Result<(), CliError> {
+    use cairn_state::encrypting::{open_state, seal_state, state_has_secrets, SecretsSource};
+    let stack = project.resolve_stack(stack_flag)?;
+    let new_provider = Provider::parse(provider)?;
+    let source = secrets_source(project);
+    // The current secrets first: a wrong passphrase stops everything here.
+    let old: Option<Arc<SecretsManager>> = source.configured(&stack).await?;
+    let raw = backend_for(project)?;
+    let lock = raw.lock(&stack, cairn_state::lock_info("change-secrets-provider")).await?;
+    let result = async {
+        let loaded = raw.load(&stack).await?;
+        if !loaded.interrupted.is_empty() {
+            return Err(CliError::Usage(format!(
+                "stack `{stack}` has {} interrupted operation(s): run `cairn up` or `cairn refresh` to reconcile them first",
+                loaded.interrupted.len()
+            )));
+        }
+        let mut state = loaded.state;
+        let mut has_ciphertext = false;
+        let _ = cairn_state::encrypting::walk_state(&mut state.clone(), &mut |v| {
+            has_ciphertext |= matches!(v, Value::Secret(inner) if inner.as_str().is_some_and(cairn_state::secrets::is_ciphertext));
+            Ok(())
+        });
+        if has_ciphertext {
+            let m = old.as_deref().ok_or_else(|| cairn_state::secrets::SecretsError::NotConfigured { stack: stack.clone() })?;
+            open_state(m, &mut state)?;
+        }
+        let new = source.create(&stack, new_provider, &cli_secrets::NewPassphrase).await?;
+        let mut own = project.read_stack(&stack)?;
+        let n = cli_secrets::reencrypt_parameters(&mut own, old.as_deref(), &new, &stack)?;
+        own.secretsprovider = Some(new.provider().url());
+        own.encryptionsalt = Some(new.encryptionsalt().to_string());
+        if state_has_secrets(&state) {
+            seal_state(&new, &mut state);
+            raw.compact(&stack, &state).await?;
+        }
+        project.write_stack(&stack, &own)?;
+        eprintln!(
+            "Stack `{stack}` now encrypts its secrets with `{}`: re-encrypted {} in {} and the state.",
+            new.provider().url(),
+            render::count(n, "stack file value"),
+            project.stack_rel(&stack)
+        );
+        Ok(())
+    }
+    .await;
+    let released = lock.release().await;
+    result?;
+    released?;
+    Ok(())
+}
+
+/// Whether running `plan` stores secrets.
+fn plan_has_secrets(plan: &Plan) -> bool {
+    plan.steps.iter().any(|s| {
+        s.inputs.as_ref().is_some_and(Value::contains_secret)
+            || s.changes.iter().any(|c| c.new.as_ref().is_some_and(Value::contains_secret))
+    }) || plan.outputs.values().any(|o| o.value.contains_secret())
+}
+
+/// The secrets source of a project's stacks (their stack files).
+fn secrets_source(project: &Project) -> Arc<StackSecrets> {
+    Arc::new(StackSecrets {
+        dir: project.dir.clone(),
+        project: project.file.name.clone(),
+        defaults: project.file.defaults.clone(),
+    })
+}
+
+/// `raw` behind an [`EncryptingBackend`] whose managers come from the stack files.
+fn encrypting_backend(project: &Project, raw: Arc<dyn Backend>) -> Arc<EncryptingBackend> {
+    Arc::new(EncryptingBackend::new(raw, secrets_source(project)))
+}
+
+/// The raw backend (secrets stay ciphertext).
 fn backend_for(project: &Project) -> Result<Arc<dyn Backend>, CliError> {
     let url = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
     Ok(cairn_state::open_backend(url.as_deref(), &project.dir)?)
@@ -897,12 +1050,67 @@ fn config_key(key: &str) -> ConfigKey {
     }
 }
 
-fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), CliError> {
+/// A parameter's value for display: secure values as [secret], or decrypted with
+/// `show_secrets` (the manager is opened only then).
+async fn shown_parameter(
+    project: &Project,
+    stack: &str,
+    name: &str,
+    node: &Node,
+    show_secrets: bool,
+    manager: &mut Option<Arc<SecretsManager>>,
+) -> Result<Value, CliError> {
+    use cairn_state::encrypting::SecretsSource;
+    let Some(ct) = cli_secrets::secure_ciphertext(node) else {
+        return Ok(node.to_literal().unwrap_or(Value::Null));
+    };
+    if !show_secrets {
+        // Any secret displays as [secret]; its content is not needed.
+        return Ok(Value::secret(Value::Null));
+    }
+    if manager.is_none() {
+        *manager = Some(
+            secrets_source(project)
+                .configured(stack)
+                .await?
+                .ok_or_else(|| cairn_state::secrets::SecretsError::NotConfigured { stack: stack.to_string() })?,
+        );
+    }
+    Ok(cli_secrets::open_secure(manager.as_ref().expect("set above"), name, ct)?)
+}
+
+async fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), CliError> {
+    use cairn_state::encrypting::SecretsSource;
     let project = Project::discover(cwd)?;
     let stack = project.resolve_stack(stack_flag)?;
     let rel = project.stack_rel(&stack);
     match c {
-        ConfigCommand::Set { key, value } => {
+        ConfigCommand::Set { key, value, secret: true } => {
+            let ConfigKey::Parameter(p) = config_key(&key) else {
+                return Err(CliError::Usage(format!("`{key}` cannot be a secret: only parameters can")));
+            };
+            // Read the stack file first, so that a missing one is reported before asking.
+            project.read_stack(&stack)?;
+            let source = secrets_source(&project);
+            let manager = match source.configured(&stack).await? {
+                Some(m) => m,
+                None => source.set_up(&stack).await?,
+            };
+            let plain = cli_secrets::read_secret_value(&key, value)?;
+            let ct = manager.seal_value(&Value::String(plain.to_string()));
+            // Re-read: setting up the provider wrote the stack file.
+            let mut s = project.read_stack(&stack)?;
+            s.parameters.insert(p, cli_secrets::secure_node(ct, Span::file(rel.clone())));
+            project.write_stack(&stack, &s)?;
+            eprintln!("Set `{key}` (encrypted) in {rel}.");
+            Ok(())
+        }
+        ConfigCommand::Set { key, value, secret: false } => {
+            let value = value.ok_or_else(|| {
+                CliError::Usage(format!(
+                    "no value for `{key}`: `cairn config set {key} VALUE`, or `cairn config set --secret {key}` to read a secret from stdin"
+                ))
+            })?;
             let mut s = project.read_stack(&stack)?;
             match config_key(&key) {
                 ConfigKey::Region => s.region = Some(value),
@@ -923,21 +1131,22 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
             eprintln!("Set `{key}` in {rel}.");
             Ok(())
         }
-        ConfigCommand::Get { key, json } => {
+        ConfigCommand::Get { key, json, show_secrets } => {
             let s = project.settings(&stack)?;
+            let mut manager = None;
             let v: Option<Value> = match config_key(&key) {
                 ConfigKey::Region => s.region.clone().map(Value::String),
                 ConfigKey::Tag(t) => s.tags.get(&t).cloned().map(Value::String),
-                ConfigKey::Parameter(p) => s.parameters.get(&p).map(|n| n.to_literal().unwrap_or(Value::Null)),
+                ConfigKey::Parameter(p) => match s.parameters.get(&p) {
+                    Some(n) => Some(shown_parameter(&project, &stack, &p, n, show_secrets, &mut manager).await?),
+                    None => None,
+                },
             };
             let v = v.ok_or_else(|| CliError::Usage(format!("`{key}` is not set for stack `{stack}`")))?;
             if json {
-                print_stdout(&format!("{}\n", v.to_display_json(false)));
+                print_stdout(&format!("{}\n", v.to_display_json(show_secrets)));
             } else {
-                print_stdout(&format!(
-                    "{}\n",
-                    v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))
-                ));
+                print_stdout(&format!("{}\n", render::bare(&v, show_secrets)));
             }
             Ok(())
         }
@@ -955,28 +1164,29 @@ fn config(cwd: &Path, stack_flag: Option<&str>, c: ConfigCommand) -> Result<(), 
             eprintln!("Removed `{key}` from {rel}.");
             Ok(())
         }
-        ConfigCommand::Ls { json } => {
+        ConfigCommand::Ls { json, show_secrets } => {
             let s = project.settings(&stack)?;
             let mut rows: Vec<(String, Value)> = Vec::new();
             if let Some(r) = &s.region {
                 rows.push(("region".into(), Value::String(r.clone())));
             }
+            let mut manager = None;
             for (k, n) in &s.parameters {
-                rows.push((k.clone(), n.to_literal().unwrap_or(Value::Null)));
+                rows.push((k.clone(), shown_parameter(&project, &stack, k, n, show_secrets, &mut manager).await?));
             }
             for (k, v) in &s.tags {
                 rows.push((format!("tags.{k}"), Value::String(v.clone())));
             }
             if json {
                 let m: serde_json::Map<String, serde_json::Value> =
-                    rows.iter().map(|(k, v)| (k.clone(), v.to_display_json(false))).collect();
+                    rows.iter().map(|(k, v)| (k.clone(), v.to_display_json(show_secrets))).collect();
                 print_stdout(&format!("{}\n", serde_json::to_string_pretty(&m).expect("json")));
             } else {
                 let mut t = comfy_table::Table::new();
                 t.load_preset(comfy_table::presets::NOTHING);
                 t.set_header(vec!["KEY", "VALUE"]);
                 for (k, v) in rows {
-                    t.add_row(vec![k, v.as_str().map(str::to_string).unwrap_or_else(|| render::show(&v, false))]);
+                    t.add_row(vec![k, render::bare(&v, show_secrets)]);
                 }
                 print_stdout(&render::table_text(&t));
             }

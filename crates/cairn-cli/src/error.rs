@@ -2,7 +2,8 @@
 //!
 //! Exit codes (documented in the README):
 //! 0 success; 1 the operation failed (a resource failed, state could not be written);
-//! 2 invalid input (usage, template, stack file); 3 `--expect-no-changes` and there are
+//! 2 invalid input (usage, template, stack file; a missing or wrong passphrase, a secret
+//! that does not decrypt); 3 `--expect-no-changes` and there are
 //! changes; 4 the stack is locked by another run; 5 not confirmed (declined, or no
 //! terminal and no `--yes`).
 
@@ -47,6 +48,7 @@ impl From<cairn_core::state::StateError> for CliError {
                 "{e}; wait for that run to finish, or if it is no longer running, clear the lock with `cairn cancel`"
             )),
             cairn_core::state::StateError::Locked { .. } => CliError::Locked(e.to_string()),
+            cairn_core::state::StateError::Secrets(m) => CliError::Usage(m),
             other => CliError::Failed(other.to_string()),
         }
     }

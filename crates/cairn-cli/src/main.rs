@@ -5,6 +5,7 @@ mod commands;
 mod error;
 mod project;
 mod render;
+mod secrets;
 
 use std::path::PathBuf;
 
@@ -108,8 +109,12 @@ pub enum StackCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print the stack's state as JSON.
-    Export,
+    /// Print the stack's state as JSON (secrets as ciphertext unless --show-secrets).
+    Export {
+        /// Decrypt secrets (shown as `{"cairn:secret": <value>}`).
+        #[arg(long)]
+        show_secrets: bool,
+    },
     /// Replace the stack's state with JSON from a file or stdin.
     Import {
         #[arg(long)]
@@ -127,17 +132,31 @@ pub enum StackCommand {
     },
     /// Print the desired dependency graph (Graphviz dot).
     Graph,
+    /// Re-encrypt the stack's secrets (stack file and state) with another provider:
+    /// `passphrase` or `awskms://<key id, alias/NAME or key ARN>?region=<region>`.
+    ChangeSecretsProvider { provider: String },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Set a parameter (or `region`, or `tags.NAME`).
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        /// The value; with --secret it may be left out and is then read from stdin (asked
+        /// for without echo on a terminal).
+        value: Option<String>,
+        /// Store the value encrypted (a secret parameter).
+        #[arg(long)]
+        secret: bool,
+    },
     /// Print one setting.
     Get {
         key: String,
         #[arg(long)]
         json: bool,
+        /// Print a secret's value instead of [secret].
+        #[arg(long)]
+        show_secrets: bool,
     },
     /// Remove a setting.
     Rm { key: String },
@@ -145,6 +164,9 @@ pub enum ConfigCommand {
     Ls {
         #[arg(long)]
         json: bool,
+        /// Print secrets' values instead of [secret].
+        #[arg(long)]
+        show_secrets: bool,
     },
 }
 

@@ -61,6 +61,18 @@ pub fn show(v: &Value, show_secrets: bool) -> String {
     }
 }
 
+/// A value as text for humans: a string (also a shown secret string) bare, a hidden secret
+/// as `[secret]`, anything else as JSON.
+pub fn bare(v: &Value, show_secrets: bool) -> String {
+    match v {
+        Value::Secret(_) if !show_secrets => "[secret]".to_string(),
+        other => match other.reveal() {
+            Value::String(s) => s.clone(),
+            inner => show(inner, show_secrets),
+        },
+    }
+}
+
 /// The plan as text (for stdout).
 pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: Style) -> String {
     let mut out = String::new();
@@ -292,11 +304,7 @@ pub fn outputs_text(outputs: &BTreeMap<String, OutputState>, show_secrets: bool)
     let _ = writeln!(out, "Outputs:");
     let width = outputs.keys().map(String::len).max().unwrap_or(0);
     for (k, o) in outputs {
-        let v = match &o.value {
-            Value::String(s) => s.clone(),
-            other => show(other, show_secrets),
-        };
-        let _ = writeln!(out, "    {k:<width$}  {v}");
+        let _ = writeln!(out, "    {k:<width$}  {}", bare(&o.value, show_secrets));
     }
     out
 }

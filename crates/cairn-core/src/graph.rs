@@ -37,6 +37,9 @@ pub struct StackInputs {
     pub partition: String,
     /// Parameter values from the stack file, as located nodes.
     pub parameters: IndexMap<String, Node>,
+    /// The parameters whose value the stack file holds encrypted (decrypted into
+    /// `parameters` by the caller): their values are secret whatever the template says.
+    pub secret_parameters: BTreeSet<String>,
     /// Exports of other stacks in the same backend, for `Fn::ImportValue`.
     pub exports: BTreeMap<String, Value>,
 }
@@ -697,7 +700,12 @@ impl Builder<'_> {
         let mut root_params = BTreeMap::new();
         for (name, def) in &template.parameters {
             let supplied = self.inputs.parameters.get(name);
-            match params::resolve_parameter(def, supplied) {
+            let resolved = if self.inputs.secret_parameters.contains(name) {
+                params::resolve_parameter_supplied_secret(def, supplied)
+            } else {
+                params::resolve_parameter(def, supplied)
+            };
+            match resolved {
                 Ok(v) => {
                     root_params.insert(name.clone(), v);
                 }

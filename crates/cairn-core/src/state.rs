@@ -258,6 +258,10 @@ pub enum StateError {
     InvalidStackName { name: String, reason: String },
     #[error("unsupported state backend: {0}")]
     UnsupportedBackend(String),
+    /// The stack's secrets could not be opened or sealed (no passphrase, a wrong one, a KMS
+    /// failure). The message never holds a secret.
+    #[error("{0}")]
+    Secrets(String),
 }
 
 /// A held stack lock; released by [`StackLock::release`] (and best-effort on drop).

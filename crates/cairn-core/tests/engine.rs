@@ -96,6 +96,7 @@ impl Harness {
             account_id: Some(cairn_testkit::TEST_ACCOUNT_ID.into()),
             partition: "aws".into(),
             parameters,
+            secret_parameters: Default::default(),
             exports: BTreeMap::new(),
         };
         Arc::new(DesiredGraph::build(&template, inputs, &self.registry).unwrap_or_else(|d| panic!("graph: {d:?}")))

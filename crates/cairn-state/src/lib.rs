@@ -9,6 +9,8 @@
 //! - [`open_backend`]: turns the `backend:` setting of `Cairn.yaml` into a
 //!   [`Backend`](cairn_core::state::Backend).
 //! - [`lock_info`]: who is taking a lock (user, host, pid, time).
+//! - [`secrets`]: secrets managers (passphrase, AWS KMS) that seal one stack's secrets, and
+//!   [`EncryptingBackend`], which wraps any backend so that secrets are encrypted at rest.
 
 // `StateError` is the core contract's error type; its `Locked` variant carries the whole
 // `LockInfo`. Errors here are the cold path, so its size does not matter.
@@ -19,10 +21,13 @@ use std::sync::Arc;
 
 use cairn_core::state::{Backend, LockInfo, StateError};
 
+pub mod encrypting;
 pub mod local;
 pub mod s3;
+pub mod secrets;
 mod sys;
 
+pub use encrypting::EncryptingBackend;
 pub use local::LocalBackend;
 pub use s3::S3Backend;
 

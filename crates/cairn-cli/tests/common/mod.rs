@@ -116,13 +116,16 @@ impl Proj {
     }
 
     /// `cairn ARGS` in the project's directory, with `NO_COLOR=1`, no `CAIRN_BACKEND`,
-    /// no AWS region from the environment, and stdin not a terminal.
+    /// no passphrase, no AWS region from the environment, and stdin not a terminal.
     pub fn cmd_in(dir: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(cairn_bin());
         c.current_dir(dir)
             .args(args)
             .env("NO_COLOR", "1")
             .env_remove("CAIRN_BACKEND")
+            .env_remove("CAIRN_PASSPHRASE")
+            .env_remove("CAIRN_PASSPHRASE_FILE")
+            .env_remove("CAIRN_NEW_PASSPHRASE")
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("CLICOLOR_FORCE")

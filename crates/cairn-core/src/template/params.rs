@@ -39,6 +39,18 @@ pub fn resolve_parameter(def: &ParameterDef, supplied: Option<&Node>) -> Result<
     Ok(if def.no_echo { Value::secret(value) } else { value })
 }
 
+/// Like [`resolve_parameter`], for a value the stack file holds encrypted (`cairn config set
+/// --secret`): the supplied value is treated as NoEcho whatever the definition says, so the
+/// result is a [`Value::Secret`] and the value never appears in error messages. A `Default`
+/// used in its absence is not secret unless the parameter is NoEcho.
+pub fn resolve_parameter_supplied_secret(def: &ParameterDef, supplied: Option<&Node>) -> Result<Value, Diagnostic> {
+    if supplied.is_some() && !def.no_echo {
+        let hidden = ParameterDef { no_echo: true, ..def.clone() };
+        return resolve_parameter(&hidden, supplied);
+    }
+    resolve_parameter(def, supplied)
+}
+
 /// The type's name as written in templates, for messages.
 pub fn type_name(ty: &ParamType) -> &str {
     match ty {
@@ -420,5 +432,21 @@ mod tests {
             resolve_parameter(&d, Some(&node(json!("a,b")))).unwrap(),
             Value::secret(Value::List(vec![s("a"), s("b")]))
         );
+    }
+
+    #[test]
+    fn a_secret_supplied_value_is_secret_and_hidden() {
+        let mut d = def("Token", ParamType::String);
+        d.default = Some(node(json!("public-default")));
+        assert_eq!(
+            resolve_parameter_supplied_secret(&d, Some(&node(json!("s3cr3t-value")))).unwrap(),
+            Value::secret(s("s3cr3t-value"))
+        );
+        // Without a supplied value, the Default is used and stays plain.
+        assert_eq!(resolve_parameter_supplied_secret(&d, None).unwrap(), s("public-default"));
+        d.allowed_values = Some(vec![("a".into(), sp(1))]);
+        let e = resolve_parameter_supplied_secret(&d, Some(&node(json!("s3cr3t-value")))).unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t-value"), "{e}");
+        assert!(e.message.ends_with("found a value hidden by NoEcho"), "{}", e.message);
     }
 }
