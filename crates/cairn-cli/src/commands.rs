@@ -341,6 +341,49 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The files an `up` applied, for its history entry (`stack rollback --to`). A NoEcho
+/// parameter written in plain text in the stack file is recorded sealed by the stack's
+/// secrets manager (or left out when there is none), so the state never holds it in plain
+/// text. A plain NoEcho value in Cairn.yaml's defaults cannot be sealed there: such a run
+/// records no inputs.
+async fn recorded_inputs(ctx: &Ctx) -> Result<Option<BTreeMap<String, String>>, CliError> {
+    let mut files = ctx.project.loader.sources.borrow().clone();
+    let Ok(template) = &ctx.template else { return Ok(Some(files)) };
+    let no_echo: BTreeSet<&String> = template.parameters.iter().filter(|(_, d)| d.no_echo).map(|(n, _)| n).collect();
+    if no_echo.is_empty() {
+        return Ok(Some(files));
+    }
+    if no_echo.iter().any(|n| ctx.project.file.defaults.parameters.contains_key(*n)) {
+        return Ok(None);
+    }
+    let rel = ctx.project.stack_rel(&ctx.stack);
+    let Some(text) = files.get(&rel) else { return Ok(Some(files)) };
+    let mut own = cairn_core::project::parse_stack(text, &rel).map_err(|d| ctx.project.diagnostics(d))?;
+    let plain: Vec<String> = own
+        .parameters
+        .iter()
+        .filter(|(n, node)| no_echo.contains(n) && cli_secrets::secure_ciphertext(node).is_none())
+        .map(|(n, _)| n.clone())
+        .collect();
+    if plain.is_empty() {
+        return Ok(Some(files));
+    }
+    let manager = ctx.secrets.manager(&ctx.stack).await?;
+    for name in plain {
+        let node = own.parameters.get(&name).expect("listed above").clone();
+        match (&manager, node.to_literal()) {
+            (Some(m), Some(v)) => {
+                own.parameters.insert(name, cli_secrets::secure_node(m.seal_value(&v), node.span.clone()));
+            }
+            _ => {
+                own.parameters.shift_remove(&name);
+            }
+        }
+    }
+    files.insert(rel, cairn_core::project::render_stack(&own));
+    Ok(Some(files))
+}
+
 /// What kind of run `apply_and_report` reports on.
 struct RunKind<'a> {
     /// `up`, `destroy`, `rollback`.
@@ -393,7 +436,7 @@ async fn apply_and_report(
     // A destroy does not run the template.
     let template_digest = if graph.is_some() { template_digest } else { None };
     // What an up applied, so that `stack rollback --to` can apply it again.
-    let inputs = graph.is_some().then(|| ctx.project.loader.sources.borrow().clone());
+    let inputs = if graph.is_some() { recorded_inputs(ctx).await? } else { None };
     let entry = HistoryEntry {
         inputs,
         rolled_back_to,

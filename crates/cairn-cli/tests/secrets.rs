@@ -232,6 +232,15 @@ fn a_plain_no_echo_value_sets_up_a_passphrase_on_first_use() {
         assert_hidden(&path, &text);
     }
     with_pass(&p, &["-s", "development", "preview", "--expect-no-changes"]).ok();
+    // The history recorded the stack file with the value sealed: a rollback to that
+    // version opens it again, and still prints nothing secret.
+    let out = with_pass(&p, &["-s", "development", "stack", "rollback", "--to", "1", "--yes"]).ok();
+    assert_hidden("rollback stdout", &out.stdout);
+    assert_hidden("rollback stderr", &out.stderr);
+    for (path, text) in all_files(&p.join(".cairn")) {
+        assert_hidden(&path, &text);
+    }
+    with_pass(&p, &["-s", "development", "preview", "--expect-no-changes"]).ok();
 }
 
 #[test]
