@@ -20,9 +20,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 
 [[ -f "$dir/Cairn.yaml" ]] || { echo "demo.sh: no project at $dir" >&2; exit 2; }
 
-echo "==> building cairn (release)" >&2
-cargo build --release --locked -p cairn-cli >&2
-cairn="$CARGO_TARGET_DIR/release/cairn"
+echo "==> building cairn (dev profile: the quickest build; the same artifacts as scripts/test.sh)" >&2
+cargo build --locked -p cairn-cli >&2
+cairn="$CARGO_TARGET_DIR/debug/cairn"
 
 started_emulator=""
 if [[ -z "${AWS_ENDPOINT_URL:-}" ]] && grep -rqs "AWS::" "$dir"/*.yaml "$dir"/components; then
