@@ -115,13 +115,19 @@ impl Ctx {
     async fn open_with(cwd: &Path, stack_flag: Option<&str>, secrets: bool) -> Result<Ctx, CliError> {
         let project = Project::discover(cwd)?;
         let stack = project.resolve_stack(stack_flag)?;
-        Ctx::open_project(project, stack, secrets).await
+        let raw = backend_for(&project, Some(&stack))?;
+        Ctx::open_project(project, stack, raw, secrets).await
     }
 
-    /// Open `stack` of `project` (which may be a recorded version of it, for a rollback).
-    async fn open_project(project: Project, stack: String, secrets: bool) -> Result<Ctx, CliError> {
+    /// Open `stack` of `project` (which may be a recorded version of it, for a rollback),
+    /// whose state is in `raw`.
+    async fn open_project(
+        project: Project,
+        stack: String,
+        raw: Arc<dyn Backend>,
+        secrets: bool,
+    ) -> Result<Ctx, CliError> {
         let mut settings = project.settings(&stack)?;
-        let raw = backend_for(&project)?;
         let encrypting = encrypting_backend(&project, raw.clone());
         let mut secret_params = BTreeSet::new();
         if secrets {
@@ -687,51 +693,104 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             Ok(())
         }
         StackCommand::Ls { json } => {
-            let ctx_backend = backend_for(&project)?;
+            // Stacks may keep their state in different backends: every stack file's stack
+            // (in its own backend), and the stacks of the default backend without one.
             let selected = project.selected();
+            let default = backend_for(&project, None)?;
             let mut names: Vec<String> = project.stack_files();
-            for s in ctx_backend.list_stacks().await? {
+            for s in default.list_stacks().await? {
                 if !names.contains(&s) {
                     names.push(s);
                 }
             }
             names.sort();
+            struct Row {
+                name: String,
+                selected: bool,
+                backend: String,
+                /// Resource count and last run, or why the state could not be read.
+                state: Result<(usize, Option<String>), String>,
+                stack_file: bool,
+            }
             let mut rows = Vec::new();
             for n in &names {
-                let loaded = ctx_backend.load(n).await?;
-                let history = ctx_backend.history(n).await?;
-                let last = history.last().map(|h| format!("{} {} ({})", h.kind, h.result, h.ended));
-                rows.push((
-                    n.clone(),
-                    selected.as_deref() == Some(n.as_str()),
-                    loaded.state.resources.len(),
-                    last,
-                    project.stack_path(n).exists(),
-                ));
+                // A stack file that does not parse stops the listing (a located error); a
+                // backend that cannot be opened or read is reported in the stack's row.
+                let url = backend_url(&project, Some(n))?;
+                let state = async {
+                    let backend = cairn_state::open_backend(url.as_deref(), &project.dir)?;
+                    let loaded = backend.load(n).await?;
+                    let history = backend.history(n).await?;
+                    let last = history.last().map(|h| format!("{} {} ({})", h.kind, h.result, h.ended));
+                    Ok::<_, cairn_core::state::StateError>((backend.describe(), loaded.state.resources.len(), last))
+                }
+                .await;
+                let (backend, state) = match state {
+                    Ok((backend, count, last)) => (backend, Ok((count, last))),
+                    Err(e) => {
+                        let backend = url.clone().unwrap_or_else(|| ".cairn".into());
+                        eprintln!("warning: cannot read the state of stack `{n}` in {backend}: {e}");
+                        (backend, Err(e.to_string()))
+                    }
+                };
+                rows.push(Row {
+                    name: n.clone(),
+                    selected: selected.as_deref() == Some(n.as_str()),
+                    backend,
+                    state,
+                    stack_file: project.stack_path(n).exists(),
+                });
             }
             if json {
                 let j: Vec<serde_json::Value> = rows
                     .iter()
-                    .map(|(n, sel, count, last, file)| serde_json::json!({"name": n, "selected": sel, "resources": count, "last_run": last, "stack_file": file}))
+                    .map(|r| {
+                        let (count, last) = match &r.state {
+                            Ok((count, last)) => (Some(*count), last.clone()),
+                            Err(_) => (None, None),
+                        };
+                        let mut j = serde_json::json!({
+                            "name": r.name,
+                            "selected": r.selected,
+                            "resources": count,
+                            "last_run": last,
+                            "stack_file": r.stack_file,
+                            "backend": r.backend,
+                        });
+                        if let Err(e) = &r.state {
+                            j["error"] = e.clone().into();
+                        }
+                        j
+                    })
                     .collect();
                 print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
             } else {
+                // The backend is shown when the stacks do not all share one.
+                let show_backend = rows.iter().any(|r| r.backend != rows[0].backend);
                 let mut t = comfy_table::Table::new();
                 t.load_preset(comfy_table::presets::NOTHING);
-                t.set_header(vec!["NAME", "RESOURCES", "LAST RUN"]);
-                for (n, sel, count, last, _) in rows {
-                    t.add_row(vec![
-                        format!("{n}{}", if sel { " *" } else { "" }),
-                        count.to_string(),
-                        last.unwrap_or_else(|| "never".into()),
-                    ]);
+                let mut header = vec!["NAME", "RESOURCES", "LAST RUN"];
+                if show_backend {
+                    header.push("BACKEND");
+                }
+                t.set_header(header);
+                for r in rows {
+                    let (count, last) = match r.state {
+                        Ok((count, last)) => (count.to_string(), last.unwrap_or_else(|| "never".into())),
+                        Err(_) => ("?".into(), "(state unreadable)".into()),
+                    };
+                    let mut row = vec![format!("{}{}", r.name, if r.selected { " *" } else { "" }), count, last];
+                    if show_backend {
+                        row.push(r.backend);
+                    }
+                    t.add_row(row);
                 }
                 print_stdout(&render::table_text(&t));
             }
             Ok(())
         }
         StackCommand::Rm { name, force, yes } => {
-            let backend = backend_for(&project)?;
+            let backend = backend_for(&project, Some(&name))?;
             let loaded = backend.load(&name).await?;
             if !loaded.state.is_empty() && !force {
                 return Err(CliError::Usage(format!(
@@ -750,11 +809,8 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let stack = project.resolve_stack(stack_flag)?;
             // Secrets are decrypted only to be shown; otherwise they stay ciphertext (shown
             // as [secret]) and no passphrase is needed.
-            let backend: Arc<dyn Backend> = if show_secrets {
-                encrypting_backend(&project, backend_for(&project)?)
-            } else {
-                backend_for(&project)?
-            };
+            let raw = backend_for(&project, Some(&stack))?;
+            let backend: Arc<dyn Backend> = if show_secrets { encrypting_backend(&project, raw) } else { raw };
             let state = backend.load(&stack).await?.state;
             if let Some(n) = name {
                 let o = state.outputs.get(&n).ok_or_else(|| {
@@ -783,7 +839,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         }
         StackCommand::History { json } => {
             let stack = project.resolve_stack(stack_flag)?;
-            let backend = backend_for(&project)?;
+            let backend = backend_for(&project, Some(&stack))?;
             let history = backend.history(&stack).await?;
             if json {
                 // The recorded inputs are listed by file name, not printed whole.
@@ -814,11 +870,8 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         }
         StackCommand::Export { show_secrets } => {
             let stack = project.resolve_stack(stack_flag)?;
-            let backend: Arc<dyn Backend> = if show_secrets {
-                encrypting_backend(&project, backend_for(&project)?)
-            } else {
-                backend_for(&project)?
-            };
+            let raw = backend_for(&project, Some(&stack))?;
+            let backend: Arc<dyn Backend> = if show_secrets { encrypting_backend(&project, raw) } else { raw };
             let loaded = backend.load(&stack).await?;
             if !loaded.interrupted.is_empty() {
                 eprintln!("warning: stack `{stack}` has {} interrupted operation(s); run `cairn up` or `cairn refresh` to reconcile them first", loaded.interrupted.len());
@@ -845,7 +898,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let state_json = doc.get("state").cloned().unwrap_or(doc);
             let mut state: StackState = serde_json::from_value(state_json)
                 .map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
-            let backend = encrypting_backend(&project, backend_for(&project)?);
+            let backend = encrypting_backend(&project, backend_for(&project, Some(&stack))?);
             // Ciphertexts (from `stack export`) must be this stack's: open them, so that the
             // state is sealed again as a whole on the way in.
             let mut has_ciphertext = false;
@@ -912,7 +965,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
 async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArgs) -> Result<(), CliError> {
     let project = Project::discover(cwd)?;
     let stack = project.resolve_stack(stack_flag)?;
-    let backend = backend_for(&project)?;
+    let backend = backend_for(&project, Some(&stack))?;
     let history = backend.history(&stack).await?;
     let Some(entry) = history.iter().find(|h| h.version == to) else {
         let versions: Vec<String> = history.iter().map(|h| h.version.to_string()).collect();
@@ -928,9 +981,9 @@ async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArg
         )));
     };
     let mut recorded = project.at_recorded(files)?;
-    // The state stays where it is now, whatever the recorded Cairn.yaml said.
+    // The state stays where it is now, whatever the recorded Cairn.yaml and stack file said.
     recorded.file.backend = project.file.backend.clone();
-    let ctx = Ctx::open_project(recorded, stack.clone(), true).await?;
+    let ctx = Ctx::open_project(recorded, stack.clone(), backend, true).await?;
     eprintln!(
         "Rolling back stack `{stack}` to the template and configuration of version {to} ({} {}, {}).",
         entry.kind, entry.result, entry.ended
@@ -950,7 +1003,7 @@ async fn change_secrets_provider(project: &Project, stack_flag: Option<&str>, pr
     let source = secrets_source(project);
     // The current secrets first: a wrong passphrase stops everything here.
     let old: Option<Arc<SecretsManager>> = source.configured(&stack).await?;
-    let raw = backend_for(project)?;
+    let raw = backend_for(project, Some(&stack))?;
     let lock = raw.lock(&stack, cairn_state::lock_info("change-secrets-provider")).await?;
     let result = async {
         let loaded = raw.load(&stack).await?;
@@ -1017,9 +1070,23 @@ fn encrypting_backend(project: &Project, raw: Arc<dyn Backend>) -> Arc<Encryptin
     Arc::new(EncryptingBackend::new(raw, secrets_source(project)))
 }
 
-/// The raw backend (secrets stay ciphertext).
-fn backend_for(project: &Project) -> Result<Arc<dyn Backend>, CliError> {
-    let url = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
+/// Where a stack's state lives: `CAIRN_BACKEND`, else the stack file's `backend`, else
+/// Cairn.yaml's `backend`, else `None` (the project's `.cairn/`). With no `stack`, or a
+/// stack that has no stack file: the project's default (the same without the stack file).
+fn backend_url(project: &Project, stack: Option<&str>) -> Result<Option<String>, CliError> {
+    if let Some(url) = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.trim().is_empty()) {
+        return Ok(Some(url));
+    }
+    let own = match stack {
+        Some(s) if project.stack_path(s).is_file() => project.read_stack(s)?.backend,
+        _ => None,
+    };
+    Ok(own.or_else(|| project.file.backend.clone()))
+}
+
+/// The raw backend of a stack (see [`backend_url`]); secrets stay ciphertext.
+fn backend_for(project: &Project, stack: Option<&str>) -> Result<Arc<dyn Backend>, CliError> {
+    let url = backend_url(project, stack)?;
     Ok(cairn_state::open_backend(url.as_deref(), &project.dir)?)
 }
 
