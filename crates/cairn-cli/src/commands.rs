@@ -96,6 +96,9 @@ struct Ctx {
     settings: StackSettings,
     /// The parameters the stack file holds encrypted.
     secret_params: BTreeSet<String>,
+    /// NoEcho parameters whose values the project's files hold in plain text (a warning
+    /// says so); the files a run records for `stack rollback` are then sealed whole.
+    plain_no_echo: BTreeSet<String>,
     /// The state backend, behind [`EncryptingBackend`] (the engine sees plain secrets).
     backend: Arc<dyn Backend>,
     secrets: Arc<EncryptingBackend>,
@@ -136,10 +139,12 @@ impl Ctx {
         }
         let backend: Arc<dyn Backend> = encrypting.clone();
         let template = load_template(&project.loader, &project.file.template);
+        let mut plain_no_echo = BTreeSet::new();
         if let Ok(t) = &template {
             for (name, def) in &t.parameters {
                 if let Some(n) = settings.parameters.get(name).filter(|_| def.no_echo && !secret_params.contains(name))
                 {
+                    plain_no_echo.insert(name.clone());
                     eprintln!(
                         "warning: {}: NoEcho parameter `{name}` is stored in plain text; encrypt it with `cairn config set --secret {name}`",
                         n.span
@@ -152,6 +157,7 @@ impl Ctx {
             stack,
             settings,
             secret_params,
+            plain_no_echo,
             backend,
             secrets: encrypting,
             registry: registry(),
@@ -279,9 +285,67 @@ impl Ctx {
         (template, Some(cairn_core::digest(&config)[..16].to_string()))
     }
 
+    /// The project's files as this run read them, for its history entry (`stack rollback`
+    /// applies them again). When a NoEcho value is written in plain text in them, the
+    /// project and stack files are sealed whole with the stack's secrets (see
+    /// [`SEALED_INPUT_PREFIX`]); without a secrets manager they are left out.
+    async fn recorded_inputs(&self) -> BTreeMap<String, String> {
+        let mut files = self.project.loader.sources.borrow().clone();
+        if self.plain_no_echo.is_empty() {
+            return files;
+        }
+        let manager = self.secrets.manager(&self.stack).await.ok().flatten();
+        let settings_files: Vec<String> = files
+            .keys()
+            .filter(|p| p.starts_with("stacks/") || p.as_str() == crate::project::PROJECT_FILE)
+            .cloned()
+            .collect();
+        for path in settings_files {
+            match &manager {
+                Some(m) => {
+                    let text = files.remove(&path).expect("listed above");
+                    files.insert(path, format!("{SEALED_INPUT_PREFIX}{}", m.seal_value(&Value::String(text))));
+                }
+                None => {
+                    files.remove(&path);
+                }
+            }
+        }
+        files
+    }
+
     fn title(&self, verb: &str) -> String {
         format!("{verb} {}/{} ({})", self.project.file.name, self.stack, self.backend.describe())
     }
+}
+
+/// The prefix of a recorded input file sealed with the stack's secrets (its text holds a
+/// NoEcho value in plain text): the rest is the ciphertext of the file's text.
+const SEALED_INPUT_PREFIX: &str = "cairn:sealed:";
+
+/// Open the recorded input files that [`Ctx::recorded_inputs`] sealed.
+async fn open_recorded_inputs(
+    project: &Project,
+    stack: &str,
+    mut files: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, CliError> {
+    use cairn_state::encrypting::SecretsSource;
+    if !files.values().any(|t| t.starts_with(SEALED_INPUT_PREFIX)) {
+        return Ok(files);
+    }
+    let manager = secrets_source(project)
+        .configured(stack)
+        .await?
+        .ok_or_else(|| cairn_state::secrets::SecretsError::NotConfigured { stack: stack.to_string() })?;
+    for (path, text) in files.iter_mut() {
+        if let Some(ct) = text.strip_prefix(SEALED_INPUT_PREFIX) {
+            let opened = manager.open_value(ct, &format!("the recorded {path}"))?;
+            *text = opened.as_str().map(str::to_string).ok_or_else(|| {
+                CliError::Usage(format!("the recorded {path} of stack `{stack}` is not a file's text"))
+            })?;
+        }
+    }
+    Ok(files)
 }
 
 /// RFC 3339 UTC with whole seconds, as lock files have it.
@@ -399,7 +463,10 @@ async fn apply_and_report(
     // A destroy does not run the template.
     let template_digest = if graph.is_some() { template_digest } else { None };
     // What an up applied, so that `stack rollback --to` can apply it again.
-    let inputs = graph.is_some().then(|| ctx.project.loader.sources.borrow().clone());
+    let inputs = match graph {
+        Some(_) => Some(ctx.recorded_inputs().await),
+        None => None,
+    };
     let entry = HistoryEntry {
         inputs,
         rolled_back_to,
@@ -469,9 +536,9 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
         let _ = session.close().await;
         return Err(e);
     }
-    // Secrets to store and no secrets provider yet: set one up now, before any change
-    // (rather than at the first journal write).
-    if plan_has_secrets(&plan) {
+    // Secrets to store (in the state, or in the recorded inputs) and no secrets provider
+    // yet: set one up now, before any change (rather than at the first journal write).
+    if plan_has_secrets(&plan) || !ctx.plain_no_echo.is_empty() {
         if let Err(e) = ctx.secrets.ensure_manager(&ctx.stack).await {
             let _ = session.close().await;
             return Err(e.into());
@@ -980,6 +1047,7 @@ async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArg
             entry.kind
         )));
     };
+    let files = open_recorded_inputs(&project, &stack, files).await?;
     let mut recorded = project.at_recorded(files)?;
     // The state stays where it is now, whatever the recorded Cairn.yaml and stack file said.
     recorded.file.backend = project.file.backend.clone();
