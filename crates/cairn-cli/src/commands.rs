@@ -96,6 +96,9 @@ struct Ctx {
     settings: StackSettings,
     /// The parameters the stack file holds encrypted.
     secret_params: BTreeSet<String>,
+    /// NoEcho parameters whose values the project's files hold in plain text (a warning
+    /// says so); the files a run records for `stack rollback` are then sealed whole.
+    plain_no_echo: BTreeSet<String>,
     /// The state backend, behind [`EncryptingBackend`] (the engine sees plain secrets).
     backend: Arc<dyn Backend>,
     secrets: Arc<EncryptingBackend>,
@@ -115,13 +118,19 @@ impl Ctx {
     async fn open_with(cwd: &Path, stack_flag: Option<&str>, secrets: bool) -> Result<Ctx, CliError> {
         let project = Project::discover(cwd)?;
         let stack = project.resolve_stack(stack_flag)?;
-        Ctx::open_project(project, stack, secrets).await
+        let raw = backend_for(&project, Some(&stack))?;
+        Ctx::open_project(project, stack, raw, secrets).await
     }
 
-    /// Open `stack` of `project` (which may be a recorded version of it, for a rollback).
-    async fn open_project(project: Project, stack: String, secrets: bool) -> Result<Ctx, CliError> {
+    /// Open `stack` of `project` (which may be a recorded version of it, for a rollback),
+    /// whose state is in `raw`.
+    async fn open_project(
+        project: Project,
+        stack: String,
+        raw: Arc<dyn Backend>,
+        secrets: bool,
+    ) -> Result<Ctx, CliError> {
         let mut settings = project.settings(&stack)?;
-        let raw = backend_for(&project)?;
         let encrypting = encrypting_backend(&project, raw.clone());
         let mut secret_params = BTreeSet::new();
         if secrets {
@@ -130,10 +139,12 @@ impl Ctx {
         }
         let backend: Arc<dyn Backend> = encrypting.clone();
         let template = load_template(&project.loader, &project.file.template);
+        let mut plain_no_echo = BTreeSet::new();
         if let Ok(t) = &template {
             for (name, def) in &t.parameters {
                 if let Some(n) = settings.parameters.get(name).filter(|_| def.no_echo && !secret_params.contains(name))
                 {
+                    plain_no_echo.insert(name.clone());
                     eprintln!(
                         "warning: {}: NoEcho parameter `{name}` is stored in plain text; encrypt it with `cairn config set --secret {name}`",
                         n.span
@@ -146,6 +157,7 @@ impl Ctx {
             stack,
             settings,
             secret_params,
+            plain_no_echo,
             backend,
             secrets: encrypting,
             registry: registry(),
@@ -273,9 +285,67 @@ impl Ctx {
         (template, Some(cairn_core::digest(&config)[..16].to_string()))
     }
 
+    /// The project's files as this run read them, for its history entry (`stack rollback`
+    /// applies them again). When a NoEcho value is written in plain text in them, the
+    /// project and stack files are sealed whole with the stack's secrets (see
+    /// [`SEALED_INPUT_PREFIX`]); without a secrets manager they are left out.
+    async fn recorded_inputs(&self) -> BTreeMap<String, String> {
+        let mut files = self.project.loader.sources.borrow().clone();
+        if self.plain_no_echo.is_empty() {
+            return files;
+        }
+        let manager = self.secrets.manager(&self.stack).await.ok().flatten();
+        let settings_files: Vec<String> = files
+            .keys()
+            .filter(|p| p.starts_with("stacks/") || p.as_str() == crate::project::PROJECT_FILE)
+            .cloned()
+            .collect();
+        for path in settings_files {
+            match &manager {
+                Some(m) => {
+                    let text = files.remove(&path).expect("listed above");
+                    files.insert(path, format!("{SEALED_INPUT_PREFIX}{}", m.seal_value(&Value::String(text))));
+                }
+                None => {
+                    files.remove(&path);
+                }
+            }
+        }
+        files
+    }
+
     fn title(&self, verb: &str) -> String {
         format!("{verb} {}/{} ({})", self.project.file.name, self.stack, self.backend.describe())
     }
+}
+
+/// The prefix of a recorded input file sealed with the stack's secrets (its text holds a
+/// NoEcho value in plain text): the rest is the ciphertext of the file's text.
+const SEALED_INPUT_PREFIX: &str = "cairn:sealed:";
+
+/// Open the recorded input files that [`Ctx::recorded_inputs`] sealed.
+async fn open_recorded_inputs(
+    project: &Project,
+    stack: &str,
+    mut files: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, CliError> {
+    use cairn_state::encrypting::SecretsSource;
+    if !files.values().any(|t| t.starts_with(SEALED_INPUT_PREFIX)) {
+        return Ok(files);
+    }
+    let manager = secrets_source(project)
+        .configured(stack)
+        .await?
+        .ok_or_else(|| cairn_state::secrets::SecretsError::NotConfigured { stack: stack.to_string() })?;
+    for (path, text) in files.iter_mut() {
+        if let Some(ct) = text.strip_prefix(SEALED_INPUT_PREFIX) {
+            let opened = manager.open_value(ct, &format!("the recorded {path}"))?;
+            *text = opened.as_str().map(str::to_string).ok_or_else(|| {
+                CliError::Usage(format!("the recorded {path} of stack `{stack}` is not a file's text"))
+            })?;
+        }
+    }
+    Ok(files)
 }
 
 /// RFC 3339 UTC with whole seconds, as lock files have it.
@@ -341,49 +411,6 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The files an `up` applied, for its history entry (`stack rollback --to`). A NoEcho
-/// parameter written in plain text in the stack file is recorded sealed by the stack's
-/// secrets manager (or left out when there is none), so the state never holds it in plain
-/// text. A plain NoEcho value in Cairn.yaml's defaults cannot be sealed there: such a run
-/// records no inputs.
-async fn recorded_inputs(ctx: &Ctx) -> Result<Option<BTreeMap<String, String>>, CliError> {
-    let mut files = ctx.project.loader.sources.borrow().clone();
-    let Ok(template) = &ctx.template else { return Ok(Some(files)) };
-    let no_echo: BTreeSet<&String> = template.parameters.iter().filter(|(_, d)| d.no_echo).map(|(n, _)| n).collect();
-    if no_echo.is_empty() {
-        return Ok(Some(files));
-    }
-    if no_echo.iter().any(|n| ctx.project.file.defaults.parameters.contains_key(*n)) {
-        return Ok(None);
-    }
-    let rel = ctx.project.stack_rel(&ctx.stack);
-    let Some(text) = files.get(&rel) else { return Ok(Some(files)) };
-    let mut own = cairn_core::project::parse_stack(text, &rel).map_err(|d| ctx.project.diagnostics(d))?;
-    let plain: Vec<String> = own
-        .parameters
-        .iter()
-        .filter(|(n, node)| no_echo.contains(n) && cli_secrets::secure_ciphertext(node).is_none())
-        .map(|(n, _)| n.clone())
-        .collect();
-    if plain.is_empty() {
-        return Ok(Some(files));
-    }
-    let manager = ctx.secrets.manager(&ctx.stack).await?;
-    for name in plain {
-        let node = own.parameters.get(&name).expect("listed above").clone();
-        match (&manager, node.to_literal()) {
-            (Some(m), Some(v)) => {
-                own.parameters.insert(name, cli_secrets::secure_node(m.seal_value(&v), node.span.clone()));
-            }
-            _ => {
-                own.parameters.shift_remove(&name);
-            }
-        }
-    }
-    files.insert(rel, cairn_core::project::render_stack(&own));
-    Ok(Some(files))
-}
-
 /// What kind of run `apply_and_report` reports on.
 struct RunKind<'a> {
     /// `up`, `destroy`, `rollback`.
@@ -436,7 +463,10 @@ async fn apply_and_report(
     // A destroy does not run the template.
     let template_digest = if graph.is_some() { template_digest } else { None };
     // What an up applied, so that `stack rollback --to` can apply it again.
-    let inputs = if graph.is_some() { recorded_inputs(ctx).await? } else { None };
+    let inputs = match graph {
+        Some(_) => Some(ctx.recorded_inputs().await),
+        None => None,
+    };
     let entry = HistoryEntry {
         inputs,
         rolled_back_to,
@@ -506,9 +536,9 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
         let _ = session.close().await;
         return Err(e);
     }
-    // Secrets to store and no secrets provider yet: set one up now, before any change
-    // (rather than at the first journal write).
-    if plan_has_secrets(&plan) {
+    // Secrets to store (in the state, or in the recorded inputs) and no secrets provider
+    // yet: set one up now, before any change (rather than at the first journal write).
+    if plan_has_secrets(&plan) || !ctx.plain_no_echo.is_empty() {
         if let Err(e) = ctx.secrets.ensure_manager(&ctx.stack).await {
             let _ = session.close().await;
             return Err(e.into());
@@ -730,51 +760,104 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             Ok(())
         }
         StackCommand::Ls { json } => {
-            let ctx_backend = backend_for(&project)?;
+            // Stacks may keep their state in different backends: every stack file's stack
+            // (in its own backend), and the stacks of the default backend without one.
             let selected = project.selected();
+            let default = backend_for(&project, None)?;
             let mut names: Vec<String> = project.stack_files();
-            for s in ctx_backend.list_stacks().await? {
+            for s in default.list_stacks().await? {
                 if !names.contains(&s) {
                     names.push(s);
                 }
             }
             names.sort();
+            struct Row {
+                name: String,
+                selected: bool,
+                backend: String,
+                /// Resource count and last run, or why the state could not be read.
+                state: Result<(usize, Option<String>), String>,
+                stack_file: bool,
+            }
             let mut rows = Vec::new();
             for n in &names {
-                let loaded = ctx_backend.load(n).await?;
-                let history = ctx_backend.history(n).await?;
-                let last = history.last().map(|h| format!("{} {} ({})", h.kind, h.result, h.ended));
-                rows.push((
-                    n.clone(),
-                    selected.as_deref() == Some(n.as_str()),
-                    loaded.state.resources.len(),
-                    last,
-                    project.stack_path(n).exists(),
-                ));
+                // A stack file that does not parse stops the listing (a located error); a
+                // backend that cannot be opened or read is reported in the stack's row.
+                let url = backend_url(&project, Some(n))?;
+                let state = async {
+                    let backend = cairn_state::open_backend(url.as_deref(), &project.dir)?;
+                    let loaded = backend.load(n).await?;
+                    let history = backend.history(n).await?;
+                    let last = history.last().map(|h| format!("{} {} ({})", h.kind, h.result, h.ended));
+                    Ok::<_, cairn_core::state::StateError>((backend.describe(), loaded.state.resources.len(), last))
+                }
+                .await;
+                let (backend, state) = match state {
+                    Ok((backend, count, last)) => (backend, Ok((count, last))),
+                    Err(e) => {
+                        let backend = url.clone().unwrap_or_else(|| ".cairn".into());
+                        eprintln!("warning: cannot read the state of stack `{n}` in {backend}: {e}");
+                        (backend, Err(e.to_string()))
+                    }
+                };
+                rows.push(Row {
+                    name: n.clone(),
+                    selected: selected.as_deref() == Some(n.as_str()),
+                    backend,
+                    state,
+                    stack_file: project.stack_path(n).exists(),
+                });
             }
             if json {
                 let j: Vec<serde_json::Value> = rows
                     .iter()
-                    .map(|(n, sel, count, last, file)| serde_json::json!({"name": n, "selected": sel, "resources": count, "last_run": last, "stack_file": file}))
+                    .map(|r| {
+                        let (count, last) = match &r.state {
+                            Ok((count, last)) => (Some(*count), last.clone()),
+                            Err(_) => (None, None),
+                        };
+                        let mut j = serde_json::json!({
+                            "name": r.name,
+                            "selected": r.selected,
+                            "resources": count,
+                            "last_run": last,
+                            "stack_file": r.stack_file,
+                            "backend": r.backend,
+                        });
+                        if let Err(e) = &r.state {
+                            j["error"] = e.clone().into();
+                        }
+                        j
+                    })
                     .collect();
                 print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
             } else {
+                // The backend is shown when the stacks do not all share one.
+                let show_backend = rows.iter().any(|r| r.backend != rows[0].backend);
                 let mut t = comfy_table::Table::new();
                 t.load_preset(comfy_table::presets::NOTHING);
-                t.set_header(vec!["NAME", "RESOURCES", "LAST RUN"]);
-                for (n, sel, count, last, _) in rows {
-                    t.add_row(vec![
-                        format!("{n}{}", if sel { " *" } else { "" }),
-                        count.to_string(),
-                        last.unwrap_or_else(|| "never".into()),
-                    ]);
+                let mut header = vec!["NAME", "RESOURCES", "LAST RUN"];
+                if show_backend {
+                    header.push("BACKEND");
+                }
+                t.set_header(header);
+                for r in rows {
+                    let (count, last) = match r.state {
+                        Ok((count, last)) => (count.to_string(), last.unwrap_or_else(|| "never".into())),
+                        Err(_) => ("?".into(), "(state unreadable)".into()),
+                    };
+                    let mut row = vec![format!("{}{}", r.name, if r.selected { " *" } else { "" }), count, last];
+                    if show_backend {
+                        row.push(r.backend);
+                    }
+                    t.add_row(row);
                 }
                 print_stdout(&render::table_text(&t));
             }
             Ok(())
         }
         StackCommand::Rm { name, force, yes } => {
-            let backend = backend_for(&project)?;
+            let backend = backend_for(&project, Some(&name))?;
             let loaded = backend.load(&name).await?;
             if !loaded.state.is_empty() && !force {
                 return Err(CliError::Usage(format!(
@@ -793,11 +876,8 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let stack = project.resolve_stack(stack_flag)?;
             // Secrets are decrypted only to be shown; otherwise they stay ciphertext (shown
             // as [secret]) and no passphrase is needed.
-            let backend: Arc<dyn Backend> = if show_secrets {
-                encrypting_backend(&project, backend_for(&project)?)
-            } else {
-                backend_for(&project)?
-            };
+            let raw = backend_for(&project, Some(&stack))?;
+            let backend: Arc<dyn Backend> = if show_secrets { encrypting_backend(&project, raw) } else { raw };
             let state = backend.load(&stack).await?.state;
             if let Some(n) = name {
                 let o = state.outputs.get(&n).ok_or_else(|| {
@@ -826,7 +906,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         }
         StackCommand::History { json } => {
             let stack = project.resolve_stack(stack_flag)?;
-            let backend = backend_for(&project)?;
+            let backend = backend_for(&project, Some(&stack))?;
             let history = backend.history(&stack).await?;
             if json {
                 // The recorded inputs are listed by file name, not printed whole.
@@ -857,11 +937,8 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
         }
         StackCommand::Export { show_secrets } => {
             let stack = project.resolve_stack(stack_flag)?;
-            let backend: Arc<dyn Backend> = if show_secrets {
-                encrypting_backend(&project, backend_for(&project)?)
-            } else {
-                backend_for(&project)?
-            };
+            let raw = backend_for(&project, Some(&stack))?;
+            let backend: Arc<dyn Backend> = if show_secrets { encrypting_backend(&project, raw) } else { raw };
             let loaded = backend.load(&stack).await?;
             if !loaded.interrupted.is_empty() {
                 eprintln!("warning: stack `{stack}` has {} interrupted operation(s); run `cairn up` or `cairn refresh` to reconcile them first", loaded.interrupted.len());
@@ -888,7 +965,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             let state_json = doc.get("state").cloned().unwrap_or(doc);
             let mut state: StackState = serde_json::from_value(state_json)
                 .map_err(|e| CliError::Usage(format!("the import is not a cairn stack state: {e}")))?;
-            let backend = encrypting_backend(&project, backend_for(&project)?);
+            let backend = encrypting_backend(&project, backend_for(&project, Some(&stack))?);
             // Ciphertexts (from `stack export`) must be this stack's: open them, so that the
             // state is sealed again as a whole on the way in.
             let mut has_ciphertext = false;
@@ -955,7 +1032,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
 async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArgs) -> Result<(), CliError> {
     let project = Project::discover(cwd)?;
     let stack = project.resolve_stack(stack_flag)?;
-    let backend = backend_for(&project)?;
+    let backend = backend_for(&project, Some(&stack))?;
     let history = backend.history(&stack).await?;
     let Some(entry) = history.iter().find(|h| h.version == to) else {
         let versions: Vec<String> = history.iter().map(|h| h.version.to_string()).collect();
@@ -970,10 +1047,11 @@ async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArg
             entry.kind
         )));
     };
+    let files = open_recorded_inputs(&project, &stack, files).await?;
     let mut recorded = project.at_recorded(files)?;
-    // The state stays where it is now, whatever the recorded Cairn.yaml said.
+    // The state stays where it is now, whatever the recorded Cairn.yaml and stack file said.
     recorded.file.backend = project.file.backend.clone();
-    let ctx = Ctx::open_project(recorded, stack.clone(), true).await?;
+    let ctx = Ctx::open_project(recorded, stack.clone(), backend, true).await?;
     eprintln!(
         "Rolling back stack `{stack}` to the template and configuration of version {to} ({} {}, {}).",
         entry.kind, entry.result, entry.ended
@@ -993,7 +1071,7 @@ async fn change_secrets_provider(project: &Project, stack_flag: Option<&str>, pr
     let source = secrets_source(project);
     // The current secrets first: a wrong passphrase stops everything here.
     let old: Option<Arc<SecretsManager>> = source.configured(&stack).await?;
-    let raw = backend_for(project)?;
+    let raw = backend_for(project, Some(&stack))?;
     let lock = raw.lock(&stack, cairn_state::lock_info("change-secrets-provider")).await?;
     let result = async {
         let loaded = raw.load(&stack).await?;
@@ -1060,9 +1138,23 @@ fn encrypting_backend(project: &Project, raw: Arc<dyn Backend>) -> Arc<Encryptin
     Arc::new(EncryptingBackend::new(raw, secrets_source(project)))
 }
 
-/// The raw backend (secrets stay ciphertext).
-fn backend_for(project: &Project) -> Result<Arc<dyn Backend>, CliError> {
-    let url = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.is_empty()).or_else(|| project.file.backend.clone());
+/// Where a stack's state lives: `CAIRN_BACKEND`, else the stack file's `backend`, else
+/// Cairn.yaml's `backend`, else `None` (the project's `.cairn/`). With no `stack`, or a
+/// stack that has no stack file: the project's default (the same without the stack file).
+fn backend_url(project: &Project, stack: Option<&str>) -> Result<Option<String>, CliError> {
+    if let Some(url) = std::env::var("CAIRN_BACKEND").ok().filter(|s| !s.trim().is_empty()) {
+        return Ok(Some(url));
+    }
+    let own = match stack {
+        Some(s) if project.stack_path(s).is_file() => project.read_stack(s)?.backend,
+        _ => None,
+    };
+    Ok(own.or_else(|| project.file.backend.clone()))
+}
+
+/// The raw backend of a stack (see [`backend_url`]); secrets stay ciphertext.
+fn backend_for(project: &Project, stack: Option<&str>) -> Result<Arc<dyn Backend>, CliError> {
+    let url = backend_url(project, stack)?;
     Ok(cairn_state::open_backend(url.as_deref(), &project.dir)?)
 }
 

@@ -1,7 +1,9 @@
 //! Acceptance: examples/pipeweave deployed through the CLI on the emulator, one test per
 //! environment. Each runs in a temp copy renamed to a project of its own: `up`, read every
 //! setting back through the SDK, `preview --expect-no-changes`, `destroy`, and nothing of
-//! the stack is left in the emulator.
+//! the stack is left in the emulator. Production keeps its state in a bucket of its own and
+//! its `ExternalId` encrypted under a KMS key of its own (`Emu::team_backend`); the ids of
+//! development and staging are not required.
 
 #[path = "common/aws.rs"]
 mod aws;
@@ -20,6 +22,8 @@ struct Env {
     glacier_days: Option<i32>,
     allow_delete: bool,
     require_encryption: bool,
+    /// Whether the role trusts the account too, given the external id.
+    require_external_id: bool,
 }
 
 const OUTPUTS: [&str; 7] = [
@@ -39,6 +43,7 @@ fn development() {
         glacier_days: None,
         allow_delete: true,
         require_encryption: false,
+        require_external_id: false,
     });
 }
 
@@ -49,6 +54,7 @@ fn staging() {
         glacier_days: Some(60),
         allow_delete: true,
         require_encryption: true,
+        require_external_id: false,
     });
 }
 
@@ -59,6 +65,7 @@ fn production() {
         glacier_days: Some(90),
         allow_delete: false,
         require_encryption: true,
+        require_external_id: true,
     });
 }
 
@@ -67,6 +74,12 @@ fn deploy_check_destroy(env: Env) {
     let project = unique("pw");
     let stack = env.stack;
     let p = Proj::example("pipeweave", &project);
+    let external_id = format!("{}:{}", unique("ext"), unique("id"));
+    let state_bucket = env.require_external_id.then(|| {
+        let (bucket, _alias) = emu.team_backend(&p);
+        p.run_stdin(&["-s", stack, "config", "set", "--secret", "ExternalId"], &external_id).ok();
+        bucket
+    });
     p.run(&["-s", stack, "up", "--yes"]).ok();
 
     let out = p.run(&["-s", stack, "stack", "output", "--json"]).ok().json();
@@ -86,7 +99,7 @@ fn deploy_check_destroy(env: Env) {
     }
 
     check_bucket(&emu, &bucket, &env, &project);
-    check_iam(&emu, &env, &project, &bucket, &role, &policy_arn, &profile);
+    check_iam(&emu, &env, &project, &bucket, &role, &policy_arn, &profile, &external_id);
 
     p.run(&["-s", stack, "preview", "--expect-no-changes"]).ok();
     p.run(&["-s", stack, "destroy", "--yes"]).ok();
@@ -101,6 +114,12 @@ fn deploy_check_destroy(env: Env) {
     assert!(!policies.contains(&policy), "policy {policy} remains");
     assert!(!profiles.contains(&profile), "instance profile {profile} remains");
     assert_eq!(emu.roles_tagged(&project), Vec::<String>::new(), "roles tagged cairn:project={project} remain");
+    // Production's state was in its bucket, not in the project.
+    if let Some(state_bucket) = state_bucket {
+        assert!(!p.join(".cairn").join("stacks").join(stack).exists(), "production state written locally");
+        let keys: Vec<String> = emu.objects(&state_bucket).into_iter().map(|(k, _)| k).collect();
+        assert!(keys.contains(&format!("pipeweave/stacks/{stack}/snapshot.json")), "{keys:?}");
+    }
 }
 
 fn check_bucket(emu: &Emu, bucket: &str, env: &Env, project: &str) {
@@ -147,18 +166,35 @@ fn check_bucket(emu: &Emu, bucket: &str, env: &Env, project: &str) {
     }
 }
 
-fn check_iam(emu: &Emu, env: &Env, project: &str, bucket: &str, role: &str, policy_arn: &str, profile: &str) {
+#[allow(clippy::too_many_arguments)]
+fn check_iam(
+    emu: &Emu,
+    env: &Env,
+    project: &str,
+    bucket: &str,
+    role: &str,
+    policy_arn: &str,
+    profile: &str,
+    external_id: &str,
+) {
     let iam = &emu.iam;
     let r = emu.block(iam.get_role().role_name(role).send()).expect("GetRole");
     let r = r.role().expect("role");
     let trust = aws::doc(r.assume_role_policy_document().expect("trust policy"));
     let statements = trust["Statement"].as_array().cloned().unwrap_or_else(|| vec![trust["Statement"].clone()]);
-    assert_eq!(statements.len(), 1, "{trust}");
+    assert_eq!(statements.len(), if env.require_external_id { 2 } else { 1 }, "{trust}");
     assert_eq!(strings(&statements[0]["Action"]), ["sts:AssumeRole".to_string()].into());
     assert_eq!(
         strings(&statements[0]["Principal"]["Service"]),
         ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "lambda.amazonaws.com"].map(String::from).into()
     );
+    if env.require_external_id {
+        let account = r.arn().split(':').nth(4).expect("an account in the role ARN");
+        assert_eq!(strings(&statements[1]["Action"]), ["sts:AssumeRole".to_string()].into());
+        assert_eq!(statements[1]["Effect"], "Allow");
+        assert_eq!(statements[1]["Principal"]["AWS"], json!(format!("arn:aws:iam::{account}:root")));
+        assert_eq!(statements[1]["Condition"], json!({"StringEquals": {"sts:ExternalId": external_id}}));
+    }
     let tags: BTreeSet<(String, String)> =
         r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
     for (k, v) in [("Application", "pipeweave"), ("Environment", env.stack), ("cairn:project", project)] {

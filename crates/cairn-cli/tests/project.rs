@@ -106,3 +106,86 @@ fn config_set_get_rm() {
     let out = p.run(&["preview"]).code(2);
     assert!(out.stderr.contains("stacks/staging.yaml"), "{out}");
 }
+
+/// Where each stack's state goes: `CAIRN_BACKEND` > the stack file's `backend` > Cairn.yaml's
+/// `backend` > `.cairn/`; every command that reads state follows it.
+#[test]
+fn a_stack_file_may_name_its_own_backend() {
+    let p = Proj::hello();
+    let cairn = p.read("Cairn.yaml").replacen(
+        "template: template.yaml\n",
+        "template: template.yaml\nbackend: file://shared\n",
+        1,
+    );
+    p.write("Cairn.yaml", &cairn);
+    p.write("stacks/staging.yaml", "backend: file://team\nparameters:\n  Environment: staging\n");
+
+    p.run(&["-s", "development", "up", "--yes"]).ok();
+    let out = p.run(&["-s", "staging", "up", "--yes"]).ok();
+    assert!(out.stdout.contains(&format!("Up of hello/staging (file://{}", p.join("team").display())), "{out}");
+    assert!(p.join("shared/stacks/development/snapshot.json").exists());
+    assert!(p.join("team/stacks/staging/snapshot.json").exists());
+    assert!(!p.join("shared/stacks/staging").exists() && !p.join(".cairn/stacks").exists());
+    for stack in ["development", "staging"] {
+        p.run(&["-s", stack, "preview", "--expect-no-changes"]).ok();
+        let history = p.run(&["-s", stack, "stack", "history", "--json"]).ok().json();
+        assert_eq!(history.as_array().map(Vec::len), Some(1), "{stack}: {history}");
+        assert!(p.run(&["-s", stack, "stack", "export"]).ok().json()["state"]["resources"]["Suffix"].is_object());
+        p.run(&["-s", stack, "stack", "output", "name"]).ok();
+    }
+
+    // `stack ls` reads each stack in its own backend and says where.
+    let ls = p.run(&["stack", "ls", "--json"]).ok().json();
+    let backends: Vec<(String, String, u64)> = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let b = s["backend"].as_str().unwrap();
+            let dir = b.rsplit('/').next().unwrap().to_string();
+            (s["name"].as_str().unwrap().to_string(), dir, s["resources"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        backends,
+        [
+            ("development".into(), "shared".into(), 3),
+            ("production".into(), "shared".into(), 0),
+            ("staging".into(), "team".into(), 3)
+        ]
+    );
+    let text = p.run(&["stack", "ls"]).ok();
+    assert!(text.stdout.lines().next().is_some_and(|h| h.contains("BACKEND")), "{text}");
+
+    // Editing the stack file keeps its backend (in the fixed key order).
+    p.run(&["-s", "staging", "config", "set", "tags.Team", "data"]).ok();
+    assert_eq!(
+        p.read("stacks/staging.yaml"),
+        "backend: file://team\nparameters:\n  Environment: staging\ntags:\n  Team: data\n"
+    );
+
+    // CAIRN_BACKEND overrides both.
+    let elsewhere = Proj::empty();
+    let url = format!("file://{}", elsewhere.path().display());
+    let run = |args: &[&str]| {
+        let o = Proj::cmd_in(p.path(), args).env("CAIRN_BACKEND", &url).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(&["-s", "staging", "up", "--yes"]);
+    assert!(elsewhere.join("stacks/staging/snapshot.json").exists());
+    let ls: serde_json::Value = serde_json::from_str(&run(&["stack", "ls", "--json"])).unwrap();
+    assert!(ls.as_array().unwrap().iter().all(|s| s["backend"] == url.as_str()), "{ls}");
+    // The stack's own backend still has its own state, untouched.
+    let history = p.run(&["-s", "staging", "stack", "history", "--json"]).ok().json();
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+
+    // A stack's backend that cannot be read is reported, and the others are still listed.
+    p.write("stacks/production.yaml", "backend: s3://no-such-bucket/x\nparameters:\n  Environment: production\n");
+    let out = p.run(&["stack", "ls", "--json"]);
+    assert_eq!(out.code, 0, "{out}");
+    let rows = out.json();
+    let prod = rows.as_array().unwrap().iter().find(|s| s["name"] == "production").unwrap().clone();
+    assert!(prod["error"].as_str().is_some_and(|e| e.contains("region")), "{prod}");
+    assert!(out.stderr.contains("warning: cannot read the state of stack `production`"), "{out}");
+}

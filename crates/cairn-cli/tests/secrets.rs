@@ -232,15 +232,20 @@ fn a_plain_no_echo_value_sets_up_a_passphrase_on_first_use() {
         assert_hidden(&path, &text);
     }
     with_pass(&p, &["-s", "development", "preview", "--expect-no-changes"]).ok();
-    // The history recorded the stack file with the value sealed: a rollback to that
-    // version opens it again, and still prints nothing secret.
+    // The recorded inputs (sealed, since the stack file holds the value in plain text) still
+    // roll back: to version 1, whose Environment differs from the files'.
+    let now = p.read("stacks/development.yaml");
+    assert!(now.contains("Environment: development"), "{now}");
+    p.write("stacks/development.yaml", &now.replace("Environment: development", "Environment: staging"));
+    with_pass(&p, &["-s", "development", "up", "--yes"]).ok();
     let out = with_pass(&p, &["-s", "development", "stack", "rollback", "--to", "1", "--yes"]).ok();
-    assert_hidden("rollback stdout", &out.stdout);
-    assert_hidden("rollback stderr", &out.stderr);
+    assert_hidden("rollback", &out.to_string());
+    let env = p.run(&["-s", "development", "stack", "output", "environment"]).ok();
+    assert_eq!(env.stdout, "development\n");
+    p.run(&["-s", "development", "stack", "rollback", "--to", "1", "--yes"]).code(2);
     for (path, text) in all_files(&p.join(".cairn")) {
         assert_hidden(&path, &text);
     }
-    with_pass(&p, &["-s", "development", "preview", "--expect-no-changes"]).ok();
 }
 
 #[test]

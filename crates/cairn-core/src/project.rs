@@ -10,7 +10,8 @@
 //!   tags: {Application: pipeweave}
 //! ```
 //!
-//! A stack file holds [`StackSettings`]; it overrides the project's `defaults` key by key
+//! A stack file holds [`StackSettings`] (a stack file may also name its own `backend`,
+//! which then overrides `Cairn.yaml`'s); it overrides the project's `defaults` key by key
 //! ([`StackSettings::merged_over`]). Parameter values stay [`Node`]s so that later errors
 //! (a value not in `AllowedValues`) point into the stack file. [`render_stack`] writes a
 //! stack file back (for `cairn config set`) deterministically.
@@ -42,6 +43,9 @@ pub struct ProjectFile {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StackSettings {
     pub region: Option<String>,
+    /// Where this stack's state lives (`s3://bucket/prefix?region=...`, `file://...`): it
+    /// overrides `Cairn.yaml`'s `backend` (and `CAIRN_BACKEND` overrides both).
+    pub backend: Option<String>,
     /// How secrets are encrypted (`passphrase`, `awskms://...`).
     pub secretsprovider: Option<String>,
     /// The salt of the passphrase secrets provider.
@@ -55,7 +59,7 @@ pub struct StackSettings {
 }
 
 const PROJECT_KEYS: &[&str] = &["name", "template", "backend", "defaults"];
-const STACK_KEYS: &[&str] = &["region", "secretsprovider", "encryptionsalt", "parameters", "tags", "config"];
+const STACK_KEYS: &[&str] = &["region", "backend", "secretsprovider", "encryptionsalt", "parameters", "tags", "config"];
 
 /// The default root template path.
 pub const DEFAULT_TEMPLATE: &str = "template.yaml";
@@ -97,7 +101,16 @@ pub fn parse_project(text: &str, file: &str) -> Result<ProjectFile, Diagnostics>
             "backend" => backend = string_value(v, "`backend`", &mut errs),
             "defaults" => match &v.value {
                 NodeValue::Null => {}
-                NodeValue::Map(dm) => defaults = settings_from_map(dm, &mut errs),
+                NodeValue::Map(dm) => {
+                    defaults = settings_from_map(dm, &mut errs);
+                    // One place for the project's backend: the top-level key.
+                    if let Some((key, _)) = dm.entries.iter().find(|(k, _)| k.name == "backend") {
+                        errs.push(
+                            Diagnostic::at(&key.span, "`backend` is not a default: set it at the top of Cairn.yaml")
+                                .with_help("move `backend:` out of `defaults:`; a stack file may set its own"),
+                        );
+                    }
+                }
                 _ => errs.push(Diagnostic::at(&v.span, format!("`defaults` must be a mapping, found {}", v.kind()))),
             },
             other => unknown_key(&mut errs, &k.span, "project setting", other, PROJECT_KEYS),
@@ -136,8 +149,8 @@ pub fn parse_stack(text: &str, file: &str) -> Result<StackSettings, Diagnostics>
 }
 
 impl StackSettings {
-    /// These settings over `defaults`: `region`, `secretsprovider` and `encryptionsalt`
-    /// override when set; `parameters`, `tags` and `config` merge key by key (keys of
+    /// These settings over `defaults`: `region`, `backend`, `secretsprovider` and
+    /// `encryptionsalt` override when set; `parameters`, `tags` and `config` merge key by key (keys of
     /// `defaults` first, in their order, then this stack's new keys).
     pub fn merged_over(&self, defaults: &StackSettings) -> StackSettings {
         fn merge<V: Clone>(base: &IndexMap<String, V>, over: &IndexMap<String, V>) -> IndexMap<String, V> {
@@ -149,6 +162,7 @@ impl StackSettings {
         }
         StackSettings {
             region: self.region.clone().or_else(|| defaults.region.clone()),
+            backend: self.backend.clone().or_else(|| defaults.backend.clone()),
             secretsprovider: self.secretsprovider.clone().or_else(|| defaults.secretsprovider.clone()),
             encryptionsalt: self.encryptionsalt.clone().or_else(|| defaults.encryptionsalt.clone()),
             parameters: merge(&defaults.parameters, &self.parameters),
@@ -160,6 +174,7 @@ impl StackSettings {
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
         self.region.is_none()
+            && self.backend.is_none()
             && self.secretsprovider.is_none()
             && self.encryptionsalt.is_none()
             && self.parameters.is_empty()
@@ -168,7 +183,7 @@ impl StackSettings {
     }
 }
 
-/// The text of a stack file holding `s`: keys in a fixed order (`region`,
+/// The text of a stack file holding `s`: keys in a fixed order (`region`, `backend`,
 /// `secretsprovider`, `encryptionsalt`, `parameters`, `tags`, `config`), block style,
 /// strings quoted only where a plain scalar would be read differently. Reading the text
 /// back with [`parse_stack`] gives the same settings (spans aside).
@@ -177,9 +192,12 @@ pub fn render_stack(s: &StackSettings) -> String {
         return "{}\n".to_string();
     }
     let mut out = String::new();
-    for (key, value) in
-        [("region", &s.region), ("secretsprovider", &s.secretsprovider), ("encryptionsalt", &s.encryptionsalt)]
-    {
+    for (key, value) in [
+        ("region", &s.region),
+        ("backend", &s.backend),
+        ("secretsprovider", &s.secretsprovider),
+        ("encryptionsalt", &s.encryptionsalt),
+    ] {
         if let Some(v) = value {
             out.push_str(key);
             out.push_str(": ");
@@ -386,6 +404,7 @@ fn settings_from_map(m: &Mapping, errs: &mut Vec<Diagnostic>) -> StackSettings {
         let what = format!("`{}`", k.name);
         match k.name.as_str() {
             "region" => s.region = string_value(v, &what, errs),
+            "backend" => s.backend = string_value(v, &what, errs),
             "secretsprovider" => s.secretsprovider = string_value(v, &what, errs),
             "encryptionsalt" => s.encryptionsalt = string_value(v, &what, errs),
             "parameters" | "config" => {
@@ -492,6 +511,12 @@ mod tests {
              Cairn.yaml:3:12: unknown stack setting `regon` (did you mean `region`?)\n\
              Cairn.yaml:1:1: the project file has no `name` (add e.g. `name: my-project`)"
         );
+        let e =
+            parse_project("name: p\nbackend: file://a\ndefaults:\n  backend: file://b\n", "Cairn.yaml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cairn.yaml:4:3: `backend` is not a default: set it at the top of Cairn.yaml (move `backend:` out of `defaults:`; a stack file may set its own)"
+        );
         let e = parse_project("name: my project\n", "Cairn.yaml").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -507,7 +532,7 @@ mod tests {
     fn parses_a_stack_file() {
         let text = "region: us-east-1\nparameters:\n  Environment: production\n  GlacierDays: 90\n  Subnets: [a, b]\n\
                     tags:\n  Environment: production\n  Cost: 12\nsecretsprovider: passphrase\nencryptionsalt: v1:abc\n\
-                    config:\n  feature: {enabled: true}\n";
+                    config:\n  feature: {enabled: true}\nbackend: s3://team-state/pw?region=us-east-1\n";
         let st = parse_stack(text, "stacks/production.yaml").unwrap();
         assert_eq!(st.region.as_deref(), Some("us-east-1"));
         assert_eq!(st.parameters["Environment"].as_str(), Some("production"));
@@ -517,6 +542,7 @@ mod tests {
         assert_eq!(st.tags["Cost"], "12");
         assert_eq!(st.secretsprovider.as_deref(), Some("passphrase"));
         assert_eq!(st.encryptionsalt.as_deref(), Some("v1:abc"));
+        assert_eq!(st.backend.as_deref(), Some("s3://team-state/pw?region=us-east-1"));
         assert!(st.config["feature"].as_map().is_some());
         assert!(parse_stack("", "s.yaml").unwrap().is_empty());
         assert!(parse_stack("{}\n", "s.yaml").unwrap().is_empty());
@@ -524,14 +550,19 @@ mod tests {
 
     #[test]
     fn stack_file_errors() {
-        let e = parse_stack("regoin: x\nparameters: [a]\ntags:\n  A: [1]\nregion: {a: b}\n", "stacks/dev.yaml")
-            .unwrap_err();
+        let e = parse_stack(
+            "regoin: x\nparameters: [a]\ntags:\n  A: [1]\nregion: {a: b}\nbackend: [s3]\nbakend: x\n",
+            "stacks/dev.yaml",
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "stacks/dev.yaml:1:1: unknown stack setting `regoin` (did you mean `region`?)\n\
              stacks/dev.yaml:2:13: `parameters` must be a mapping, found a list\n\
              stacks/dev.yaml:4:6: tag `A` must have a string value, found a list\n\
-             stacks/dev.yaml:5:9: `region` must be a string, found a mapping"
+             stacks/dev.yaml:5:9: `region` must be a string, found a mapping\n\
+             stacks/dev.yaml:6:10: `backend` must be a string, found a list\n\
+             stacks/dev.yaml:7:1: unknown stack setting `bakend` (did you mean `backend`?)"
         );
         assert_eq!(
             parse_stack("- a\n", "stacks/dev.yaml").unwrap_err().to_string(),
@@ -542,7 +573,7 @@ mod tests {
     #[test]
     fn stack_overrides_defaults_key_by_key() {
         let defaults = parse_stack(
-            "region: us-east-1\nsecretsprovider: passphrase\nparameters: {A: 1, B: 2}\ntags: {App: x, Env: none}\n",
+            "region: us-east-1\nbackend: file://shared\nsecretsprovider: passphrase\nparameters: {A: 1, B: 2}\ntags: {App: x, Env: none}\n",
             "Cairn.yaml",
         )
         .unwrap();
@@ -550,6 +581,9 @@ mod tests {
         let m = stack.merged_over(&defaults);
         assert_eq!(m.region.as_deref(), Some("eu-west-1"));
         assert_eq!(m.secretsprovider.as_deref(), Some("passphrase"));
+        assert_eq!(m.backend.as_deref(), Some("file://shared"));
+        let own = parse_stack("backend: s3://b/p?region=eu-west-1\n", "s.yaml").unwrap();
+        assert_eq!(own.merged_over(&defaults).backend.as_deref(), Some("s3://b/p?region=eu-west-1"));
         let params: Vec<(&str, String)> =
             m.parameters.iter().map(|(k, v)| (k.as_str(), v.scalar_string().unwrap())).collect();
         assert_eq!(params, [("A", "1".to_string()), ("B", "3".to_string()), ("C", "4".to_string())]);
@@ -564,6 +598,7 @@ mod tests {
     fn renders_in_a_fixed_order() {
         let mut st = StackSettings {
             region: Some("us-east-1".into()),
+            backend: Some("s3://team-state/pipeweave?region=us-east-1".into()),
             secretsprovider: Some("passphrase".into()),
             encryptionsalt: Some("v1:abc=".into()),
             ..Default::default()
@@ -582,6 +617,7 @@ mod tests {
         assert_eq!(
             render_stack(&st),
             "region: us-east-1
+backend: s3://team-state/pipeweave?region=us-east-1
 secretsprovider: passphrase
 encryptionsalt: v1:abc=
 parameters:
@@ -690,6 +726,7 @@ config:
         for t in TRICKY {
             let mut st = StackSettings { region: Some((*t).to_string()), ..Default::default() };
             st.encryptionsalt = Some(format!("{t}{t}"));
+            st.backend = Some(format!("{t}/x"));
             st.parameters.insert((*t).to_string(), s(t));
             st.tags.insert((*t).to_string(), (*t).to_string());
             st.config.insert("k".into(), seq(vec![s(t), map(vec![(t, s(t))])]));
@@ -742,7 +779,12 @@ config:
         #[test]
         fn any_string_round_trips(a in "\\PC*", b in ".*", c in proptest::collection::vec(proptest::char::any(), 0..12)) {
             let c: String = c.into_iter().collect();
-            let mut st = StackSettings { region: Some(a.clone()), secretsprovider: Some(c.clone()), ..Default::default() };
+            let mut st = StackSettings {
+                region: Some(a.clone()),
+                backend: Some(b.clone()),
+                secretsprovider: Some(c.clone()),
+                ..Default::default()
+            };
             st.parameters.insert(b.clone(), s(&c));
             st.tags.insert(c.clone(), b.clone());
             st.config.insert(a.clone(), seq(vec![s(&b), map(vec![(c.as_str(), s(&a))])]));

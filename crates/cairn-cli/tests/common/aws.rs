@@ -15,6 +15,7 @@ pub struct Emu {
     pub rt: tokio::runtime::Runtime,
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 /// The emulator's clients, or `None` (after saying so) when `AWS_ENDPOINT_URL` is unset.
@@ -38,7 +39,8 @@ pub fn emulator() -> Option<Emu> {
     );
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
     let iam = aws_sdk_iam::Client::new(&config);
-    Some(Emu { rt, s3, iam })
+    let kms = aws_sdk_kms::Client::new(&config);
+    Some(Emu { rt, s3, iam, kms })
 }
 
 /// `prefix-` and 8 random lower-case letters and digits.
@@ -72,6 +74,64 @@ pub fn strings(v: &Value) -> BTreeSet<String> {
 impl Emu {
     pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    /// Create an (empty) bucket.
+    pub fn create_bucket(&self, name: &str) {
+        self.block(self.s3.create_bucket().bucket(name).send())
+            .unwrap_or_else(|e| panic!("CreateBucket {name}: {e:?}"));
+    }
+
+    /// Create a KMS key and the alias `alias` (`alias/NAME`) for it; returns the key id.
+    pub fn create_kms_alias(&self, alias: &str) -> String {
+        let key = self.block(self.kms.create_key().description("cairn test").send()).expect("CreateKey");
+        let key_id = key.key_metadata().expect("key metadata").key_id().to_string();
+        self.block(self.kms.create_alias().alias_name(alias).target_key_id(&key_id).send())
+            .unwrap_or_else(|e| panic!("CreateAlias {alias}: {e:?}"));
+        key_id
+    }
+
+    /// Every object of a bucket: its key and its content.
+    pub fn objects(&self, bucket: &str) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .block(self.s3.list_objects_v2().bucket(bucket).set_continuation_token(token.clone()).send())
+                .expect("ListObjectsV2");
+            for key in page.contents().iter().filter_map(|o| o.key()) {
+                let get = self.block(self.s3.get_object().bucket(bucket).key(key).send()).expect("GetObject");
+                let body = self.block(get.body.collect()).expect("object body").into_bytes().to_vec();
+                out.push((key.to_string(), body));
+            }
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Give a copy of examples/pipeweave's production stack a state bucket and a KMS alias of
+    /// its own, made here: its stack file names `s3://pipeweave-state/...` and
+    /// `alias/pipeweave-production`, which a team creates once (README "Team set-up").
+    /// Returns the bucket and the alias (without `alias/`).
+    pub fn team_backend(&self, p: &crate::common::Proj) -> (String, String) {
+        let bucket = unique("pw-state");
+        let alias = unique("pw-production");
+        self.create_bucket(&bucket);
+        self.create_kms_alias(&format!("alias/{alias}"));
+        let text = p.read("stacks/production.yaml");
+        let ours = text
+            .replace("backend: s3://pipeweave-state/", &format!("backend: s3://{bucket}/"))
+            .replace("awskms://alias/pipeweave-production?", &format!("awskms://alias/{alias}?"));
+        assert!(
+            ours.contains(&format!("s3://{bucket}/pipeweave?region=us-east-1")) && ours.contains(&alias),
+            "stacks/production.yaml does not name the team's bucket and key as expected:\n{text}"
+        );
+        p.write("stacks/production.yaml", &ours);
+        (bucket, alias)
     }
 
     pub fn bucket_exists(&self, name: &str) -> bool {

@@ -137,6 +137,16 @@ impl Proj {
         run_in(self.path(), args)
     }
 
+    /// Like [`Proj::run`], with `stdin` as standard input.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
+        let output = Proj::cmd_in(self.path(), args).write_stdin(stdin).output().expect("run cairn");
+        Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Replace `text` by `with` in this project's snapshots.
     pub fn replace(&mut self, text: &str, with: &str) {
         if !text.is_empty() && !self.replacements.iter().any(|(t, _)| t == text) {
