@@ -612,7 +612,18 @@ where
     loop {
         while let Some(&i) = ready.front() {
             let step = steps[i];
-            if let Some(why) = blocked_by[i].take() {
+            // Not started: a dependency failed, or the run is stopping. Reported like any
+            // other outcome, so progress shows every step.
+            let skip = blocked_by[i].take().or_else(|| {
+                if stop_requested() {
+                    Some("interrupted before this step started".to_string())
+                } else if shared.stop.load(Ordering::SeqCst) {
+                    Some("the run stopped before this step".to_string())
+                } else {
+                    None
+                }
+            });
+            if let Some(why) = skip {
                 ready.pop_front();
                 shared.observer.event(&Event::Finished {
                     id: step.id.clone(),
@@ -621,26 +632,6 @@ where
                     elapsed: Duration::ZERO,
                     outcome: Outcome::Skipped(why.clone()),
                 });
-                finish(
-                    i,
-                    Outcome::Skipped(why),
-                    Duration::ZERO,
-                    &mut outcomes,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    &mut blocked_by,
-                    steps,
-                );
-                continue;
-            }
-            if shared.stop.load(Ordering::SeqCst) || stop_requested() {
-                ready.pop_front();
-                let why = if stop_requested() {
-                    "interrupted before this step started".to_string()
-                } else {
-                    "the run stopped before this step".to_string()
-                };
                 finish(
                     i,
                     Outcome::Skipped(why),

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use cairn_core::state::{Backend, LockInfo, StateError};
 
 pub mod encrypting;
+mod format;
 pub mod local;
 pub mod s3;
 pub mod secrets;

@@ -39,9 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use cairn_core::state::{
-    Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError, STATE_FORMAT_VERSION,
-};
+use cairn_core::state::{Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError};
 use serde::Deserialize;
 
 use crate::{sys, validate_stack_name};
@@ -75,18 +73,6 @@ struct OpenJournal {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JournalHeader {
-    generation: u64,
-}
-
-#[derive(Deserialize)]
-struct SnapshotFile {
-    generation: u64,
-    state: StackState,
-}
-
-/// Reads only the generation of a snapshot (the state is skipped, not built).
-#[derive(Deserialize)]
-struct SnapshotGeneration {
     generation: u64,
 }
 
@@ -163,20 +149,14 @@ impl Backend for LocalBackend {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut buf = Vec::with_capacity(256 * entries.len());
-        for e in entries {
-            serde_json::to_writer(&mut buf, e)
-                .map_err(|e| StateError::Io(format!("cannot encode a journal entry: {e}")))?;
-            buf.push(b'\n');
-        }
+        let buf = crate::format::encode_entries(entries)?;
         let stack = stack.to_string();
         self.blocking(move |inner| inner.append(&stack, &buf)).await
     }
 
     async fn compact(&self, stack: &str, state: &StackState) -> Result<(), StateError> {
         validate_stack_name(stack)?;
-        let state = serde_json::to_vec(state)
-            .map_err(|e| StateError::Io(format!("cannot encode the state of `{stack}`: {e}")))?;
+        let state = crate::format::encode_state(stack, state)?;
         let stack = stack.to_string();
         self.blocking(move |inner| inner.compact(&stack, &state)).await
     }
@@ -316,18 +296,8 @@ impl Inner {
         let dir = self.stack_dir(stack);
         let corrupt = |message: String| StateError::Corrupt { stack: stack.to_string(), message };
         let (snap_gen, mut state) = match read_optional(&dir.join(SNAPSHOT))? {
-            None => (0, StackState { format_version: STATE_FORMAT_VERSION, ..StackState::default() }),
-            Some(bytes) => {
-                let snap: SnapshotFile =
-                    serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{SNAPSHOT}: {e}")))?;
-                if snap.state.format_version > STATE_FORMAT_VERSION {
-                    return Err(corrupt(format!(
-                        "{SNAPSHOT} has format version {}, this cairn reads up to {STATE_FORMAT_VERSION}: upgrade cairn",
-                        snap.state.format_version
-                    )));
-                }
-                (snap.generation, snap.state)
-            }
+            None => crate::format::empty_snapshot(),
+            Some(bytes) => crate::format::decode_snapshot(&bytes, SNAPSHOT).map_err(corrupt)?,
         };
         let mut loaded = Loaded::default();
         if let Some(bytes) = read_optional(&dir.join(JOURNAL))? {
@@ -655,7 +625,8 @@ fn snapshot_generation(dir: &Path) -> Result<u64, String> {
         Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
     };
     let mut r = BufReader::with_capacity(256 * 1024, f);
-    let g: SnapshotGeneration = serde_json::from_reader(&mut r).map_err(|e| format!("{SNAPSHOT}: {e}"))?;
+    let g: crate::format::SnapshotGeneration =
+        serde_json::from_reader(&mut r).map_err(|e| format!("{SNAPSHOT}: {e}"))?;
     Ok(g.generation)
 }
 

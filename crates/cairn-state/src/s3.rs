@@ -71,10 +71,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
-use cairn_core::state::{
-    Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError, STATE_FORMAT_VERSION,
-};
-use serde::Deserialize;
+use cairn_core::state::{Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError};
 use tokio::sync::OnceCell;
 
 use crate::{sys, validate_stack_name};
@@ -166,17 +163,6 @@ struct Inner {
 struct Cursor {
     generation: u64,
     next_seq: u64,
-}
-
-#[derive(Deserialize)]
-struct SnapshotFile {
-    generation: u64,
-    state: StackState,
-}
-
-#[derive(Deserialize)]
-struct SnapshotGeneration {
-    generation: u64,
 }
 
 /// A journal object's place: generation and sequence number.
@@ -311,19 +297,13 @@ impl Backend for S3Backend {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut buf = Vec::with_capacity(256 * entries.len());
-        for e in entries {
-            serde_json::to_writer(&mut buf, e)
-                .map_err(|e| StateError::Io(format!("cannot encode a journal entry: {e}")))?;
-            buf.push(b'\n');
-        }
+        let buf = crate::format::encode_entries(entries)?;
         self.inner.append(stack, buf).await
     }
 
     async fn compact(&self, stack: &str, state: &StackState) -> Result<(), StateError> {
         validate_stack_name(stack)?;
-        let state = serde_json::to_vec(state)
-            .map_err(|e| StateError::Io(format!("cannot encode the state of `{stack}`: {e}")))?;
+        let state = crate::format::encode_state(stack, state)?;
         self.inner.compact(stack, &state).await
     }
 
@@ -610,7 +590,7 @@ impl Inner {
         }
         // Written by something else (an import by hand): read it.
         let Some(bytes) = self.get(&key).await? else { return Ok(0) };
-        let g: SnapshotGeneration = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+        let g: crate::format::SnapshotGeneration = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
             stack: stack.to_string(),
             message: format!("{}: {e}", self.url(&key)),
         })?;
@@ -623,19 +603,8 @@ impl Inner {
         let corrupt = |message: String| StateError::Corrupt { stack: stack.to_string(), message };
         let snap_key = self.key(stack, SNAPSHOT);
         let (snap_gen, mut state) = match self.get(&snap_key).await? {
-            None => (0, StackState { format_version: STATE_FORMAT_VERSION, ..StackState::default() }),
-            Some(bytes) => {
-                let snap: SnapshotFile =
-                    serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{}: {e}", self.url(&snap_key))))?;
-                if snap.state.format_version > STATE_FORMAT_VERSION {
-                    return Err(corrupt(format!(
-                        "{} has format version {}, this cairn reads up to {STATE_FORMAT_VERSION}: upgrade cairn",
-                        self.url(&snap_key),
-                        snap.state.format_version
-                    )));
-                }
-                (snap.generation, snap.state)
-            }
+            None => crate::format::empty_snapshot(),
+            Some(bytes) => crate::format::decode_snapshot(&bytes, &self.url(&snap_key)).map_err(corrupt)?,
         };
         let journal = self.journal_keys(stack).await?;
         if let Some(ahead) = journal.iter().find(|k| k.generation > snap_gen) {
