@@ -34,10 +34,10 @@ where
         Some(403) => Some("Forbidden".to_string()),
         _ => None,
     });
-    let message = match (err.message(), &code) {
-        (Some(m), Some(c)) => format!("{c}: {m}"),
-        (Some(m), None) => m.to_string(),
-        _ => DisplayErrorContext(&err).to_string(),
+    // The code travels in `code`; the engine prints it beside the message.
+    let message = match err.message() {
+        Some(m) => m.to_string(),
+        None => DisplayErrorContext(&err).to_string(),
     };
     let retryable = transport
         || status.is_some_and(|s| s >= 500 || s == 429)

@@ -173,15 +173,17 @@ impl Ctx {
             .values()
             .any(|t| t.contains("AWS::AccountId") || t.contains("AWS::StackId"));
         let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws);
-        let in_state = match raw.load(&ctx.stack).await {
-            Ok(l) => l
-                .state
-                .resources
-                .values()
-                .chain(l.state.pending_deletes.iter())
-                .any(|r| r.type_name.starts_with("AWS::")),
-            Err(_) => false,
-        };
+        // The state is read only when the template does not already need AWS.
+        let in_state = !(in_template || mentions_account)
+            && match raw.load(&ctx.stack).await {
+                Ok(l) => l
+                    .state
+                    .resources
+                    .values()
+                    .chain(l.state.pending_deletes.iter())
+                    .any(|r| r.type_name.starts_with("AWS::")),
+                Err(_) => false,
+            };
         if in_template || in_state || mentions_account {
             ctx.registry = registry_with_aws(&ctx.region()?).await;
         }

@@ -472,7 +472,7 @@ impl Observer for Progress {
                     Outcome::Failed(err) => format!(
                         "  {} {id} ({type_name}) FAILED: {}",
                         self.st.action(Action::Delete, "!!"),
-                        err_tail(err)
+                        err.detail()
                     ),
                     Outcome::Skipped(why) => format!("  {} {id} ({type_name}) skipped: {why}", self.st.dim("..")),
                 };
@@ -480,13 +480,6 @@ impl Observer for Progress {
             }
             Event::Recovered { id, type_name, what } => self.line(&format!("  recovered {id} ({type_name}): {what}")),
         }
-    }
-}
-
-fn err_tail(e: &cairn_core::exec::StepError) -> String {
-    match &e.code {
-        Some(c) if !e.message.starts_with(&format!("{c}: ")) => format!("{c}: {}", e.message),
-        _ => e.message.clone(),
     }
 }
 

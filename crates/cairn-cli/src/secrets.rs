@@ -232,23 +232,6 @@ pub fn secure_node(ciphertext: String, span: Span) -> Node {
     )
 }
 
-fn value_to_node(v: &Value, span: &Span) -> Node {
-    let value = match v.reveal() {
-        Value::Null | Value::Unknown | Value::Secret(_) => NodeValue::Null,
-        Value::Bool(b) => NodeValue::Bool(*b),
-        Value::Number(n) => NodeValue::Number(n.clone()),
-        Value::String(s) => NodeValue::String(s.clone()),
-        Value::List(l) => NodeValue::Seq(l.iter().map(|x| value_to_node(x, span)).collect()),
-        Value::Map(m) => NodeValue::Map(Mapping {
-            entries: m
-                .iter()
-                .map(|(k, x)| (Key { name: k.clone(), span: span.clone() }, value_to_node(x, span)))
-                .collect(),
-        }),
-    };
-    Node::new(value, span.clone())
-}
-
 /// Replace every `{secure: ...}` parameter by its decrypted value (a node located at the
 /// encrypted one), returning the names of those parameters.
 pub fn decrypt_parameters(
@@ -261,7 +244,8 @@ pub fn decrypt_parameters(
         let Some(ct) = secure_ciphertext(node) else { continue };
         let m = manager.ok_or_else(|| SecretsError::NotConfigured { stack: stack.to_string() })?;
         let v = m.open_value(ct, &format!("parameter `{name}`"))?;
-        *node = value_to_node(&v, &node.span);
+        *node =
+            Node::from_value(v.reveal(), &node.span).unwrap_or_else(|| Node::new(NodeValue::Null, node.span.clone()));
         names.insert(name.clone());
     }
     Ok(names)

@@ -244,8 +244,7 @@ Resources:
     let action = |emu: &Emu, r: &Value| {
         let out = emu.block(emu.s3.get_bucket_policy().bucket(pid(r)).send()).expect("GetBucketPolicy");
         let doc = aws::doc(out.policy().expect("policy"));
-        let statements = doc["Statement"].as_array().cloned().unwrap_or_else(|| vec![doc["Statement"].clone()]);
-        aws::strings(&statements[0]["Action"]).into_iter().collect::<Vec<_>>()
+        aws::first_statement_actions(&doc)
     };
     lifecycle(
         template,
@@ -317,8 +316,7 @@ Resources:
 "#;
     let action = |emu: &Emu, r: &Value| {
         let doc = emu.policy_document(pid(r));
-        let statements = doc["Statement"].as_array().cloned().unwrap_or_else(|| vec![doc["Statement"].clone()]);
-        aws::strings(&statements[0]["Action"]).into_iter().collect::<Vec<_>>()
+        aws::first_statement_actions(&doc)
     };
     lifecycle(
         template,
@@ -422,8 +420,7 @@ Resources:
         match emu.block(emu.iam.get_role_policy().role_name(&role).policy_name(name).send()) {
             Ok(o) => {
                 let doc = aws::doc(o.policy_document());
-                let statements = doc["Statement"].as_array().cloned().unwrap_or_else(|| vec![doc["Statement"].clone()]);
-                Some(aws::strings(&statements[0]["Action"]).into_iter().collect())
+                Some(aws::first_statement_actions(&doc))
             }
             Err(e) if e.code() == Some("NoSuchEntity") => None,
             Err(e) => panic!("GetRolePolicy: {e:?}"),

@@ -68,14 +68,19 @@ pub struct StepError {
     pub message: String,
 }
 
+impl StepError {
+    /// The provider's error code (when there is one) and message: `Code: message`.
+    pub fn detail(&self) -> String {
+        match &self.code {
+            Some(c) => format!("{c}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {} failed: ", self.id, self.type_name, self.action.verb())?;
-        // Providers may already start the message with the code (the AWS types do): once.
-        match &self.code {
-            Some(c) if !self.message.starts_with(&format!("{c}: ")) => write!(f, "{c}: {}", self.message),
-            _ => write!(f, "{}", self.message),
-        }
+        write!(f, "{} ({}): {} failed: {}", self.id, self.type_name, self.action.verb(), self.detail())
     }
 }
 
@@ -420,20 +425,7 @@ pub async fn execute(
             for r in
                 st.pending_deletes.iter().filter(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref())
             {
-                v.push(Step {
-                    id: r.id.clone(),
-                    type_name: r.type_name.clone(),
-                    action: Action::Delete,
-                    parent: r.parent.clone(),
-                    changes: Vec::new(),
-                    replace_mode: None,
-                    reason: Some("replaced".into()),
-                    retain: false,
-                    retired: true,
-                    inputs: None,
-                    region: Some(r.region.clone()),
-                    physical_id: Some(r.physical_id.clone()),
-                });
+                v.push(crate::plan::delete_step(r, "replaced", true));
             }
         }
         v

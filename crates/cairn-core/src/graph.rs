@@ -554,8 +554,7 @@ impl DesiredGraph {
                     d.help = did_you_mean(name, s.template.resources.keys().map(String::as_str));
                     diags.push(d);
                 }
-                Some(d) if !self.resource_active(sc, name) => {
-                    let _ = d;
+                Some(_) if !self.resource_active(sc, name) => {
                     diags.push(Diagnostic::at(
                         span,
                         format!(
@@ -778,13 +777,12 @@ impl Builder<'_> {
             let full = format!("{}{lid}", self.scopes[scope].prefix);
             match &def.kind {
                 ResourceKind::Type(t) => {
-                    let Some(rt) = self.registry.get(t) else {
+                    if self.registry.get(t).is_none() {
                         let mut d = Diagnostic::at(&def.type_span, format!("unknown resource type `{t}`"));
                         d.help = did_you_mean(t, self.registry.type_names());
                         self.diags.push(d);
                         continue;
-                    };
-                    let _ = rt;
+                    }
                     if res_active {
                         self.leaves.push(DesiredResource {
                             id: full,
@@ -931,22 +929,14 @@ fn validate_component_param(
     if v.contains_unknown() || v.contains_secret() {
         return Ok(v);
     }
-    match value_to_node(&v, &expr.span) {
+    // A mapping is passed through as it is (parameters have no mapping type to check).
+    if matches!(v, Value::Map(_)) {
+        return Ok(v);
+    }
+    match Node::from_value(&v, &expr.span) {
         Some(node) => params::resolve_parameter(def, Some(&node)),
         None => Ok(v),
     }
-}
-
-fn value_to_node(v: &Value, span: &Span) -> Option<Node> {
-    let value = match v {
-        Value::Null => NodeValue::Null,
-        Value::Bool(b) => NodeValue::Bool(*b),
-        Value::Number(n) => NodeValue::Number(n.clone()),
-        Value::String(s) => NodeValue::String(s.clone()),
-        Value::List(l) => NodeValue::Seq(l.iter().map(|x| value_to_node(x, span)).collect::<Option<_>>()?),
-        Value::Map(_) | Value::Unknown | Value::Secret(_) => return None,
-    };
-    Some(Node::new(value, span.clone()))
 }
 
 impl EvalEnv for ConditionEnv<'_> {

@@ -357,7 +357,7 @@ pub fn plan_up(
     if selected.is_none() {
         let desired: BTreeSet<&str> = graph.resources.keys().map(String::as_str).collect();
         let gone: Vec<&ResourceState> = state.resources.values().filter(|r| !desired.contains(r.id.as_str())).collect();
-        steps.extend(delete_steps(state, gone, "removed from the template"));
+        steps.extend(delete_steps(gone, "removed from the template"));
         for r in &state.pending_deletes {
             steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
         }
@@ -374,7 +374,7 @@ pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
         .values()
         .filter(|r| targets.is_empty() || targets.iter().any(|t| &r.id == t || r.id.starts_with(&format!("{t}."))))
         .collect();
-    let mut steps = delete_steps(state, all, "destroy");
+    let mut steps = delete_steps(all, "destroy");
     if targets.is_empty() {
         for r in &state.pending_deletes {
             steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
@@ -388,7 +388,8 @@ pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
     }
 }
 
-fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Step {
+/// The step that deletes `r`: `retired` for the old half of a replacement (never retained).
+pub(crate) fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Step {
     let retain = r.deletion_policy != DeletionPolicy::Delete && !retired;
     Step {
         id: r.id.clone(),
@@ -411,7 +412,7 @@ fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Step {
 /// In rounds: each round deletes, in id order, every remaining resource that no remaining
 /// resource depends on; when none qualifies (a cycle in a hand-edited state), the first
 /// remaining id alone. Counting dependents keeps this linear in the edges.
-fn delete_steps(state: &StackState, gone: Vec<&ResourceState>, reason: &str) -> Vec<Step> {
+fn delete_steps(gone: Vec<&ResourceState>, reason: &str) -> Vec<Step> {
     let mut remaining: BTreeMap<&str, &ResourceState> = gone.iter().map(|r| (r.id.as_str(), *r)).collect();
     // Each resource's distinct dependencies among those being deleted.
     let deps: BTreeMap<&str, BTreeSet<&str>> = remaining
@@ -446,7 +447,6 @@ fn delete_steps(state: &StackState, gone: Vec<&ResourceState>, reason: &str) -> 
         }
         ready = next;
     }
-    let _ = state;
     out
 }
 
@@ -531,7 +531,7 @@ mod tests {
     #[test]
     fn deletes_run_dependents_first() {
         let rs = [resource(0, &[]), resource(1, &[0]), resource(2, &[1, 0]), resource(3, &[])];
-        let steps = delete_steps(&StackState::default(), rs.iter().collect(), "destroy");
+        let steps = delete_steps(rs.iter().collect(), "destroy");
         let order: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(order, ["R2", "R3", "R1", "R0"]);
     }
@@ -543,7 +543,7 @@ mod tests {
         fn delete_order_matches_the_reference(edges in proptest::collection::vec(proptest::collection::vec(0usize..40, 0..4), 1..40)) {
             let rs: Vec<ResourceState> = edges.iter().enumerate().map(|(i, d)| resource(i, d)).collect();
             let gone: Vec<&ResourceState> = rs.iter().collect();
-            let steps = delete_steps(&StackState::default(), gone.clone(), "destroy");
+            let steps = delete_steps(gone.clone(), "destroy");
             let order: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
             prop_assert_eq!(order, reference_order(&gone));
         }

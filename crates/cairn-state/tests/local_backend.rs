@@ -1,51 +1,12 @@
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cairn_core::state::{
-    Backend, HistoryEntry, JournalEntry, LockInfo, OpKind, ResourceState, StackState, StateChange, StateError,
-};
-use cairn_core::Value;
+use cairn_core::state::{Backend, JournalEntry, LockInfo, OpKind, StackState, StateChange, StateError};
 use cairn_state::{lock_info, open_backend, LocalBackend};
 
-fn resource(id: &str, physical: &str) -> ResourceState {
-    ResourceState {
-        id: id.into(),
-        type_name: "AWS::S3::Bucket".into(),
-        physical_id: physical.into(),
-        region: "us-east-1".into(),
-        inputs: Value::Map(BTreeMap::from([("BucketName".to_string(), Value::string(physical))])),
-        attributes: BTreeMap::new(),
-        dependencies: vec![],
-        deletion_policy: Default::default(),
-        parent: None,
-        name_seed: String::new(),
-        drift: None,
-    }
-}
-
-fn begin(op: u64, kind: OpKind, id: &str) -> JournalEntry {
-    JournalEntry::Begin {
-        op,
-        kind,
-        id: id.into(),
-        type_name: "AWS::S3::Bucket".into(),
-        region: "us-east-1".into(),
-        physical_id: None,
-        inputs: Value::Null,
-        name_seed: String::new(),
-        replacing: false,
-        retired: false,
-        dependencies: vec![],
-        deletion_policy: Default::default(),
-        parent: None,
-    }
-}
-
-fn put(op: u64, id: &str, physical: &str) -> JournalEntry {
-    JournalEntry::Commit { op, changes: vec![StateChange::Put { state: resource(id, physical) }] }
-}
+mod common;
+use common::{begin, history, put, resource};
 
 fn stack_dir(root: &Path, stack: &str) -> PathBuf {
     root.join("stacks").join(stack)
@@ -347,22 +308,6 @@ async fn break_lock_removes_any_holder() {
     assert_eq!(b.lock_holder("dev").await.unwrap(), Some((second_info, false)));
     second.release().await.unwrap();
     assert_eq!(b.lock_holder("dev").await.unwrap(), None);
-}
-
-fn history(version: u64, result: &str) -> HistoryEntry {
-    HistoryEntry {
-        version,
-        kind: "up".into(),
-        started: "2026-04-01T12:00:00Z".into(),
-        ended: "2026-04-01T12:00:05Z".into(),
-        result: result.into(),
-        counts: BTreeMap::from([("create".to_string(), version)]),
-        template_digest: None,
-        config_digest: None,
-        error: None,
-        inputs: None,
-        rolled_back_to: None,
-    }
 }
 
 #[tokio::test]

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use cairn_core::state::{
-    Backend, HistoryEntry, JournalEntry, LockInfo, OpKind, ResourceState, StackState, StateChange, StateError,
-};
-use cairn_core::Value;
+use cairn_core::state::{Backend, JournalEntry, LockInfo, OpKind, StackState, StateChange, StateError};
 use cairn_state::s3::client_for_region;
 use cairn_state::{lock_info, open_backend, S3Backend};
+
+mod common;
+use common::{begin, history, put, resource};
 
 /// A client for the emulator and a new bucket, or `None` (after saying so) when no
 /// emulator is configured.
@@ -42,44 +42,6 @@ fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{:x}-{}", std::process::id(), nanos % (1 << 40), N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn resource(id: &str, physical: &str) -> ResourceState {
-    ResourceState {
-        id: id.into(),
-        type_name: "Cairn::Random::String".into(),
-        physical_id: physical.into(),
-        region: "us-east-1".into(),
-        inputs: Value::Map(BTreeMap::from([("Length".to_string(), Value::string("6"))])),
-        attributes: BTreeMap::new(),
-        dependencies: vec![],
-        deletion_policy: Default::default(),
-        parent: None,
-        name_seed: String::new(),
-        drift: None,
-    }
-}
-
-fn begin(op: u64, kind: OpKind, id: &str) -> JournalEntry {
-    JournalEntry::Begin {
-        op,
-        kind,
-        id: id.into(),
-        type_name: "Cairn::Random::String".into(),
-        region: "us-east-1".into(),
-        physical_id: None,
-        inputs: Value::Null,
-        name_seed: String::new(),
-        replacing: false,
-        retired: false,
-        dependencies: vec![],
-        deletion_policy: Default::default(),
-        parent: None,
-    }
-}
-
-fn put(op: u64, id: &str, physical: &str) -> JournalEntry {
-    JournalEntry::Commit { op, changes: vec![StateChange::Put { state: resource(id, physical) }] }
 }
 
 async fn keys(client: &Client, bucket: &str, prefix: &str) -> Vec<String> {
@@ -356,22 +318,6 @@ async fn break_lock_and_release_only_what_is_ours() {
     second.release().await.unwrap();
     assert!(b.lock_holder("dev").await.unwrap().is_none());
     assert!(keys(&c, &bucket, "stacks/dev/").await.is_empty());
-}
-
-fn history(version: u64, result: &str) -> HistoryEntry {
-    HistoryEntry {
-        version,
-        kind: "up".into(),
-        started: "2026-01-01T00:00:00Z".into(),
-        ended: "2026-01-01T00:00:01Z".into(),
-        result: result.into(),
-        counts: BTreeMap::from([("create".to_string(), version)]),
-        template_digest: None,
-        config_digest: None,
-        error: None,
-        inputs: None,
-        rolled_back_to: None,
-    }
 }
 
 #[tokio::test]

@@ -29,8 +29,8 @@ use serde_json::{json, Value as Json};
 
 use super::role::{ignore_gone, NO_ENTITY};
 use crate::util::{
-    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_str, refuse_unsupported,
-    sdk_error, str_list,
+    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, opt_str, refuse_unsupported, sdk_error,
+    str_list,
 };
 use crate::{policy_doc, Aws};
 
@@ -96,11 +96,7 @@ impl ResourceType for ManagedPolicy {
     }
 
     fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
-        match property {
-            "PolicyDocument" => policy_doc::equivalent(old, new),
-            "Roles" | "Users" | "Groups" => crate::util::same_string_set(old, new),
-            _ => loose_eq(old, new),
-        }
+        super::policy_property_equivalent(property, old, new)
     }
 
     async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {

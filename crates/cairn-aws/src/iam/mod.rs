@@ -5,3 +5,16 @@ pub mod instance_profile;
 pub mod managed_policy;
 pub mod policy;
 pub mod role;
+
+use serde_json::Value as Json;
+
+/// Whether two values of a property of a policy type (`AWS::IAM::ManagedPolicy`,
+/// `AWS::IAM::Policy`) mean the same: the document by meaning, the attachment lists as
+/// sets, anything else loosely (`30` and `"30"`).
+pub(crate) fn policy_property_equivalent(property: &str, old: &Json, new: &Json) -> bool {
+    match property {
+        "PolicyDocument" => crate::policy_doc::equivalent(old, new),
+        "Roles" | "Users" | "Groups" => crate::util::same_string_set(old, new),
+        _ => crate::util::loose_eq(old, new),
+    }
+}

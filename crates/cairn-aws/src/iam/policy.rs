@@ -26,8 +26,7 @@ use serde_json::{json, Value as Json};
 use super::managed_policy::Attachments;
 use super::role::{ignore_gone, NO_ENTITY};
 use crate::util::{
-    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, refuse_unsupported, req_str,
-    sdk_error,
+    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, refuse_unsupported, req_str, sdk_error,
 };
 use crate::{policy_doc, Aws};
 
@@ -100,11 +99,7 @@ impl ResourceType for Policy {
     }
 
     fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
-        match property {
-            "PolicyDocument" => policy_doc::equivalent(old, new),
-            "Roles" | "Users" | "Groups" => crate::util::same_string_set(old, new),
-            _ => loose_eq(old, new),
-        }
+        super::policy_property_equivalent(property, old, new)
     }
 
     async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {

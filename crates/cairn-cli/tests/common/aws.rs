@@ -62,6 +62,16 @@ pub fn doc(text: &str) -> Value {
         .unwrap_or_else(|| panic!("not a policy document: {text}"))
 }
 
+/// The actions of a policy document's first statement (`Statement` may be one statement
+/// or a list), sorted.
+pub fn first_statement_actions(doc: &Value) -> Vec<String> {
+    let first = match &doc["Statement"] {
+        Value::Array(statements) => statements.first().cloned().unwrap_or(Value::Null),
+        one => one.clone(),
+    };
+    strings(&first["Action"]).into_iter().collect()
+}
+
 /// A JSON value that may be one string or a list of strings, as a set.
 pub fn strings(v: &Value) -> BTreeSet<String> {
     match v {

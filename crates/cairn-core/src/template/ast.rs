@@ -121,6 +121,26 @@ impl Node {
         }
     }
 
+    /// A node for a known plain value (located at `span`): `None` when any part is
+    /// unknown or secret.
+    pub fn from_value(v: &Value, span: &Span) -> Option<Node> {
+        let value = match v {
+            Value::Null => NodeValue::Null,
+            Value::Bool(b) => NodeValue::Bool(*b),
+            Value::Number(n) => NodeValue::Number(n.clone()),
+            Value::String(s) => NodeValue::String(s.clone()),
+            Value::List(l) => NodeValue::Seq(l.iter().map(|x| Node::from_value(x, span)).collect::<Option<_>>()?),
+            Value::Map(m) => NodeValue::Map(Mapping {
+                entries: m
+                    .iter()
+                    .map(|(k, x)| Some((Key { name: k.clone(), span: span.clone() }, Node::from_value(x, span)?)))
+                    .collect::<Option<_>>()?,
+            }),
+            Value::Unknown | Value::Secret(_) => return None,
+        };
+        Some(Node::new(value, span.clone()))
+    }
+
     /// The node as a plain value, when it contains no intrinsic function.
     pub fn to_literal(&self) -> Option<Value> {
         if self.as_intrinsic().is_some() {

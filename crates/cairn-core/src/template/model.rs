@@ -120,6 +120,27 @@ pub struct OutputDef {
     pub export_name: Option<Node>,
 }
 
+impl ParameterDef {
+    /// A parameter of type `ty` with no default and no constraints.
+    pub fn new(name: &str, span: Span, ty: ParamType) -> ParameterDef {
+        ParameterDef {
+            name: name.to_string(),
+            span,
+            ty,
+            default: None,
+            allowed_values: None,
+            allowed_pattern: None,
+            min_length: None,
+            max_length: None,
+            min_value: None,
+            max_value: None,
+            no_echo: false,
+            description: None,
+            constraint_description: None,
+        }
+    }
+}
+
 impl Template {
     pub fn resource_type_name(&self, logical_id: &str) -> Option<&str> {
         match &self.resources.get(logical_id)?.kind {
@@ -451,21 +472,7 @@ impl TemplateBuilder<'_> {
             }
             let what = format!("parameter `{}`", key.name);
             let Some(attrs) = expect_map(def, &what, errs) else { continue };
-            let mut p = ParameterDef {
-                name: key.name.clone(),
-                span: key.span.clone(),
-                ty: ParamType::String,
-                default: None,
-                allowed_values: None,
-                allowed_pattern: None,
-                min_length: None,
-                max_length: None,
-                min_value: None,
-                max_value: None,
-                no_echo: false,
-                description: None,
-                constraint_description: None,
-            };
+            let mut p = ParameterDef::new(&key.name, key.span.clone(), ParamType::String);
             let mut ty_ok = false;
             for (ak, av) in attrs.iter() {
                 let awhat = format!("`{}` of {what}", ak.name);

@@ -233,21 +233,7 @@ mod tests {
     use serde_json::json;
 
     fn def(name: &str, ty: ParamType) -> ParameterDef {
-        ParameterDef {
-            name: name.to_string(),
-            span: sp(1000),
-            ty,
-            default: None,
-            allowed_values: None,
-            allowed_pattern: None,
-            min_length: None,
-            max_length: None,
-            min_value: None,
-            max_value: None,
-            no_echo: false,
-            description: None,
-            constraint_description: None,
-        }
+        ParameterDef::new(name, sp(1000), ty)
     }
 
     fn s(v: &str) -> Value {
