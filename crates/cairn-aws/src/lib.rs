@@ -199,6 +199,7 @@ where
                 code: Some("ConsistencyTimeout".into()),
                 message: format!("gave up after {}s waiting for {what}", limit.as_secs()),
                 retryable: true,
+                ..Default::default()
             });
         }
         tokio::time::sleep(delay).await;

@@ -42,7 +42,7 @@ where
     let retryable = transport
         || status.is_some_and(|s| s >= 500 || s == 429)
         || code.as_deref().is_some_and(|c| THROTTLING.contains(&c));
-    ProviderError { code, message, retryable }
+    ProviderError { code, message, retryable, status, ..Default::default() }
 }
 
 /// Whether the error says the thing does not exist.

@@ -66,9 +66,39 @@ pub struct StepError {
     pub action: Action,
     pub code: Option<String>,
     pub message: String,
+    /// The AWS operation that failed, when known.
+    pub operation: Option<String>,
+    /// The HTTP status of the failed answer, when there was one.
+    pub status: Option<u16>,
 }
 
 impl StepError {
+    /// A step error without a provider error behind it (an engine-side failure).
+    pub fn engine(id: &str, type_name: &str, action: Action, code: Option<&str>, message: impl Into<String>) -> Self {
+        StepError {
+            id: id.to_string(),
+            type_name: type_name.to_string(),
+            action,
+            code: code.map(str::to_string),
+            message: message.into(),
+            operation: None,
+            status: None,
+        }
+    }
+
+    /// The step error for a provider error.
+    pub fn provider(id: &str, type_name: &str, action: Action, e: ProviderError) -> Self {
+        StepError {
+            id: id.to_string(),
+            type_name: type_name.to_string(),
+            action,
+            code: e.code,
+            message: e.message,
+            operation: e.operation,
+            status: e.status,
+        }
+    }
+
     /// The provider's error code (when there is one) and message: `Code: message`.
     pub fn detail(&self) -> String {
         match &self.code {
@@ -312,24 +342,18 @@ impl Shared {
     }
 
     fn fail(&self, step: &Step, action: Action, e: ProviderError) -> Outcome {
-        Outcome::Failed(StepError {
-            id: step.id.clone(),
-            type_name: step.type_name.clone(),
-            action,
-            code: e.code,
-            message: e.message,
-        })
+        Outcome::Failed(StepError::provider(&step.id, &step.type_name, action, e))
     }
 
     fn journal_failed(&self, step: &Step, action: Action, e: String) -> Outcome {
         self.stop.store(true, Ordering::SeqCst);
-        Outcome::Failed(StepError {
-            id: step.id.clone(),
-            type_name: step.type_name.clone(),
+        Outcome::Failed(StepError::engine(
+            &step.id,
+            &step.type_name,
             action,
-            code: None,
-            message: format!("the state could not be written ({e}); stopping"),
-        })
+            None,
+            format!("the state could not be written ({e}); stopping"),
+        ))
     }
 }
 
@@ -732,15 +756,8 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
         let region = graph.region(r, &lookup);
         (props, region, st.resources.get(&r.id).cloned())
     };
-    let invalid = |m: String| {
-        Outcome::Failed(StepError {
-            id: step.id.clone(),
-            type_name: step.type_name.clone(),
-            action,
-            code: Some("InvalidProperties".into()),
-            message: m,
-        })
-    };
+    let invalid =
+        |m: String| Outcome::Failed(StepError::engine(&step.id, &step.type_name, action, Some("InvalidProperties"), m));
     let props = match props {
         Ok(p) if !p.contains_unknown() => p,
         Ok(_) => return invalid("a property is still unknown after its dependencies finished".into()),
@@ -919,13 +936,13 @@ async fn delete_resource(
     let t = match shared.registry.get(&r.type_name) {
         Some(t) => t.clone(),
         None => {
-            return Err(Outcome::Failed(StepError {
-                id: r.id.clone(),
-                type_name: r.type_name.clone(),
-                action: Action::Delete,
-                code: Some("UnknownType".into()),
-                message: format!("no provider for type `{}` in this build, so it cannot be deleted", r.type_name),
-            }))
+            return Err(Outcome::Failed(StepError::engine(
+                &r.id,
+                &r.type_name,
+                Action::Delete,
+                Some("UnknownType"),
+                format!("no provider for type `{}` in this build, so it cannot be deleted", r.type_name),
+            )))
         }
     };
     let ctx = shared.opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
@@ -1041,21 +1058,18 @@ pub async fn recover(
         else {
             continue;
         };
-        let err = |p: ProviderError, action: Action| StepError {
-            id: id.clone(),
-            type_name: type_name.clone(),
-            action,
-            code: p.code,
-            message: format!("while reconciling an interrupted operation: {}", p.message),
+        let err = |mut p: ProviderError, action: Action| {
+            p.message = format!("while reconciling an interrupted operation: {}", p.message);
+            StepError::provider(id, type_name, action, p)
         };
         let Some(t) = registry.get(type_name) else {
-            return Err(StepError {
-                id: id.clone(),
-                type_name: type_name.clone(),
-                action: Action::Create,
-                code: Some("UnknownType".into()),
-                message: "an interrupted operation names a type this build does not know".into(),
-            });
+            return Err(StepError::engine(
+                id,
+                type_name,
+                Action::Create,
+                Some("UnknownType"),
+                "an interrupted operation names a type this build does not know",
+            ));
         };
         let ctx = opts.ctx(id, type_name, region, name_seed);
         let json = provider_json(t.schema(), inputs);
@@ -1166,12 +1180,9 @@ pub async fn refresh(
         let Some(t) = registry.get(&r.type_name) else { continue };
         let ctx = opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
         let json = provider_json(t.schema(), &r.inputs);
-        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|p| StepError {
-            id: r.id.clone(),
-            type_name: r.type_name.clone(),
-            action: Action::Same,
-            code: p.code,
-            message: format!("refresh: {}", p.message),
+        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|mut p| {
+            p.message = format!("refresh: {}", p.message);
+            StepError::provider(&r.id, &r.type_name, Action::Same, p)
         })?;
         match read {
             None => {

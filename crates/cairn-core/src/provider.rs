@@ -107,7 +107,7 @@ pub struct ReadResult {
     pub properties: Json,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
     /// The service's error code (`MalformedPolicyDocument`, `BucketAlreadyExists`), when
@@ -116,14 +116,32 @@ pub struct ProviderError {
     pub message: String,
     /// Whether retrying the same call may succeed (throttling, 5xx).
     pub retryable: bool,
+    /// The AWS operation that failed (`PutBucketEncryption`), when known.
+    pub operation: Option<String>,
+    /// The HTTP status of the answer, when there was one (shown when there is no code).
+    pub status: Option<u16>,
+    /// A failed create that had already made the resource (an earlier call of the create
+    /// succeeded): its physical id. The engine tracks it with what `read` returns and
+    /// reports the step failed (invariant 9).
+    pub created: Option<String>,
 }
 
 impl ProviderError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProviderError { code: None, message: message.into(), retryable: false }
+        ProviderError { message: message.into(), ..Default::default() }
     }
     pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError { code: Some(code.into()), message: message.into(), retryable: false }
+        ProviderError { code: Some(code.into()), message: message.into(), ..Default::default() }
+    }
+    /// The same error, naming the AWS operation that failed.
+    pub fn in_operation(mut self, operation: impl Into<String>) -> Self {
+        self.operation = Some(operation.into());
+        self
+    }
+    /// The same error, saying that the create had already made `physical_id`.
+    pub fn after_creating(mut self, physical_id: impl Into<String>) -> Self {
+        self.created = Some(physical_id.into());
+        self
     }
 }
 

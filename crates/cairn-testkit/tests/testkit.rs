@@ -166,7 +166,12 @@ async fn injected_failures() {
     let a_id = t.create(&a, &json!({})).await.unwrap().physical_id;
     assert_eq!(cloud.count(), 2, "only the next call failed");
 
-    let throttled = ProviderError { code: Some("Throttling".into()), message: "slow down".into(), retryable: true };
+    let throttled = ProviderError {
+        code: Some("Throttling".into()),
+        message: "slow down".into(),
+        retryable: true,
+        ..Default::default()
+    };
     cloud.fail_next_with(Op::Update, "A", throttled.clone());
     assert_eq!(t.update(&a, &a_id, &json!({}), &json!({"Value": 1})).await.unwrap_err(), throttled);
     assert_eq!(cloud.get(&a_id).unwrap().properties, json!({}));
