@@ -469,11 +469,17 @@ impl Observer for Progress {
                         format!("  {sym} {id} ({type_name}) {what} ({})", fmt_duration(*elapsed))
                     }
                     Outcome::Unchanged => format!("  {sym} {id} ({type_name}) unchanged after all"),
-                    Outcome::Failed(err) => format!(
-                        "  {} {id} ({type_name}) FAILED: {}",
-                        self.st.action(Action::Delete, "!!"),
-                        err.detail()
-                    ),
+                    Outcome::Failed(err) => {
+                        let mut text = format!(
+                            "  {} {id} ({type_name}) FAILED: {}",
+                            self.st.action(Action::Delete, "!!"),
+                            err.detail()
+                        );
+                        if let Some(note) = &err.note {
+                            text.push_str(&format!("\n     {note}"));
+                        }
+                        text
+                    }
                     Outcome::Skipped(why) => format!("  {} {id} ({type_name}) skipped: {why}", self.st.dim("..")),
                 };
                 self.line(&text);

@@ -23,8 +23,9 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::graph::{DesiredGraph, ResourceLookup};
-use crate::plan::{decide, provider_json, Action, Plan, ReplaceMode, Step};
+use crate::plan::{decide, diff_properties, provider_json, Action, Plan, ReplaceMode, Step};
 use crate::provider::{OpContext, ProviderError, Registry, ResourceData};
+use crate::reconcile::{create_only_inputs, recorded_inputs};
 use crate::state::{Backend, JournalEntry, OpKind, OutputState, ResourceState, StackState, StateChange};
 use crate::template::model::DeletionPolicy;
 use crate::value::Value;
@@ -70,6 +71,9 @@ pub struct StepError {
     pub operation: Option<String>,
     /// The HTTP status of the failed answer, when there was one.
     pub status: Option<u16>,
+    /// What the failure left behind, when that is not nothing (a resource made part-way
+    /// and now tracked with what AWS holds).
+    pub note: Option<String>,
 }
 
 impl StepError {
@@ -83,6 +87,7 @@ impl StepError {
             message: message.into(),
             operation: None,
             status: None,
+            note: None,
         }
     }
 
@@ -96,6 +101,7 @@ impl StepError {
             message: e.message,
             operation: e.operation,
             status: e.status,
+            note: None,
         }
     }
 
@@ -205,6 +211,42 @@ pub fn request_stop() {
 /// Whether [`request_stop`] was called.
 pub fn stop_requested() -> bool {
     STOP_REQUESTED.load(Ordering::SeqCst)
+}
+
+// ---------------------------------------------------------------------------------------
+// Provider calls: a panic is a failure of the call.
+
+/// A provider call's future that turns a panic into a [`ProviderError`]: a bug in one
+/// type's code fails that resource's step (its dependents are skipped), never the run,
+/// and the step's journal entry is still settled.
+struct CatchPanic<'a, T>(std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ProviderError>> + Send + 'a>>);
+
+impl<T> std::future::Future for CatchPanic<'_, T> {
+    type Output = Result<T, ProviderError>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let fut = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_string());
+                std::task::Poll::Ready(Err(ProviderError::with_code(
+                    "ProviderPanic",
+                    format!("the provider crashed ({what}); this is a bug in cairn, please report it"),
+                )))
+            }
+        }
+    }
+}
+
+/// Run one provider call, a panic in it becoming its error.
+async fn guarded<'a, T>(
+    fut: impl std::future::Future<Output = Result<T, ProviderError>> + Send + 'a,
+) -> Result<T, ProviderError> {
+    CatchPanic(Box::pin(fut)).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -343,6 +385,13 @@ impl Shared {
 
     fn fail(&self, step: &Step, action: Action, e: ProviderError) -> Outcome {
         Outcome::Failed(StepError::provider(&step.id, &step.type_name, action, e))
+    }
+
+    /// A failure that left something behind, and what the state now records of it.
+    fn fail_noted(&self, step: &Step, action: Action, e: ProviderError, note: &str) -> Outcome {
+        let mut err = StepError::provider(&step.id, &step.type_name, action, e);
+        err.note = Some(note.to_string());
+        Outcome::Failed(err)
     }
 
     fn journal_failed(&self, step: &Step, action: Action, e: String) -> Outcome {
@@ -818,18 +867,61 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
                 return shared.journal_failed(step, Action::Update, e);
             }
             let old_json = provider_json(t.schema(), &old.inputs);
-            let updated = t.update(&ctx, &old.physical_id, &old_json, &json).await;
-            slot.release();
+            let updated = guarded(t.update(&ctx, &old.physical_id, &old_json, &json)).await;
             match updated {
                 Ok(data) => {
+                    slot.release();
                     match shared.commit(op, vec![StateChange::Put { state: make_state(data, &old.name_seed) }]).await {
                         Ok(()) => Outcome::Done,
                         Err(e) => shared.journal_failed(step, Action::Update, e),
                     }
                 }
                 Err(e) => {
-                    shared.abort(op, &e.message).await;
-                    shared.fail(step, Action::Update, e)
+                    // The update may have changed some settings before it failed (or it
+                    // took effect and its answer was lost): record what AWS holds now.
+                    let read = guarded(t.read(&ctx, &old.physical_id, &json)).await;
+                    slot.release();
+                    match read {
+                        Ok(Some(read)) => {
+                            let inputs = recorded_inputs(t.as_ref(), &props, Some(&old.inputs), &read.properties);
+                            let complete = diff_properties(t.as_ref(), &inputs, &props).is_empty();
+                            let mut st = make_state(read.data, &old.name_seed);
+                            st.physical_id = old.physical_id.clone();
+                            st.inputs = inputs;
+                            if let Err(je) = shared.commit(op, vec![StateChange::Put { state: st }]).await {
+                                return shared.journal_failed(step, Action::Update, je);
+                            }
+                            if complete {
+                                // Its answer was lost, but AWS holds all of it.
+                                Outcome::Done
+                            } else {
+                                shared.fail_noted(
+                                    step,
+                                    Action::Update,
+                                    e,
+                                    "the state records what AWS holds now; the next `up` applies the rest",
+                                )
+                            }
+                        }
+                        Ok(None) => {
+                            let changes = vec![StateChange::Remove { id: r.id.clone() }];
+                            if let Err(je) = shared.commit(op, changes).await {
+                                return shared.journal_failed(step, Action::Update, je);
+                            }
+                            shared.fail_noted(
+                                step,
+                                Action::Update,
+                                e,
+                                "the resource no longer exists; the next `up` creates it again",
+                            )
+                        }
+                        Err(_) => {
+                            // Unreadable: keep the previous inputs, so that the next plan
+                            // applies the whole change again.
+                            shared.abort(op, &e.message).await;
+                            shared.fail(step, Action::Update, e)
+                        }
+                    }
                 }
             }
         }
@@ -873,42 +965,81 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             if let Err(e) = shared.journal.write(begin).await {
                 return shared.journal_failed(step, now, e);
             }
-            let created = match t.create(&ctx, &json).await {
-                Ok(data) => Ok(data),
-                // The call may have taken effect although its answer says otherwise (a
-                // response lost on the way back): look for what it made before calling
-                // it failed, so that it is tracked rather than leaked.
-                Err(e) => {
-                    let found = t.find(&ctx, &json).await.ok().flatten();
-                    match found
-                        .filter(|d| !is_known_other(&shared.state.lock().expect("state lock"), &r.id, &d.physical_id))
-                    {
-                        Some(data) => Ok(data),
-                        None => Err(e),
+            let created = guarded(t.create(&ctx, &json)).await;
+            let retire = |changes: &mut Vec<StateChange>| {
+                if cbd {
+                    if r.update_replace_policy == DeletionPolicy::Delete {
+                        changes.push(StateChange::Retire { id: r.id.clone() });
+                    } else {
+                        changes.push(StateChange::Remove { id: r.id.clone() });
                     }
                 }
             };
-            slot.release();
-            match created {
+            let e = match created {
                 Ok(data) => {
+                    slot.release();
                     let mut changes = Vec::new();
-                    if cbd {
-                        if r.update_replace_policy == DeletionPolicy::Delete {
-                            changes.push(StateChange::Retire { id: r.id.clone() });
-                        } else {
-                            changes.push(StateChange::Remove { id: r.id.clone() });
-                        }
-                    }
+                    retire(&mut changes);
                     changes.push(StateChange::Put { state: make_state(data, &seed) });
-                    match shared.commit(op, changes).await {
+                    return match shared.commit(op, changes).await {
                         Ok(()) => Outcome::Done,
                         Err(e) => shared.journal_failed(step, now, e),
-                    }
+                    };
                 }
-                Err(e) => {
+                Err(e) => e,
+            };
+            // The create failed. It may still have made the resource: an earlier call of
+            // it succeeded (the provider says which resource it made), or the call took
+            // effect and its answer was lost (`find` looks for it). Whatever exists is
+            // tracked with what AWS holds, never leaked and never reported as done
+            // unless AWS holds all of it (invariant 9).
+            let made = match e.created.clone() {
+                Some(pid) => Some(pid),
+                None => guarded(t.find(&ctx, &json))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|d| d.physical_id)
+                    .filter(|pid| !is_known_other(&shared.state.lock().expect("state lock"), &r.id, pid)),
+            };
+            let Some(pid) = made else {
+                slot.release();
+                shared.abort(op, &e.message).await;
+                return shared.fail(step, now, e);
+            };
+            let read = guarded(t.read(&ctx, &pid, &json)).await;
+            slot.release();
+            let (state, complete, note) = match read {
+                Ok(Some(read)) => {
+                    let inputs = recorded_inputs(t.as_ref(), &props, None, &read.properties);
+                    let complete = diff_properties(t.as_ref(), &inputs, &props).is_empty();
+                    let mut st = make_state(read.data, &seed);
+                    st.physical_id = pid.clone();
+                    st.inputs = inputs;
+                    (st, complete, format!("{pid} was created part-way; the state records what AWS holds, and the next `up` applies the rest"))
+                }
+                Ok(None) => {
                     shared.abort(op, &e.message).await;
-                    shared.fail(step, now, e)
+                    return shared.fail(step, now, e);
                 }
+                Err(re) => {
+                    let mut st =
+                        make_state(ResourceData { physical_id: pid.clone(), attributes: BTreeMap::new() }, &seed);
+                    st.inputs = create_only_inputs(t.as_ref(), &props);
+                    (st, false, format!("{pid} was created but could not be read back ({}); it is tracked, and the next `up` applies the rest", re.message))
+                }
+            };
+            let mut changes = Vec::new();
+            retire(&mut changes);
+            changes.push(StateChange::Put { state });
+            if let Err(je) = shared.commit(op, changes).await {
+                return shared.journal_failed(step, now, je);
+            }
+            if complete {
+                // Its answer was lost, but AWS holds all of it.
+                Outcome::Done
+            } else {
+                shared.fail_noted(step, now, e, &note)
             }
         }
         Action::Delete => unreachable!("decide never deletes"),
@@ -966,10 +1097,10 @@ async fn delete_resource(
         return Err(shared.journal_failed(step, Action::Delete, e));
     }
     let json = provider_json(t.schema(), &r.inputs);
-    let mut result = t.delete(&ctx, &r.physical_id, &json).await;
+    let mut result = guarded(t.delete(&ctx, &r.physical_id, &json)).await;
     if result.is_err() {
         // Already gone (deleted outside cairn, or by an interrupted earlier run): done.
-        if let Ok(None) = t.read(&ctx, &r.physical_id, &json).await {
+        if let Ok(None) = guarded(t.read(&ctx, &r.physical_id, &json)).await {
             result = Ok(());
         }
     }
@@ -1030,140 +1161,206 @@ async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState
 // Recovery of interrupted operations.
 
 /// Reconcile operations an earlier run began but never finished, through the provider's
-/// read-only calls (`find` and `read`). Returns the journal entries that settle them (to
-/// append before planning) and a description of each. Nothing is mutated in AWS.
+/// read-only calls (`find` and `read`), at most `opts.parallel` at once. Returns the
+/// journal entries that settle them (to append before planning, in journal order) and a
+/// description of each. Nothing is mutated in AWS.
+///
+/// An interrupted create or update records what `read` returns, never the inputs it was
+/// given (invariant 9): the next plan shows exactly what is still missing.
 pub async fn recover(
     interrupted: &[JournalEntry],
     state: &StackState,
     registry: &Registry,
     opts: &ExecOptions,
 ) -> Result<Vec<(JournalEntry, Event)>, StepError> {
-    let mut out = Vec::new();
-    for e in interrupted {
-        let JournalEntry::Begin {
-            op,
-            kind,
-            id,
-            type_name,
-            region,
-            physical_id,
-            inputs,
-            name_seed,
-            replacing,
-            retired,
-            dependencies,
-            deletion_policy,
-            parent,
-        } = e
-        else {
-            continue;
-        };
-        let err = |mut p: ProviderError, action: Action| {
-            p.message = format!("while reconciling an interrupted operation: {}", p.message);
-            StepError::provider(id, type_name, action, p)
-        };
-        let Some(t) = registry.get(type_name) else {
-            return Err(StepError::engine(
-                id,
-                type_name,
-                Action::Create,
-                Some("UnknownType"),
-                "an interrupted operation names a type this build does not know",
-            ));
-        };
-        let ctx = opts.ctx(id, type_name, region, name_seed);
-        let json = provider_json(t.schema(), inputs);
-        let event = |what: String| Event::Recovered { id: id.clone(), type_name: type_name.clone(), what };
-        match kind {
-            OpKind::Create => match t
-                .find(&ctx, &json)
-                .await
-                .map_err(|p| err(p, Action::Create))?
-                .filter(|d| !is_known_other(state, id, &d.physical_id))
-            {
-                Some(data) => {
-                    let mut changes = Vec::new();
-                    if *replacing && state.resources.contains_key(id) {
-                        changes.push(StateChange::Retire { id: id.clone() });
-                    }
-                    changes.push(StateChange::Put {
-                        state: ResourceState {
-                            id: id.clone(),
-                            type_name: type_name.clone(),
-                            physical_id: data.physical_id.clone(),
-                            region: region.clone(),
-                            inputs: inputs.clone(),
-                            attributes: data.attributes,
-                            dependencies: dependencies.clone(),
-                            deletion_policy: *deletion_policy,
-                            parent: parent.clone(),
-                            name_seed: name_seed.clone(),
-                            drift: None,
-                        },
-                    });
-                    out.push((
-                        JournalEntry::Commit { op: *op, changes },
-                        event(format!("an interrupted create had made {}; adopted it", data.physical_id)),
-                    ));
-                }
-                None => out.push((
-                    JournalEntry::Abort { op: *op, reason: "interrupted create made nothing".into() },
-                    event("an interrupted create had made nothing; it will run again".into()),
-                )),
-            },
-            OpKind::Update => {
-                let pid = physical_id.clone().unwrap_or_default();
-                let current = state.resources.get(id).cloned();
-                match t.read(&ctx, &pid, &json).await.map_err(|p| err(p, Action::Update))? {
-                    Some(read) => {
-                        if let Some(mut cur) = current {
-                            cur.attributes = read.data.attributes;
-                            out.push((
-                                JournalEntry::Commit { op: *op, changes: vec![StateChange::Put { state: cur }] },
-                                event("an interrupted update was read back; it will be planned again".into()),
-                            ));
-                        } else {
-                            out.push((
-                                JournalEntry::Abort { op: *op, reason: "no state entry".into() },
-                                event("an interrupted update had no state entry".into()),
-                            ));
-                        }
-                    }
-                    None => out.push((
-                        JournalEntry::Commit { op: *op, changes: vec![StateChange::Remove { id: id.clone() }] },
-                        event("an interrupted update found the resource gone; forgot it".into()),
-                    )),
-                }
-            }
-            OpKind::Delete => {
-                let pid = physical_id.clone().unwrap_or_default();
-                let entry = if *retired {
-                    state.pending_deletes.iter().find(|r| &r.id == id && r.physical_id == pid).cloned()
-                } else {
-                    state.resources.get(id).cloned()
-                };
-                let props = entry.as_ref().map(|r| provider_json(t.schema(), &r.inputs)).unwrap_or(json);
-                match t.read(&ctx, &pid, &props).await.map_err(|p| err(p, Action::Delete))? {
-                    None => {
-                        let change = if *retired {
-                            StateChange::DropRetired { id: id.clone(), physical_id: pid.clone() }
-                        } else {
-                            StateChange::Remove { id: id.clone() }
-                        };
-                        out.push((
-                            JournalEntry::Commit { op: *op, changes: vec![change] },
-                            event(format!("an interrupted delete had finished; forgot {pid}")),
-                        ));
-                    }
-                    Some(_) => out.push((
-                        JournalEntry::Abort { op: *op, reason: "still exists".into() },
-                        event(format!("an interrupted delete left {pid} in place; it will be planned again")),
-                    )),
+    let jobs: Vec<_> = interrupted
+        .iter()
+        .filter(|e| matches!(e, JournalEntry::Begin { .. }))
+        .map(|e| recover_one(e.clone(), state, registry, opts))
+        .collect();
+    bounded_all(jobs, opts.parallel).await.into_iter().collect()
+}
+
+/// Run futures with at most `parallel` of them in progress, giving their results in the
+/// order of `futures`.
+pub async fn bounded_all<F: std::future::Future>(futures: Vec<F>, parallel: usize) -> Vec<F::Output> {
+    let slots = Semaphore::new(parallel.max(1));
+    let guarded = futures.into_iter().map(|f| {
+        let slots = &slots;
+        async move {
+            let _slot = slots.acquire().await.expect("the semaphore is never closed");
+            f.await
+        }
+    });
+    join_all(guarded.collect()).await
+}
+
+/// Poll every future on this task until all are done (results in input order).
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futures.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
                 }
             }
         }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future finished")).collect()
+}
+
+async fn recover_one(
+    e: JournalEntry,
+    state: &StackState,
+    registry: &Registry,
+    opts: &ExecOptions,
+) -> Result<(JournalEntry, Event), StepError> {
+    let JournalEntry::Begin {
+        op,
+        kind,
+        id,
+        type_name,
+        region,
+        physical_id,
+        inputs,
+        name_seed,
+        replacing,
+        retired,
+        dependencies,
+        deletion_policy,
+        parent,
+    } = e
+    else {
+        unreachable!("only Begin entries are recovered")
+    };
+    let err = |mut p: ProviderError, action: Action| {
+        p.message = format!("while reconciling an interrupted operation: {}", p.message);
+        StepError::provider(&id, &type_name, action, p)
+    };
+    let Some(t) = registry.get(&type_name) else {
+        return Err(StepError::engine(
+            &id,
+            &type_name,
+            Action::Create,
+            Some("UnknownType"),
+            "an interrupted operation names a type this build does not know",
+        ));
+    };
+    let ctx = opts.ctx(&id, &type_name, &region, &name_seed);
+    let json = provider_json(t.schema(), &inputs);
+    let event = |what: String| Event::Recovered { id: id.clone(), type_name: type_name.clone(), what };
+    match kind {
+        OpKind::Create => {
+            let found = guarded(t.find(&ctx, &json))
+                .await
+                .map_err(|p| err(p, Action::Create))?
+                .filter(|d| !is_known_other(state, &id, &d.physical_id));
+            let Some(data) = found else {
+                return Ok((
+                    JournalEntry::Abort { op, reason: "interrupted create made nothing".into() },
+                    event("an interrupted create had made nothing; it will run again".into()),
+                ));
+            };
+            let Some(read) =
+                guarded(t.read(&ctx, &data.physical_id, &json)).await.map_err(|p| err(p, Action::Create))?
+            else {
+                return Ok((
+                    JournalEntry::Abort { op, reason: "what the interrupted create made is gone".into() },
+                    event("an interrupted create had made nothing that still exists; it will run again".into()),
+                ));
+            };
+            let recorded = recorded_inputs(t.as_ref(), &inputs, None, &read.properties);
+            let complete = diff_properties(t.as_ref(), &recorded, &inputs).is_empty();
+            let mut changes = Vec::new();
+            if replacing && state.resources.contains_key(&id) {
+                changes.push(StateChange::Retire { id: id.clone() });
+            }
+            changes.push(StateChange::Put {
+                state: ResourceState {
+                    id: id.clone(),
+                    type_name: type_name.clone(),
+                    physical_id: data.physical_id.clone(),
+                    region: region.clone(),
+                    inputs: recorded,
+                    attributes: read.data.attributes,
+                    dependencies,
+                    deletion_policy,
+                    parent,
+                    name_seed: name_seed.clone(),
+                    drift: None,
+                },
+            });
+            let what = if complete {
+                format!("an interrupted create had made {}; adopted it", data.physical_id)
+            } else {
+                format!(
+                    "an interrupted create had made {} part-way; adopted it as AWS holds it, and the plan applies the rest",
+                    data.physical_id
+                )
+            };
+            Ok((JournalEntry::Commit { op, changes }, event(what)))
+        }
+        OpKind::Update => {
+            let pid = physical_id.clone().unwrap_or_default();
+            let current = state.resources.get(&id).cloned();
+            match guarded(t.read(&ctx, &pid, &json)).await.map_err(|p| err(p, Action::Update))? {
+                Some(read) => match current {
+                    Some(mut cur) => {
+                        cur.inputs = recorded_inputs(t.as_ref(), &inputs, Some(&cur.inputs), &read.properties);
+                        cur.attributes = read.data.attributes;
+                        Ok((
+                            JournalEntry::Commit { op, changes: vec![StateChange::Put { state: cur }] },
+                            event("an interrupted update was read back; the state records what AWS holds".into()),
+                        ))
+                    }
+                    None => Ok((
+                        JournalEntry::Abort { op, reason: "no state entry".into() },
+                        event("an interrupted update had no state entry".into()),
+                    )),
+                },
+                None => Ok((
+                    JournalEntry::Commit { op, changes: vec![StateChange::Remove { id: id.clone() }] },
+                    event("an interrupted update found the resource gone; forgot it".into()),
+                )),
+            }
+        }
+        OpKind::Delete => {
+            let pid = physical_id.clone().unwrap_or_default();
+            let entry = if retired {
+                state.pending_deletes.iter().find(|r| r.id == id && r.physical_id == pid).cloned()
+            } else {
+                state.resources.get(&id).cloned()
+            };
+            let props = entry.as_ref().map(|r| provider_json(t.schema(), &r.inputs)).unwrap_or(json);
+            match guarded(t.read(&ctx, &pid, &props)).await.map_err(|p| err(p, Action::Delete))? {
+                None => {
+                    let change = if retired {
+                        StateChange::DropRetired { id: id.clone(), physical_id: pid.clone() }
+                    } else {
+                        StateChange::Remove { id: id.clone() }
+                    };
+                    Ok((
+                        JournalEntry::Commit { op, changes: vec![change] },
+                        event(format!("an interrupted delete had finished; forgot {pid}")),
+                    ))
+                }
+                Some(_) => Ok((
+                    JournalEntry::Abort { op, reason: "still exists".into() },
+                    event(format!("an interrupted delete left {pid} in place; it will be planned again")),
+                )),
+            }
+        }
     }
-    Ok(out)
 }
 
 /// `refresh`: read every resource and record what changed outside cairn. Resources that

@@ -14,6 +14,7 @@ pub mod graph;
 pub mod plan;
 pub mod project;
 pub mod provider;
+pub mod reconcile;
 pub mod state;
 pub mod template;
 pub mod value;

@@ -1182,3 +1182,207 @@ async fn update_replace_policy_retain_keeps_the_old_resource() {
     assert!(h.state().await.pending_deletes.is_empty());
     assert!(h.preview(&t("r2"), &[]).await.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// 9. Partial failures: a failure is a failure, and the state holds what AWS holds
+//    (invariant 9). `Test::Multi` makes one call per setting, so a create or update can be
+//    cut at every position, refused or with its answer lost.
+
+/// M (Test::Multi) with `settings`, and N depending on it.
+fn multi(settings: &[(&str, i64)], inputs: &str) -> String {
+    let settings: String = settings.iter().map(|(k, v)| format!("\n        {k}: {v}")).collect();
+    let settings = if settings.is_empty() { String::new() } else { format!("\n      Settings:{settings}") };
+    format!(
+        r#"
+Resources:
+  M:
+    Type: Test::Multi
+    Properties:
+      Inputs: {inputs}{settings}
+  N:
+    Type: Test::Thing
+    Properties:
+      Inputs: !GetAtt M.Arn
+"#
+    )
+}
+
+impl Harness {
+    /// M's live settings and what the state records of them (both `None` when M is not
+    /// tracked, and the live side `None` when it does not exist).
+    async fn multi_settings(&self) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+        let state = self.state().await;
+        let Some(m) = state.resources.get("M") else { return (None, None) };
+        let live = self.cloud.get(&m.physical_id).map(|r| r.properties.get("Settings").cloned().unwrap_or(json!({})));
+        let recorded = m.inputs.to_json().map(|j| j.get("Settings").cloned().unwrap_or(json!({})));
+        (live, recorded)
+    }
+}
+
+fn mutating_calls(h: &Harness, id: &str) -> usize {
+    h.cloud
+        .call_log()
+        .iter()
+        .filter(|(op, i)| i == id && matches!(op, Op::Create | Op::Update | Op::Delete | Op::Set | Op::Unset))
+        .count()
+}
+
+#[tokio::test]
+async fn a_create_cut_at_any_call_fails_and_the_state_holds_what_aws_holds() {
+    let full = [("a", 1), ("b", 2), ("c", 3)];
+    let t = multi(&full, "one");
+    // Four calls: the create, then one per setting.
+    for position in 0..4 {
+        for lost_answer in [false, true] {
+            let case = format!("position {position}, answer lost: {lost_answer}");
+            let h = Harness::new();
+            h.cloud.fail_nth_mutation("M", position, lost_answer);
+            let r = h.up(&t, &[]).await;
+            // Calls that took effect: those before the cut, and the cut one when only its
+            // answer was lost.
+            let applied = position + usize::from(lost_answer);
+            if applied == 4 {
+                // Everything took effect; only the last answer was lost: found, read back,
+                // and truthfully done.
+                assert_ok(&r);
+                h.assert_converged(&t, &[]).await;
+                continue;
+            }
+            assert!(!r.succeeded(), "{case}: the run must fail");
+            match outcome(&r, "M") {
+                Outcome::Failed(e) => {
+                    assert_eq!(e.code.as_deref(), Some("InjectedFailure"), "{case}");
+                    assert_eq!(e.note.is_some(), applied > 0, "{case}: {e:?}");
+                }
+                o => panic!("{case}: M must fail, got {o:?}"),
+            }
+            assert!(matches!(outcome(&r, "N"), Outcome::Skipped(_)), "{case}: N depends on M");
+            // The state tracks exactly what exists, with what AWS holds.
+            let state = h.state().await;
+            let tracked: BTreeSet<(String, String)> =
+                state.resources.values().map(|r| (r.id.clone(), r.physical_id.clone())).collect();
+            assert_eq!(tracked, h.live(), "{case}");
+            let (live, recorded) = h.multi_settings().await;
+            if applied == 0 {
+                assert!(h.live().is_empty(), "{case}");
+            } else {
+                let expect: serde_json::Map<String, serde_json::Value> =
+                    full[..applied - 1].iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                assert_eq!(live, Some(json!(expect)), "{case}");
+                assert_eq!(recorded, live, "{case}: the state records what AWS holds");
+                // The next preview shows the missing settings as an update, not "no changes".
+                let plan = h.preview(&t, &[]).await;
+                assert_eq!(step(&plan, "M").action, Action::Update, "{case}");
+                assert_eq!(step(&plan, "M").changes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Settings"]);
+            }
+            // The next up converges, making exactly the missing calls (M created once).
+            h.cloud.clear_log();
+            assert_ok(&h.up(&t, &[]).await);
+            let missing = if applied == 0 { 4 } else { 4 - applied };
+            assert_eq!(mutating_calls(&h, "M"), missing, "{case}: {:?}", h.cloud.call_log());
+            h.assert_converged(&t, &[]).await;
+            assert_eq!(h.live().len(), 2, "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_update_cut_at_any_call_fails_and_the_state_holds_what_aws_holds() {
+    let v1 = multi(&[("a", 1), ("b", 2), ("c", 3)], "one");
+    // Five calls: Inputs (update), set a, unset b, set c, set d.
+    let v2 = multi(&[("a", 10), ("c", 30), ("d", 4)], "two");
+    for position in 0..5 {
+        for lost_answer in [false, true] {
+            let case = format!("position {position}, answer lost: {lost_answer}");
+            let h = Harness::new();
+            assert_ok(&h.up(&v1, &[]).await);
+            h.cloud.fail_nth_mutation("M", position, lost_answer);
+            h.cloud.clear_log();
+            let r = h.up(&v2, &[]).await;
+            let applied = position + usize::from(lost_answer);
+            assert_eq!(mutating_calls(&h, "M"), position + 1, "{case}: the update stops at the failed call");
+            if applied == 5 {
+                assert_ok(&r);
+                h.assert_converged(&v2, &[]).await;
+                continue;
+            }
+            assert!(matches!(outcome(&r, "M"), Outcome::Failed(e) if e.note.is_some()), "{case}: {:?}", r.steps);
+            let (live, recorded) = h.multi_settings().await;
+            assert_eq!(recorded, live, "{case}: the state records what AWS holds");
+            let state = h.state().await;
+            let live_inputs = h.live_props(&state.resources["M"].physical_id)["Inputs"].clone();
+            assert_eq!(state.resources["M"].inputs.to_json().unwrap()["Inputs"], live_inputs, "{case}");
+            // The next up makes exactly the calls still missing.
+            h.cloud.clear_log();
+            assert_ok(&h.up(&v2, &[]).await);
+            assert_eq!(mutating_calls(&h, "M"), 5 - applied, "{case}: {:?}", h.cloud.call_log());
+            h.assert_converged(&v2, &[]).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn crash_recovery_records_what_a_cut_create_or_update_left() {
+    let v1 = multi(&[("a", 1), ("b", 2)], "one");
+    let v2 = multi(&[("a", 10), ("b", 20)], "two");
+    // A create cut after its second call (set a), and the process killed before the
+    // result is journaled: recovery finds M and records what AWS holds.
+    let h = Harness::new();
+    h.cloud.fail_nth_mutation("M", 2, false);
+    h.backend.fail_after_appends(1);
+    assert!(crashed(&h.try_up(&v1, &[], &PlanOptions::default()).await));
+    h.backend.reset_failure();
+    h.cloud.clear_failures();
+    let (live, recorded) = h.multi_settings().await;
+    assert_eq!(live, Some(json!({"a": 1})));
+    assert_eq!(recorded, live, "recovery records what read returns, not the desired inputs");
+    h.cloud.clear_log();
+    assert_ok(&h.up(&v1, &[]).await);
+    assert_eq!(h.cloud.calls(Op::Create), 1, "N only: M is adopted, not created again");
+    h.assert_converged(&v1, &[]).await;
+
+    // An update cut after its first two calls, then killed: recovery records the new
+    // Inputs and a=10, with b still 2, and the next up sets b only.
+    h.cloud.fail_nth_mutation("M", 2, false);
+    h.backend.fail_after_appends(1);
+    assert!(crashed(&h.try_up(&v2, &[], &PlanOptions::default()).await));
+    h.backend.reset_failure();
+    let (live, recorded) = h.multi_settings().await;
+    assert_eq!(live, Some(json!({"a": 10, "b": 2})));
+    assert_eq!(recorded, live);
+    h.cloud.clear_log();
+    assert_ok(&h.up(&v2, &[]).await);
+    assert_eq!(h.mutations(), ops(&[]), "no create, update or delete");
+    assert_eq!(mutating_calls(&h, "M"), 1, "{:?}", h.cloud.call_log());
+    h.assert_converged(&v2, &[]).await;
+}
+
+#[tokio::test]
+async fn a_provider_panic_fails_its_own_step_not_the_run() {
+    let h = Harness::new();
+    h.cloud.panic_next(Op::Create, "B");
+    let r = h.up(FOUR, &[]).await;
+    assert!(r.journal_error.is_none());
+    match outcome(&r, "B") {
+        Outcome::Failed(e) => assert_eq!(e.code.as_deref(), Some("ProviderPanic"), "{e:?}"),
+        o => panic!("B must fail: {o:?}"),
+    }
+    assert!(matches!(outcome(&r, "C"), Outcome::Skipped(_)), "C depends on B");
+    assert_eq!(outcome(&r, "A"), &Outcome::Done);
+    assert_eq!(outcome(&r, "D"), &Outcome::Done);
+    assert_ok(&h.up(FOUR, &[]).await);
+    h.assert_converged(FOUR, &[]).await;
+
+    // A panic in an update and in a delete: the same.
+    let t2 = FOUR.replace("independent", "changed");
+    h.cloud.panic_next(Op::Update, "D");
+    let r = h.up(&t2, &[]).await;
+    assert!(matches!(outcome(&r, "D"), Outcome::Failed(e) if e.code.as_deref() == Some("ProviderPanic")));
+    assert_ok(&h.up(&t2, &[]).await);
+    h.cloud.panic_next(Op::Delete, "C");
+    let r = h.destroy().await;
+    assert!(matches!(outcome(&r, "C"), Outcome::Failed(_)), "{:?}", r.steps);
+    assert!(matches!(outcome(&r, "B"), Outcome::Skipped(_)), "B must outlive C: {:?}", r.steps);
+    h.destroy().await;
+    assert!(h.live().is_empty());
+}

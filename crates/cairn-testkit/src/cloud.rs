@@ -16,6 +16,10 @@ pub enum Op {
     Update,
     Delete,
     Find,
+    /// One setting of a multi-call resource put (a second call of a create or update).
+    Set,
+    /// One setting of a multi-call resource removed.
+    Unset,
 }
 
 impl Op {
@@ -26,6 +30,8 @@ impl Op {
             Op::Update => "update",
             Op::Delete => "delete",
             Op::Find => "find",
+            Op::Set => "set",
+            Op::Unset => "unset",
         }
     }
 }
@@ -60,6 +66,15 @@ struct Fault {
     after_effect: bool,
 }
 
+/// A failure of the n-th mutating call (create, update, delete, set, unset) that one
+/// logical id makes from the moment it is armed.
+struct NthFault {
+    logical_id: String,
+    /// Mutating calls still to let through before the failing one.
+    skip: usize,
+    after_effect: bool,
+}
+
 #[derive(Default)]
 struct CloudState {
     resources: Resources,
@@ -67,6 +82,8 @@ struct CloudState {
     in_flight: usize,
     max_in_flight: usize,
     faults: Vec<Fault>,
+    nth_faults: Vec<NthFault>,
+    panics: Vec<(Op, String)>,
     fail_when: Option<Predicate>,
 }
 
@@ -169,7 +186,21 @@ impl TestCloud {
     pub fn clear_failures(&self) {
         let mut st = self.lock();
         st.faults.clear();
+        st.nth_faults.clear();
+        st.panics.clear();
         st.fail_when = None;
+    }
+
+    /// Fail the `n`-th (0-based) mutating call (create, update, delete, set, unset) that
+    /// `logical_id` makes from now on, with code `InjectedFailure`: without effect, or,
+    /// when `after_effect`, after it took effect (its answer lost).
+    pub fn fail_nth_mutation(&self, logical_id: &str, n: usize, after_effect: bool) {
+        self.lock().nth_faults.push(NthFault { logical_id: logical_id.to_string(), skip: n, after_effect });
+    }
+
+    /// Make the next `op` on `logical_id` panic (a bug in a provider).
+    pub fn panic_next(&self, op: Op, logical_id: &str) {
+        self.lock().panics.push((op, logical_id.to_string()));
     }
 
     fn push_fault(&self, op: Op, logical_id: &str, error: ProviderError, after_effect: bool) {
@@ -203,8 +234,28 @@ impl TestCloud {
             return Err(injected(op, logical_id));
         }
         let mut st = self.lock();
-        let fault =
+        if let Some(i) = st.panics.iter().position(|(o, id)| *o == op && id == logical_id) {
+            st.panics.remove(i);
+            drop(st);
+            panic!("injected panic in {op} of {logical_id}");
+        }
+        let mut fault =
             st.faults.iter().position(|f| f.op == op && f.logical_id == logical_id).map(|i| st.faults.remove(i));
+        if fault.is_none() && matches!(op, Op::Create | Op::Update | Op::Delete | Op::Set | Op::Unset) {
+            if let Some(i) = st.nth_faults.iter().position(|f| f.logical_id == logical_id) {
+                if st.nth_faults[i].skip == 0 {
+                    let f = st.nth_faults.remove(i);
+                    fault = Some(Fault {
+                        op,
+                        logical_id: f.logical_id,
+                        error: injected(op, logical_id),
+                        after_effect: f.after_effect,
+                    });
+                } else {
+                    st.nth_faults[i].skip -= 1;
+                }
+            }
+        }
         match fault {
             None => effect(&mut st.resources),
             Some(Fault { error, after_effect: false, .. }) => Err(error),

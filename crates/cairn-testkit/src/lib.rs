@@ -4,6 +4,8 @@
 //!   concurrency) and able to fail calls on demand.
 //! - [`TestType`]: a configurable resource type (name, latency) whose resources live in a
 //!   [`TestCloud`].
+//! - [`MultiCallType`]: a type whose create and update make several calls, each of which
+//!   can fail or lose its answer.
 //! - [`TestIdentity`]: an [`Identity`] with a fixed account id.
 //! - [`MemoryBackend`]: an in-memory state [`Backend`](cairn_core::state::Backend) with
 //!   crash injection.
@@ -17,10 +19,12 @@ use cairn_core::provider::{Identity, OpContext, ProviderError, Registry};
 
 mod backend;
 mod cloud;
+mod multi_type;
 mod test_type;
 
 pub use backend::MemoryBackend;
 pub use cloud::{LiveResource, Op, TestCloud};
+pub use multi_type::{MultiCallType, MULTI_TYPE};
 pub use test_type::TestType;
 
 /// The account id [`registry`] gives its identity.
@@ -46,12 +50,13 @@ impl Identity for TestIdentity {
 }
 
 /// A registry with `Test::Thing` and `Test::Other` (both in `cloud`, each call taking
-/// `latency`), cairn's built-in types, and a [`TestIdentity`] for [`TEST_ACCOUNT_ID`].
+/// `latency`), `Test::Multi` (several calls per create and update, no latency), cairn's built-in types, and a [`TestIdentity`] for [`TEST_ACCOUNT_ID`].
 pub fn registry(cloud: &TestCloud, latency: Duration) -> Registry {
     let mut reg = Registry::new();
     for type_name in ["Test::Thing", "Test::Other"] {
         reg.register(Arc::new(TestType::new(type_name, cloud).with_latency(latency)));
     }
+    reg.register(Arc::new(MultiCallType::new(cloud)));
     cairn_core::builtin::register(&mut reg);
     reg.set_identity(Arc::new(TestIdentity::new(TEST_ACCOUNT_ID)));
     reg

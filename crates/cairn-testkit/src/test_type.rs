@@ -170,7 +170,7 @@ impl ResourceType for TestType {
 }
 
 /// The physical id a create makes: `Name`, or a name generated from the seed.
-fn physical_id(ctx: &OpContext, properties: &Json) -> String {
+pub(crate) fn physical_id(ctx: &OpContext, properties: &Json) -> String {
     match properties.get("Name").and_then(|n| Value::from_json(n).to_cfn_string()) {
         Some(name) => name,
         None => ctx.generated_name(64, false, |c| c.is_ascii_alphanumeric() || c == '-'),
@@ -198,12 +198,12 @@ fn fail_if_asked(op: Op, ctx: &OpContext, properties: &Json) -> Result<(), Provi
     }
 }
 
-fn not_found(physical_id: &str) -> ProviderError {
+pub(crate) fn not_found(physical_id: &str) -> ProviderError {
     ProviderError::with_code("NotFound", format!("{physical_id} does not exist"))
 }
 
 /// The stack's tags, then the `Tags` property, then the ownership tags.
-fn tags(ctx: &OpContext, properties: &Json) -> BTreeMap<String, String> {
+pub(crate) fn tags(ctx: &OpContext, properties: &Json) -> BTreeMap<String, String> {
     let mut tags = ctx.stack_tags.clone();
     for tag in properties.get("Tags").and_then(Json::as_array).into_iter().flatten() {
         if let (Some(k), Some(v)) = (tag.get("Key").and_then(Json::as_str), tag.get("Value").and_then(Json::as_str)) {

@@ -203,13 +203,39 @@ async fn registry_wires_everything() {
     let cloud = TestCloud::new();
     let reg = registry(&cloud, Duration::ZERO);
     let names: Vec<&str> = reg.type_names().collect();
-    assert_eq!(names, ["Cairn::Random::String", "Cairn::Time::Sleep", "Test::Other", "Test::Thing"]);
+    assert_eq!(names, ["Cairn::Random::String", "Cairn::Time::Sleep", "Test::Multi", "Test::Other", "Test::Thing"]);
     assert_eq!(reg.identity().unwrap().account_id().await.unwrap(), TEST_ACCOUNT_ID);
     let other = reg.get("Test::Other").unwrap();
     assert_eq!(other.schema().create_only, ["Name", "Replace"]);
     assert_eq!(other.schema().name_property.as_deref(), Some("Name"));
     other.create(&op_context("Test::Other", "X", "s"), &json!({"Name": "x"})).await.unwrap();
     assert_eq!(cloud.get("x").unwrap().type_name, "Test::Other");
+}
+
+#[tokio::test]
+async fn a_multi_call_create_cut_part_way_names_what_it_made() {
+    let cloud = TestCloud::new();
+    let reg = registry(&cloud, Duration::ZERO);
+    let t = reg.get("Test::Multi").unwrap();
+    let ctx = op_context("Test::Multi", "M", "s");
+    // Calls: create, set a, set b. The third is refused.
+    cloud.fail_nth_mutation("M", 2, false);
+    let err = t.create(&ctx, &json!({"Name": "m", "Settings": {"a": 1, "b": 2}})).await.unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("InjectedFailure"));
+    assert_eq!(err.created.as_deref(), Some("m"));
+    assert_eq!(cloud.get("m").unwrap().properties, json!({"Name": "m", "Settings": {"a": 1}}));
+    let read = t.read(&ctx, "m", &json!({})).await.unwrap().unwrap();
+    assert_eq!(read.properties, json!({"Name": "m", "Settings": {"a": 1}}));
+    // An update unsets and sets one call each, in key order; a lost answer takes effect.
+    cloud.fail_nth_mutation("M", 0, true);
+    let old = json!({"Name": "m", "Settings": {"a": 1}});
+    let new = json!({"Name": "m", "Settings": {"b": 3}});
+    assert!(t.update(&ctx, "m", &old, &new).await.is_err());
+    assert_eq!(cloud.get("m").unwrap().properties, json!({"Name": "m"}), "a unset, b not yet set");
+    t.update(&ctx, "m", &json!({"Name": "m"}), &new).await.unwrap();
+    assert_eq!(cloud.get("m").unwrap().properties, new);
+    let log: Vec<Op> = cloud.call_log().into_iter().map(|(op, _)| op).collect();
+    assert_eq!(log, [Op::Create, Op::Set, Op::Set, Op::Read, Op::Unset, Op::Set]);
 }
 
 fn lock_info(pid: u32) -> LockInfo {
