@@ -327,10 +327,18 @@ impl Backend for S3Backend {
         let mut cursor = slot.lock().await;
         *cursor = None;
         let (keys, _) = self.inner.list(&self.inner.key(stack, ""), false).await?;
-        if keys.is_empty() {
+        // The lock (the caller's) goes last: until the state is gone, no other run can
+        // take the stack.
+        let lock = self.inner.key(stack, LOCK);
+        let (locks, state): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| *k == lock);
+        self.inner.delete_many(&state).await?;
+        if !locks.is_empty() {
+            self.inner.delete(&lock).await?;
+        }
+        if state.is_empty() {
             return Err(StateError::NoSuchStack(stack.to_string()));
         }
-        self.inner.delete_many(&keys).await
+        Ok(())
     }
 
     async fn add_history(&self, stack: &str, entry: &HistoryEntry) -> Result<(), StateError> {
@@ -780,7 +788,7 @@ fn lock_body(info: &LockInfo) -> Result<Vec<u8>, StateError> {
 fn holder_of(bytes: &[u8]) -> (LockInfo, bool) {
     match serde_json::from_slice::<LockInfo>(bytes) {
         Ok(holder) => {
-            let stale = holder.host == sys::hostname() && !sys::pid_alive(holder.pid);
+            let stale = crate::holder_state(&holder) == crate::HolderState::Gone;
             (holder, stale)
         }
         Err(_) => {
