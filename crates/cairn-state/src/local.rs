@@ -28,6 +28,9 @@
 //! code (the snapshot is renamed first); it means the snapshot was replaced by hand, and
 //! is reported as corrupt rather than replayed onto the wrong base.
 //!
+//! [`Backend::remove_stack`] renames `<root>/stacks/<stack>` to `<root>/.removed-...` (one
+//! step, the caller's lock included), then deletes that.
+//!
 //! One `LocalBackend` per directory per process is the intended use; appends still notice
 //! a journal replaced underneath them (by another instance's compaction) and reopen it.
 

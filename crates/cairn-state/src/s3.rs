@@ -45,7 +45,8 @@
 //!
 //! Release deletes the lock with `If-Match: <etag of our PUT>`, so a lock that was broken
 //! (`cairn cancel`) and taken by another run is left alone; where the store rejects
-//! conditional deletes it falls back to read, compare, delete.
+//! conditional deletes it falls back to read, compare, delete. [`Backend::remove_stack`]
+//! (`cairn stack rm`, under the lock) deletes the lock object last, after the state.
 //!
 //! moto 5.1.22 (the emulator of the tests) honours `If-None-Match: *` on PutObject and
 //! `If-Match` on DeleteObject, but it checks and writes in two steps under a threaded
