@@ -87,6 +87,20 @@ impl Aws {
         Aws::from_config(config)
     }
 
+    /// The region the AWS SDK's own chain gives, short of instance metadata:
+    /// `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the `region` of the profile
+    /// (`AWS_PROFILE`, else `default`) in the config file (`AWS_CONFIG_FILE`, else
+    /// `~/.aws/config`). The EC2 metadata service is not asked: off EC2 it costs a timeout.
+    pub async fn region_from_environment() -> Option<String> {
+        use aws_config::meta::region::RegionProviderChain;
+        RegionProviderChain::first_try(aws_config::environment::EnvironmentVariableRegionProvider::new())
+            .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+            .region()
+            .await
+            .map(|r| r.as_ref().to_string())
+            .filter(|r| !r.trim().is_empty())
+    }
+
     /// Clients from a given configuration (tests point it at moto explicitly).
     pub fn from_config(config: SdkConfig) -> Arc<Aws> {
         let custom_endpoint = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();

@@ -57,11 +57,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             refresh(&ctx, a.yes).await
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
-        Command::Cancel(a) => {
-            // Clearing a lock needs no secrets.
-            let ctx = Ctx::open_with(&cwd, cli.stack.as_deref(), false).await?;
-            cancel(&ctx, a.yes).await
-        }
+        Command::Cancel(a) => cancel(&cwd, cli.stack.as_deref(), a).await,
     }
 }
 
@@ -103,6 +99,9 @@ struct Ctx {
     backend: Arc<dyn Backend>,
     secrets: Arc<EncryptingBackend>,
     registry: Registry,
+    /// The stack's region: empty when the stack needs none and sets none (see
+    /// [`Ctx::resolve_region`]).
+    region: String,
     /// The template, loaded once (its errors are reported by the commands that need it).
     template: Result<cairn_core::template::Template, cairn_core::Diagnostics>,
 }
@@ -161,6 +160,7 @@ impl Ctx {
             backend,
             secrets: encrypting,
             registry: registry(),
+            region: String::new(),
             template,
         };
         // AWS is loaded only when the template or the state uses it, so projects of
@@ -184,16 +184,59 @@ impl Ctx {
                     .any(|r| r.type_name.starts_with("AWS::")),
                 Err(_) => false,
             };
+        // A region is needed only where AWS is: a stack of built-in types runs without one.
+        let mentions_region =
+            ctx.project.loader.sources.borrow().values().any(|t| t.contains("AWS::Region") || t.contains("GetAZs"));
+        let needs_region = if in_template {
+            Some("its template uses AWS resource types")
+        } else if mentions_account {
+            Some("its template refers to the AWS account (AWS::AccountId or AWS::StackId)")
+        } else if in_state {
+            Some("its state holds AWS resources")
+        } else if mentions_region {
+            Some("its template refers to AWS::Region or Fn::GetAZs")
+        } else {
+            None
+        };
+        ctx.region = match needs_region {
+            Some(why) => ctx.resolve_region(why).await?,
+            None => ctx.settings.region.clone().unwrap_or_default(),
+        };
         if in_template || in_state || mentions_account {
-            ctx.registry = registry_with_aws(&ctx.region()?).await;
+            ctx.registry = registry_with_aws(&ctx.region).await;
         }
         Ok(ctx)
     }
 
-    fn region(&self) -> Result<String, CliError> {
-        self.settings.region.clone().or_else(|| std::env::var("AWS_REGION").ok()).or_else(|| std::env::var("AWS_DEFAULT_REGION").ok()).ok_or_else(|| {
-            CliError::Usage(format!("stack `{}` has no region: set `region:` in {} or Cairn.yaml's defaults (`cairn config set region us-east-1`)", self.stack, self.project.stack_rel(&self.stack)))
-        })
+    /// The region of a stack that needs one (`why` says what needs it): the stack file's
+    /// `region:`, then Cairn.yaml's `defaults:`, then the AWS SDK's chain (`AWS_REGION`,
+    /// `AWS_DEFAULT_REGION`, the profile's `region`); none is an error that lists them.
+    async fn resolve_region(&self, why: &str) -> Result<String, CliError> {
+        if let Some(r) = self.settings.region.as_ref().filter(|r| !r.trim().is_empty()) {
+            return Ok(r.clone());
+        }
+        if let Some(r) = cairn_aws::Aws::region_from_environment().await {
+            return Ok(r);
+        }
+        let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "default".into());
+        let config_file =
+            std::env::var("AWS_CONFIG_FILE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "~/.aws/config".into());
+        let stack_flag = if self.project.resolve_stack(None).ok().as_deref() == Some(self.stack.as_str()) {
+            String::new()
+        } else {
+            format!(" -s {}", self.stack)
+        };
+        Err(CliError::Usage(format!(
+            "stack `{stack}` needs an AWS region ({why}), and none is set. cairn looked in:\n\
+             \x20 - `region:` in {stack_file}\n\
+             \x20 - `defaults: region:` in {project_file}\n\
+             \x20 - the environment variables AWS_REGION and AWS_DEFAULT_REGION\n\
+             \x20 - `region` of the AWS profile `{profile}` in {config_file} (AWS_PROFILE, AWS_CONFIG_FILE)\n\
+             Set one for this stack with `cairn{stack_flag} config set region us-east-1`, for every stack under `defaults:` in {project_file}, or with `export AWS_REGION=us-east-1`.",
+            stack = self.stack,
+            stack_file = self.project.stack_rel(&self.stack),
+            project_file = crate::project::PROJECT_FILE,
+        )))
     }
 
     async fn account_id(&self) -> Result<Option<String>, CliError> {
@@ -208,7 +251,7 @@ impl Ctx {
     }
 
     async fn exec_options(&self, parallel: usize) -> Result<ExecOptions, CliError> {
-        let region = self.region()?;
+        let region = self.region.clone();
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         Ok(ExecOptions {
             project: self.project.file.name.clone(),
@@ -229,7 +272,7 @@ impl Ctx {
     /// unknown instead of failing (`validate`).
     async fn graph_with(&self, offline: bool) -> Result<DesiredGraph, CliError> {
         let template = self.template.clone().map_err(|d| self.project.diagnostics(d))?;
-        let region = self.region()?;
+        let region = self.region.clone();
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
         let exports = if uses_imports { self.exports().await? } else { BTreeMap::new() };
@@ -638,35 +681,78 @@ async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn cancel(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
-    match ctx.backend.lock_holder(&ctx.stack).await? {
-        None => {
-            eprintln!("Stack `{}` is not locked.", ctx.stack);
-            Ok(())
-        }
-        Some((info, stale)) => {
-            if !stale {
-                // The holder may still be running (or on another host): clearing its lock
-                // lets a second run change the stack at the same time.
-                confirm(
-                    &format!("Stack `{}` is locked by {} on {} (pid {}, `cairn {}`), which may still be running. Clear the lock anyway?", ctx.stack, info.user, info.host, info.pid, info.operation),
-                    yes,
-                )?;
+/// `cairn cancel`: clear a stack's lock. A lock whose process still runs on this host is
+/// kept (exit 4) unless `--force`; one held from another host (where cairn cannot tell)
+/// is cleared once confirmed or with `--yes`; a stale one (same host, process gone) is
+/// cleared at once. Needs no secrets, no template and no region.
+async fn cancel(cwd: &Path, stack_flag: Option<&str>, a: crate::CancelArgs) -> Result<(), CliError> {
+    use cairn_state::HolderState;
+    let project = Project::discover(cwd)?;
+    let stack = project.resolve_stack(stack_flag)?;
+    validate_stack_name(&stack)?;
+    let backend = backend_for(&project, Some(&stack))?;
+    let Some((holder, _)) = backend.lock_holder(&stack).await? else {
+        eprintln!("Stack `{stack}` is not locked.");
+        return Ok(());
+    };
+    let held = lock_holder_text(&holder);
+    let state = cairn_state::holder_state(&holder);
+    if !a.force {
+        match state {
+            HolderState::Running => {
+                let pid = holder.pid;
+                return Err(CliError::Locked(format!(
+                    "stack `{stack}` is locked by {held}, and pid {pid} is still running on this host, so the lock was kept. \
+                     Wait for that run to finish, or stop it (Ctrl-C where it runs); \
+                     if pid {pid} is not that run, `cairn cancel --force` clears the lock anyway."
+                )));
             }
-            ctx.backend.break_lock(&ctx.stack).await?;
-            eprintln!(
-                "Cleared the lock of stack `{}` held by {} on {} (pid {}, `cairn {}`) since {}{}. The next run reconciles anything it left unfinished.",
-                ctx.stack,
-                info.user,
-                info.host,
-                info.pid,
-                info.operation,
-                info.started,
-                if stale { ", whose process had ended" } else { "" }
-            );
-            Ok(())
+            HolderState::Elsewhere => {
+                eprintln!(
+                    "Stack `{stack}` is locked by {held}. That is not this host, so cairn cannot tell whether the run is still going; clearing its lock lets another run change the stack at the same time."
+                );
+                confirm("Clear the lock?", a.yes)?;
+            }
+            HolderState::Gone => {}
         }
     }
+    if !backend.break_lock(&stack).await? {
+        eprintln!("Stack `{stack}` was unlocked meanwhile: nothing to clear.");
+        return Ok(());
+    }
+    let how = match state {
+        HolderState::Running => format!(
+            " (--force), although pid {} is still running on this host: if that run goes on, it may change the stack at the same time as another",
+            holder.pid
+        ),
+        HolderState::Gone => ", whose process had ended".to_string(),
+        HolderState::Elsewhere => String::new(),
+    };
+    eprintln!(
+        "Cleared the lock of stack `{stack}` held by {held}{how}. The next run reconciles anything it left unfinished."
+    );
+    Ok(())
+}
+
+/// A lock's holder for messages: `alice on host (pid 42, `cairn up`) since <time> (<age> ago)`.
+fn lock_holder_text(h: &cairn_core::state::LockInfo) -> String {
+    if h.pid == 0 && h.user == "unknown" && h.host == "unknown" {
+        return "an unknown holder (the lock cannot be read)".to_string();
+    }
+    let age = lock_age(&h.started).map(|a| format!(" ({a} ago)")).unwrap_or_default();
+    format!("{} on {} (pid {}, `cairn {}`) since {}{age}", h.user, h.host, h.pid, h.operation, h.started)
+}
+
+/// How long ago an RFC 3339 time was, coarsely (`45s`, `12m`, `3h 5m`, `2d 4h`).
+fn lock_age(started: &str) -> Option<String> {
+    let t = time::OffsetDateTime::parse(started, &time::format_description::well_known::Rfc3339).ok()?;
+    let secs = (time::OffsetDateTime::now_utc() - t).whole_seconds().max(0);
+    Some(match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        s => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    })
 }
 
 async fn validate(cwd: &Path, stack_flag: Option<&str>) -> Result<(), CliError> {
@@ -859,16 +945,30 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
             Ok(())
         }
         StackCommand::Rm { name, force, yes } => {
+            validate_stack_name(&name)?;
             let backend = backend_for(&project, Some(&name))?;
-            let loaded = backend.load(&name).await?;
-            if !loaded.state.is_empty() && !force {
-                return Err(CliError::Usage(format!(
-                    "stack `{name}` still has {}: run `cairn destroy -s {name}` first, or pass --force to forget them (they stay in AWS)",
-                    render::count(loaded.state.resources.len() + loaded.state.pending_deletes.len(), "resource")
-                )));
+            // The stack's lock, held until its state is gone: a run in progress refuses
+            // the removal (exit 4, naming its holder), and no run starts meanwhile.
+            let lock = backend.lock(&name, cairn_state::lock_info("stack rm")).await?;
+            let removed = async {
+                let loaded = backend.load(&name).await?;
+                if !loaded.state.is_empty() && !force {
+                    return Err(CliError::Usage(format!(
+                        "stack `{name}` still has {}: run `cairn destroy -s {name}` first, or pass --force to forget them (they stay in AWS)",
+                        render::count(loaded.state.resources.len() + loaded.state.pending_deletes.len(), "resource")
+                    )));
+                }
+                confirm(&format!("Remove stack `{name}`, its state, history and stack file?"), yes)?;
+                match backend.remove_stack(&name).await {
+                    // Never run: only the stack file to remove.
+                    Err(cairn_core::state::StateError::NoSuchStack(_)) if project.stack_path(&name).exists() => Ok(()),
+                    other => Ok(other?),
+                }
             }
-            confirm(&format!("Remove stack `{name}`, its state, history and stack file?"), yes)?;
-            backend.remove_stack(&name).await?;
+            .await;
+            let released = lock.release().await;
+            removed?;
+            released?;
             let _ = std::fs::remove_file(project.stack_path(&name));
             project.clear_selection_if(&name);
             eprintln!("Removed stack `{name}`.");

@@ -4,7 +4,8 @@
 //! 0 success; 1 the operation failed (a resource failed, state could not be written);
 //! 2 invalid input (usage, template, stack file; a missing or wrong passphrase, a secret
 //! that does not decrypt); 3 `--expect-no-changes` and there are
-//! changes; 4 the stack is locked by another run; 5 not confirmed (declined, or no
+//! changes; 4 the stack is locked by another run (also `cancel` keeping the lock of a run
+//! still going on this host); 5 not confirmed (declined, or no
 //! terminal and no `--yes`).
 
 use std::collections::BTreeMap;

@@ -50,8 +50,9 @@ pub enum Command {
     Refresh(ConfirmArgs),
     /// Check the template and stack file, reporting every error found.
     Validate,
-    /// Clear a stack's lock left by a run that was killed.
-    Cancel(ConfirmArgs),
+    /// Clear a stack's lock left by a run that was killed (never the lock of a run still
+    /// going on this host, unless --force).
+    Cancel(CancelArgs),
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +220,16 @@ pub struct DestroyArgs {
     pub yes: bool,
     #[arg(long, default_value_t = 16)]
     pub parallel: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CancelArgs {
+    /// Clear a lock held from another host without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Clear the lock whoever holds it, even a run still going on this host.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -217,10 +217,10 @@ fn locked_stack() {
     p.snapshot("errors_locked", &out);
     p.run(&["-s", "development", "destroy", "--yes"]).code(4);
     assert_eq!(p.state("development"), before);
-    // Clearing a live holder's lock needs confirming.
-    p.snapshot("errors_cancel_live_not_confirmed", &p.run(&["-s", "development", "cancel"]).code(5));
+    // A live holder's lock is kept, even with --yes (exit 4); --force clears it.
+    p.snapshot("errors_cancel_live", &p.run(&["-s", "development", "cancel", "--yes"]).code(4));
     assert!(p.join(".cairn/stacks/development/lock.json").exists());
-    p.snapshot("errors_cancel_live", &p.run(&["-s", "development", "cancel", "--yes"]).ok());
+    p.snapshot("errors_cancel_live_forced", &p.run(&["-s", "development", "cancel", "--force"]).ok());
     assert!(!p.join(".cairn/stacks/development/lock.json").exists());
     p.snapshot("errors_cancel_not_locked", &p.run(&["-s", "development", "cancel"]).ok());
     p.run(&["-s", "development", "destroy", "--yes"]).ok();

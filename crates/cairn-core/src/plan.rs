@@ -260,7 +260,9 @@ pub fn decide(
     let replace = if old.type_name != r.type_name {
         reason = Some(format!("type changed from {}", old.type_name));
         true
-    } else if old.region != region {
+    } else if old.region != region && !old.region.is_empty() && !region.is_empty() {
+        // An empty region is a resource that needs none (a stack of built-in types run
+        // without a region): setting one later, or dropping it, moves nothing.
         reason = Some(format!("region changed from {}", old.region));
         true
     } else if force_replace {

@@ -293,6 +293,10 @@ pub trait Backend: Send + Sync {
     async fn compact(&self, stack: &str, state: &StackState) -> Result<(), StateError>;
 
     async fn list_stacks(&self) -> Result<Vec<String>, StateError>;
+    /// Remove a stack's state and history (`cairn stack rm`, which holds the stack's
+    /// lock meanwhile). The lock goes last, or is left for its holder to release, so the
+    /// stack is never unlocked while half removed. [`StateError::NoSuchStack`] when there
+    /// was no state and no history.
     async fn remove_stack(&self, stack: &str) -> Result<(), StateError>;
 
     async fn add_history(&self, stack: &str, entry: &HistoryEntry) -> Result<(), StateError>;

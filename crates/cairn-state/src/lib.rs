@@ -8,7 +8,8 @@
 //!   conditional PUT. See the [`s3`] module.
 //! - [`open_backend`]: turns the `backend:` setting of `Cairn.yaml` into a
 //!   [`Backend`](cairn_core::state::Backend).
-//! - [`lock_info`]: who is taking a lock (user, host, pid, time).
+//! - [`lock_info`]: who is taking a lock (user, host, pid, time); [`holder_state`]:
+//!   whether a lock's holder still runs.
 //! - [`secrets`]: secrets managers (passphrase, AWS KMS) that seal one stack's secrets, and
 //!   [`EncryptingBackend`], which wraps any backend so that secrets are encrypted at rest.
 
@@ -116,6 +117,30 @@ pub fn lock_info(operation: &str) -> LockInfo {
         pid: std::process::id(),
         operation: operation.to_string(),
         started: now_rfc3339(),
+    }
+}
+
+/// What this machine can tell about a lock's holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HolderState {
+    /// The holder ran on this host and its process is still running.
+    Running,
+    /// The holder ran on this host and its process is gone: the lock is stale.
+    Gone,
+    /// The holder ran on another host (or the lock is unreadable): whether its process
+    /// still runs cannot be told from here.
+    Elsewhere,
+}
+
+/// Whether `holder`'s process runs, as far as this host can tell (`kill(pid, 0)` when the
+/// lock was taken on this host).
+pub fn holder_state(holder: &LockInfo) -> HolderState {
+    if holder.host != sys::hostname() {
+        HolderState::Elsewhere
+    } else if sys::pid_alive(holder.pid) {
+        HolderState::Running
+    } else {
+        HolderState::Gone
     }
 }
 

@@ -28,6 +28,9 @@
 //! code (the snapshot is renamed first); it means the snapshot was replaced by hand, and
 //! is reported as corrupt rather than replayed onto the wrong base.
 //!
+//! [`Backend::remove_stack`] renames `<root>/stacks/<stack>` to `<root>/.removed-...` (one
+//! step, the caller's lock included), then deletes that.
+//!
 //! One `LocalBackend` per directory per process is the intended use; appends still notice
 //! a journal replaced underneath them (by another instance's compaction) and reopen it.
 
@@ -42,7 +45,7 @@ use async_trait::async_trait;
 use cairn_core::state::{Backend, HistoryEntry, JournalEntry, Loaded, LockInfo, StackLock, StackState, StateError};
 use serde::Deserialize;
 
-use crate::{sys, validate_stack_name};
+use crate::validate_stack_name;
 
 const SNAPSHOT: &str = "snapshot.json";
 const JOURNAL: &str = "journal.jsonl";
@@ -194,10 +197,24 @@ impl Backend for LocalBackend {
             let mut journal = slot.lock().unwrap_or_else(|p| p.into_inner());
             *journal = None;
             let dir = inner.stack_dir(&stack);
-            match fs::remove_dir_all(&dir) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StateError::NoSuchStack(stack.clone())),
-                Err(e) => Err(io_err("remove", &dir, e)),
+            // One rename takes the whole stack away at once, its lock (the caller's)
+            // with it: no other run sees a half-removed stack that is no longer locked.
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            let doomed = inner.root.join(format!(".removed-{stack}-{}-{nanos:x}", std::process::id()));
+            match fs::rename(&dir, &doomed) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StateError::NoSuchStack(stack.clone())),
+                Err(e) => return Err(io_err("remove", &dir, e)),
+            }
+            let had_state = fs::read_dir(&doomed)
+                .map(|rd| rd.filter_map(Result::ok).any(|e| e.file_name() != LOCK))
+                .unwrap_or(true);
+            fs::remove_dir_all(&doomed).map_err(|e| io_err("remove", &doomed, e))?;
+            if had_state {
+                Ok(())
+            } else {
+                Err(StateError::NoSuchStack(stack.clone()))
             }
         })
         .await
@@ -271,6 +288,10 @@ impl Inner {
                     if let Some((holder, stale)) = read_holder(&path)? {
                         return Err(StateError::Locked { stack: stack.to_string(), holder, stale });
                     }
+                }
+                // The stack was removed (`stack rm`) between our mkdir and our create.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
                 }
                 Err(e) => return Err(io_err("create", &path, e)),
             }
@@ -496,7 +517,7 @@ fn read_holder(path: &Path) -> Result<Option<(LockInfo, bool)>, StateError> {
     };
     Ok(Some(match serde_json::from_slice::<LockInfo>(&bytes) {
         Ok(holder) => {
-            let stale = holder.host == sys::hostname() && !sys::pid_alive(holder.pid);
+            let stale = crate::holder_state(&holder) == crate::HolderState::Gone;
             (holder, stale)
         }
         Err(_) => {

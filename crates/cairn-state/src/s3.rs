@@ -45,7 +45,8 @@
 //!
 //! Release deletes the lock with `If-Match: <etag of our PUT>`, so a lock that was broken
 //! (`cairn cancel`) and taken by another run is left alone; where the store rejects
-//! conditional deletes it falls back to read, compare, delete.
+//! conditional deletes it falls back to read, compare, delete. [`Backend::remove_stack`]
+//! (`cairn stack rm`, under the lock) deletes the lock object last, after the state.
 //!
 //! moto 5.1.22 (the emulator of the tests) honours `If-None-Match: *` on PutObject and
 //! `If-Match` on DeleteObject, but it checks and writes in two steps under a threaded
@@ -327,10 +328,18 @@ impl Backend for S3Backend {
         let mut cursor = slot.lock().await;
         *cursor = None;
         let (keys, _) = self.inner.list(&self.inner.key(stack, ""), false).await?;
-        if keys.is_empty() {
+        // The lock (the caller's) goes last: until the state is gone, no other run can
+        // take the stack.
+        let lock = self.inner.key(stack, LOCK);
+        let (locks, state): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| *k == lock);
+        self.inner.delete_many(&state).await?;
+        if !locks.is_empty() {
+            self.inner.delete(&lock).await?;
+        }
+        if state.is_empty() {
             return Err(StateError::NoSuchStack(stack.to_string()));
         }
-        self.inner.delete_many(&keys).await
+        Ok(())
     }
 
     async fn add_history(&self, stack: &str, entry: &HistoryEntry) -> Result<(), StateError> {
@@ -780,7 +789,7 @@ fn lock_body(info: &LockInfo) -> Result<Vec<u8>, StateError> {
 fn holder_of(bytes: &[u8]) -> (LockInfo, bool) {
     match serde_json::from_slice::<LockInfo>(bytes) {
         Ok(holder) => {
-            let stale = holder.host == sys::hostname() && !sys::pid_alive(holder.pid);
+            let stale = crate::holder_state(&holder) == crate::HolderState::Gone;
             (holder, stale)
         }
         Err(_) => {

@@ -373,6 +373,44 @@ async fn list_and_remove_stacks() {
 }
 
 #[tokio::test]
+async fn remove_stack_under_its_lock_takes_the_lock_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = LocalBackend::new(dir.path());
+    b.append("dev", &[put(1, "A", "a")]).await.unwrap();
+    b.add_history("dev", &history(1, "succeeded")).await.unwrap();
+    let held = b.lock("dev", lock_info("stack rm")).await.unwrap();
+    b.remove_stack("dev").await.unwrap();
+    // State, history and lock went at once: nothing is left, not even the directory.
+    assert!(!stack_dir(dir.path(), "dev").exists());
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect::<Vec<_>>(),
+        ["stacks"]
+    );
+    assert_eq!(b.lock_holder("dev").await.unwrap(), None);
+    // A new run may take the stack at once; the remover's release leaves its lock alone.
+    let next = b.lock("dev", lock_info("up")).await.unwrap();
+    held.release().await.unwrap();
+    assert_eq!(b.lock_holder("dev").await.unwrap().map(|(h, _)| h.operation), Some("up".to_string()));
+    // A stack holding only a lock has nothing to remove (and is left without the lock).
+    assert!(matches!(b.remove_stack("dev").await, Err(StateError::NoSuchStack(s)) if s == "dev"));
+    assert!(!stack_dir(dir.path(), "dev").exists());
+    next.release().await.unwrap();
+}
+
+#[test]
+fn holder_state_tells_running_gone_and_elsewhere() {
+    use cairn_state::{holder_state, HolderState};
+    let me = lock_info("up");
+    assert_eq!(holder_state(&me), HolderState::Running);
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    assert_eq!(holder_state(&LockInfo { pid: dead, ..me.clone() }), HolderState::Gone);
+    assert_eq!(holder_state(&LockInfo { pid: 0, ..me.clone() }), HolderState::Gone);
+    assert_eq!(holder_state(&LockInfo { host: "elsewhere.example".into(), ..me }), HolderState::Elsewhere);
+}
+
+#[tokio::test]
 async fn open_backend_url_forms() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path();

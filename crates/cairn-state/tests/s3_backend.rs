@@ -354,9 +354,18 @@ async fn list_and_remove_stacks() {
     assert_eq!(b.list_stacks().await.unwrap(), ["dev", "prod", "staging"]);
     assert_eq!(neighbour.list_stacks().await.unwrap(), ["other"]);
 
-    let held = b.lock("staging", lock_info("up")).await.unwrap();
+    let held = b.lock("staging", lock_info("stack rm")).await.unwrap();
     b.remove_stack("staging").await.unwrap();
-    drop(held);
+    // The lock went last, with the rest; a new run may take the stack at once, and the
+    // remover's release leaves that run's lock alone.
+    assert!(keys(&c, &bucket, "team/a/stacks/staging/").await.is_empty());
+    let next = b.lock("staging", lock_info("up")).await.unwrap();
+    held.release().await.unwrap();
+    assert_eq!(b.lock_holder("staging").await.unwrap().map(|(h, _)| h.operation), Some("up".to_string()));
+    // A stack holding only a lock has nothing to remove (and is left without the lock).
+    assert!(matches!(b.remove_stack("staging").await, Err(StateError::NoSuchStack(_))));
+    assert!(keys(&c, &bucket, "team/a/stacks/staging/").await.is_empty());
+    next.release().await.unwrap();
     b.remove_stack("prod").await.unwrap();
     assert_eq!(b.list_stacks().await.unwrap(), ["dev"]);
     assert!(keys(&c, &bucket, "team/a/stacks/prod/").await.is_empty());

@@ -217,6 +217,7 @@ fn filters() -> Vec<(regex::Regex, String)> {
         (r"\b\d+\.\ds\b", "[DURATION]"),
         (r"\b\d+m\d\ds\b", "[DURATION]"),
         (r"pid \d+", "pid [PID]"),
+        (r"\b\d+[smhd]( \d+[mh])? ago\b", "[AGE] ago"),
     ]
     .into_iter()
     .map(|(r, w)| (r.to_string(), w.to_string()))
