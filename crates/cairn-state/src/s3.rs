@@ -48,7 +48,7 @@
 //! conditional deletes it falls back to read, compare, delete. [`Backend::remove_stack`]
 //! (`cairn stack rm`, under the lock) deletes the lock object last, after the state.
 //!
-//! moto 5.1.22 (the emulator of the tests) honours `If-None-Match: *` on PutObject and
+//! moto (5.1.22 and 5.2.5, the emulator of the tests) honours `If-None-Match: *` on PutObject and
 //! `If-Match` on DeleteObject, but it checks and writes in two steps under a threaded
 //! server, so two requests arriving together can in principle both pass the check. Real S3
 //! makes them atomic. The read-back above turns the likely interleavings of such a store

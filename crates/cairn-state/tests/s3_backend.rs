@@ -76,7 +76,7 @@ fn status<E, R: std::fmt::Debug>(
     }
 }
 
-/// What we found moto 5.1.22 to do, checked so that a change of emulator cannot silently
+/// What we found moto (5.1.22 and 5.2.5) to do, checked so that a change of emulator cannot silently
 /// turn the lock into a no-op: it honours `If-None-Match: *` on PutObject and `If-Match`
 /// on DeleteObject.
 #[tokio::test]
