@@ -187,7 +187,7 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
 }
 
 /// Lines wider than this fold a mapping or list value into indented JSON.
-const FOLD_WIDTH: usize = 100;
+const FOLD_WIDTH: usize = 120;
 
 /// A value for a diff line that already holds `used` columns: compact JSON, or, when that
 /// would pass [`FOLD_WIDTH`] and the value is a mapping or list, pretty JSON whose later

@@ -864,7 +864,7 @@ mod tests {
         match x {
             Value::List(l) => {
                 let mut l: Vec<Value> = l.iter().map(|e| mutate(e, seed)).collect();
-                if seed % 2 == 0 {
+                if seed.is_multiple_of(2) {
                     l.reverse();
                 } else if !l.is_empty() {
                     l.rotate_left(1);
