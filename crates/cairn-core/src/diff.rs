@@ -7,7 +7,7 @@
 //!
 //! **Paths.** Map keys are joined with `.`, list elements are `[index]`:
 //! `Rules[0].Transitions[0].TransitionInDays`. A key that is empty or holds `.`, `[`, `]`,
-//! a quote or white space is written as a quoted index: `Tags["cost center"]`. The empty
+//! a quote or white space is written as a quoted index: `Variables["cost center"]`. The empty
 //! path is the property itself (a property added, removed, or changed as a whole). A
 //! `delete` names the element's position in the old list, an `add` its position in the
 //! new list, and an `update` inside a list its position in the new list.
