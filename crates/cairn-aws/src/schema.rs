@@ -7,7 +7,13 @@
 //! - `required`, `createOnlyProperties` and `writeOnlyProperties` (top-level ones only:
 //!   `/properties/X` gives `X`);
 //! - attributes: the top-level `readOnlyProperties` (the `Fn::GetAtt` names);
-//! - `taggable`: `tagging.taggable` (default true when the schema has `Tags`).
+//! - `taggable`: `tagging.taggable` (default true when the schema has `Tags`);
+//! - `unordered_lists`: the arrays marked `insertionOrder: false`, at any depth.
+//!
+//! Facts about nested properties come from [`walk`], which visits every property
+//! definition with its path in `TypeSchema`'s syntax (`LifecycleConfiguration.Rules`,
+//! `Policies[*].PolicyDocument`), through `properties`, `items`, `$ref`s into `definitions`
+//! and `oneOf`/`anyOf`/`allOf` alternatives.
 
 use serde_json::Value as Json;
 
@@ -47,6 +53,14 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
         .map(|(name, def)| (name.clone(), json_type(&schema, def)))
         .collect();
     let taggable = schema["tagging"]["taggable"].as_bool().unwrap_or_else(|| props.contains_key("Tags"));
+    let mut unordered_lists = Vec::new();
+    walk(&schema, &mut |p| {
+        if p.get("insertionOrder") == Some(&Json::Bool(false)) {
+            unordered_lists.push(p.path.to_string());
+        }
+    });
+    unordered_lists.sort();
+    unordered_lists.dedup();
     TypeSchema {
         type_name,
         properties,
@@ -60,6 +74,102 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
         name_property: name_property.map(str::to_string),
         taggable,
         volatile_attributes: volatile_attributes.iter().map(|s| s.to_string()).collect(),
+        unordered_lists,
+    }
+}
+
+/// One property definition met by [`walk`].
+pub struct Property<'a> {
+    /// `A.B`, `A[*].C`: property names from the top level, `[*]` for a list's elements.
+    pub path: &'a str,
+    /// The definition as written where the property is declared.
+    pub node: &'a Json,
+    /// The definition with its `$ref` followed (`node` itself when there is none).
+    pub def: &'a Json,
+}
+
+impl Property<'_> {
+    /// A keyword of the definition: where it is declared first, then the referenced one.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.node.get(key).or_else(|| self.def.get(key))
+    }
+}
+
+/// Visit every property definition of a registry schema, parents before children. A
+/// definition that refers to itself (directly or through others) is entered once per path.
+pub fn walk(schema: &Json, visit: &mut dyn FnMut(&Property)) {
+    let Some(props) = schema["properties"].as_object() else { return };
+    let mut expanding = Vec::new();
+    for (name, node) in props {
+        walk_node(schema, name, node, &mut expanding, visit);
+    }
+}
+
+fn walk_node<'a>(
+    schema: &'a Json,
+    path: &str,
+    node: &'a Json,
+    expanding: &mut Vec<&'a str>,
+    visit: &mut dyn FnMut(&Property),
+) {
+    let (def, name) = resolve(schema, node);
+    if let Some(name) = name {
+        if expanding.contains(&name) {
+            return;
+        }
+        expanding.push(name);
+    }
+    visit(&Property { path, node, def });
+    walk_children(schema, path, node, expanding, visit);
+    if !std::ptr::eq(node, def) {
+        walk_children(schema, path, def, expanding, visit);
+    }
+    if name.is_some() {
+        expanding.pop();
+    }
+}
+
+/// The properties, list items and alternatives of one definition.
+fn walk_children<'a>(
+    schema: &'a Json,
+    path: &str,
+    def: &'a Json,
+    expanding: &mut Vec<&'a str>,
+    visit: &mut dyn FnMut(&Property),
+) {
+    if let Some(items) = def.get("items") {
+        walk_node(schema, &format!("{path}[*]"), items, expanding, visit);
+    }
+    if let Some(props) = def.get("properties").and_then(Json::as_object) {
+        for (name, node) in props {
+            walk_node(schema, &format!("{path}.{name}"), node, expanding, visit);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for alt in def.get(key).and_then(Json::as_array).into_iter().flatten() {
+            let (alt, name) = resolve(schema, alt);
+            if let Some(name) = name {
+                if expanding.contains(&name) {
+                    continue;
+                }
+                expanding.push(name);
+            }
+            walk_children(schema, path, alt, expanding, visit);
+            if name.is_some() {
+                expanding.pop();
+            }
+        }
+    }
+}
+
+/// A definition with its `$ref` into `definitions` followed (and the definition's name).
+fn resolve<'a>(schema: &'a Json, node: &'a Json) -> (&'a Json, Option<&'a str>) {
+    match node.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
+        Some(name) => match schema["definitions"].get(name) {
+            Some(def) => (def, Some(name)),
+            None => (node, None),
+        },
+        None => (node, None),
     }
 }
 
@@ -112,6 +222,54 @@ mod tests {
         }
         // Nested read-only properties are not top-level attributes.
         assert!(s.attributes.iter().all(|a| !a.contains('/')));
+        // `insertionOrder: false` at any depth, through `items` and `$ref`s.
+        assert_eq!(
+            s.unordered_lists,
+            [
+                "NotificationConfiguration.LambdaConfigurations[*].Filter.S3Key.Rules",
+                "NotificationConfiguration.QueueConfigurations[*].Filter.S3Key.Rules",
+                "NotificationConfiguration.TopicConfigurations[*].Filter.S3Key.Rules",
+                "Tags",
+            ]
+        );
+    }
+
+    #[test]
+    fn walk_follows_items_refs_and_alternatives_and_stops_at_recursion() {
+        let schema = serde_json::json!({
+            "typeName": "Test::Walk::Thing",
+            "definitions": {
+                "Node": {"type": "object", "properties": {
+                    "Name": {"type": "string"},
+                    "Children": {"type": "array", "insertionOrder": false, "items": {"$ref": "#/definitions/Node"}}
+                }},
+                "Either": {"oneOf": [{"$ref": "#/definitions/Leaf"}, {"$ref": "#/definitions/Either"}]},
+                "Leaf": {"type": "object", "properties": {"Values": {"type": "array", "insertionOrder": false}}}
+            },
+            "properties": {
+                "Root": {"$ref": "#/definitions/Node"},
+                "Choice": {"$ref": "#/definitions/Either"},
+                "Plain": {"type": "array", "insertionOrder": true, "items": {"type": "string"}}
+            }
+        });
+        let mut paths = Vec::new();
+        walk(&schema, &mut |p| paths.push(p.path.to_string()));
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "Choice",
+                "Choice.Values",
+                "Plain",
+                "Plain[*]",
+                "Root",
+                "Root.Children",
+                // `Root.Children[*]` is a `Node` again: not entered twice.
+                "Root.Name",
+            ]
+        );
+        let s = load(&schema.to_string(), None, &[]);
+        assert_eq!(s.unordered_lists, ["Choice.Values", "Root.Children"]);
     }
 
     #[test]
@@ -126,7 +284,10 @@ mod tests {
         assert_eq!(role.attributes, ["Arn", "RoleId"]);
         assert!(role.taggable);
 
+        assert_eq!(role.unordered_lists, ["ManagedPolicyArns", "Policies", "Tags"]);
+
         let mp = load(IAM_MANAGED_POLICY, Some("ManagedPolicyName"), &[]);
+        assert_eq!(mp.unordered_lists, ["Groups", "Roles", "Users"]);
         assert!(mp.attributes.contains(&"PolicyArn".to_string()));
         assert!(mp.create_only.contains(&"Description".to_string()));
         assert!(!mp.taggable);

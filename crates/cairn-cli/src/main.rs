@@ -179,7 +179,7 @@ pub struct PlanArgs {
     /// Replace this resource even if unchanged. Repeatable.
     #[arg(long, value_name = "ID")]
     pub replace: Vec<String>,
-    /// Show full property diffs.
+    /// Show what changes inside each property, leaf by leaf.
     #[arg(long)]
     pub diff: bool,
     /// Exit with code 3 when the plan is not empty.

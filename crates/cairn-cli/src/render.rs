@@ -8,8 +8,9 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use cairn_core::diff::{Detail, Kind};
 use cairn_core::exec::{Event, Observer, Outcome, RunResult};
-use cairn_core::plan::{Action, Plan, Step};
+use cairn_core::plan::{Action, Plan, PropertyChange, Step};
 use cairn_core::state::OutputState;
 use cairn_core::Value;
 
@@ -146,8 +147,13 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
                 Action::Create => {
                     if let Some(m) = s.inputs.as_ref().and_then(|v| v.as_map()) {
                         for (k, v) in m {
-                            let _ =
-                                writeln!(out, "{pad}{} {k}: {}", st.action(Action::Create, "+"), show(v, show_secrets));
+                            let head = format!("{pad}+ {k}: ");
+                            let _ = writeln!(
+                                out,
+                                "{pad}{} {k}: {}",
+                                st.action(Action::Create, "+"),
+                                fold(v, head.len(), pad.len() + 2, show_secrets)
+                            );
                         }
                     }
                 }
@@ -158,37 +164,7 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
                         } else {
                             ""
                         };
-                        match (&c.old, &c.new) {
-                            (Some(o), Some(n)) => {
-                                let _ = writeln!(
-                                    out,
-                                    "{pad}{} {}: {} => {}{forces}",
-                                    st.action(Action::Update, "~"),
-                                    c.name,
-                                    show(o, show_secrets),
-                                    show(n, show_secrets)
-                                );
-                            }
-                            (None, Some(n)) => {
-                                let _ = writeln!(
-                                    out,
-                                    "{pad}{} {}: {}{forces}",
-                                    st.action(Action::Create, "+"),
-                                    c.name,
-                                    show(n, show_secrets)
-                                );
-                            }
-                            (Some(o), None) => {
-                                let _ = writeln!(
-                                    out,
-                                    "{pad}{} {}: {}{forces}",
-                                    st.action(Action::Delete, "-"),
-                                    c.name,
-                                    show(o, show_secrets)
-                                );
-                            }
-                            (None, None) => {}
-                        }
+                        change_text(&mut out, &pad, c, forces, show_secrets, st);
                     }
                 }
                 _ => {}
@@ -208,6 +184,81 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let retained = changes.iter().filter(|s| s.action == Action::Delete && s.retain).count();
     let _ = writeln!(out, "{}", summary_line(&plan.counts(), retained));
     out
+}
+
+/// Lines wider than this fold a mapping or list value into indented JSON.
+const FOLD_WIDTH: usize = 120;
+
+/// A value for a diff line that already holds `used` columns: compact JSON, or, when that
+/// would pass [`FOLD_WIDTH`] and the value is a mapping or list, pretty JSON whose later
+/// lines are indented by `indent`.
+fn fold(v: &Value, used: usize, indent: usize, show_secrets: bool) -> String {
+    let compact = show(v, show_secrets);
+    let structured = match v {
+        Value::Secret(_) if !show_secrets => false,
+        other => matches!(other.reveal(), Value::Map(_) | Value::List(_)),
+    };
+    if used + compact.chars().count() <= FOLD_WIDTH || !structured {
+        return compact;
+    }
+    let pretty = serde_json::to_string_pretty(&v.to_display_json(show_secrets)).unwrap_or(compact);
+    pretty.replace('\n', &format!("\n{:indent$}", ""))
+}
+
+/// One changed property of an update or replacement, under `pad`: one line when it changed
+/// as a whole, else a heading and its leaf-level changes (`+ path: value` added,
+/// `- path: value` removed, `~ path: old => new` changed), unchanged parts left out.
+fn change_text(out: &mut String, pad: &str, c: &PropertyChange, forces: &str, show_secrets: bool, st: Style) {
+    match details_of(c).as_ref() {
+        [d] if d.path.is_empty() => detail_text(out, pad, &c.name, d, forces, show_secrets, st),
+        details => {
+            let _ = writeln!(out, "{pad}{} {}:{forces}", st.action(Action::Update, "~"), c.name);
+            let pad = format!("{pad}    ");
+            for d in details {
+                let path = if d.path.is_empty() { c.name.as_str() } else { d.path.as_str() };
+                detail_text(out, &pad, path, d, "", show_secrets, st);
+            }
+        }
+    }
+}
+
+/// A change's details; for a change made without them (never by
+/// `plan::diff_properties`), the whole value.
+fn details_of(c: &PropertyChange) -> std::borrow::Cow<'_, [Detail]> {
+    if c.details.is_empty() {
+        cairn_core::diff::property(&c.name, c.old.as_ref(), c.new.as_ref(), &[]).into()
+    } else {
+        c.details.as_slice().into()
+    }
+}
+
+/// `+ path: value`, `- path: value` or `~ path: old => new`, then `suffix`.
+fn detail_text(out: &mut String, pad: &str, path: &str, d: &Detail, suffix: &str, show_secrets: bool, st: Style) {
+    let action = match d.kind {
+        Kind::Add => Action::Create,
+        Kind::Delete => Action::Delete,
+        Kind::Update => Action::Update,
+    };
+    let head = format!("{pad}{} {path}: ", d.kind.symbol());
+    let indent = pad.len() + 2;
+    let value = |v: &Option<Value>, used: usize| match v {
+        Some(v) => fold(v, used, indent, show_secrets),
+        None => "null".to_string(),
+    };
+    let text = match d.kind {
+        Kind::Add => value(&d.new, head.len()),
+        Kind::Delete => value(&d.old, head.len()),
+        Kind::Update => {
+            let old = value(&d.old, head.len());
+            // The columns taken on the line where the new value starts (after ` => `).
+            let used = match old.rsplit_once('\n') {
+                Some((_, last)) => last.chars().count() + 4,
+                None => head.len() + old.chars().count() + 4,
+            };
+            format!("{old} => {}", value(&d.new, used))
+        }
+    };
+    let _ = writeln!(out, "{pad}{} {path}: {text}{suffix}", st.action(action, d.kind.symbol()));
 }
 
 /// `retained` of the deletes only forget their resource (`DeletionPolicy: Retain`).
@@ -261,6 +312,7 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
                                 "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
                                 "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
                                 "forces_replacement": c.forces_replacement,
+                                "details": details_json(c, show_secrets),
                             })
                         })
                         .collect(),
@@ -290,6 +342,21 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
         "summary": counts,
         "changes": !plan.is_empty(),
     })
+}
+
+/// A change's details for `--json`: `{path, kind, old, new}` each, the absent side null.
+fn details_json(c: &PropertyChange, show_secrets: bool) -> serde_json::Value {
+    details_of(c)
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "path": d.path,
+                "kind": d.kind.as_str(),
+                "old": d.old.as_ref().map(|v| v.to_display_json(show_secrets)),
+                "new": d.new.as_ref().map(|v| v.to_display_json(show_secrets)),
+            })
+        })
+        .collect()
 }
 
 pub fn outputs_json(outputs: &BTreeMap<String, OutputState>, show_secrets: bool) -> serde_json::Value {

@@ -11,6 +11,8 @@ mod common;
 use aws::{emulator, unique, Emu};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use common::Proj;
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 /// One change to a stack's parameter, what the preview must say about `id`, and a check
@@ -454,4 +456,91 @@ Resources:
     p.run(&["-s", "dev", "destroy", "--yes"]).ok();
     let (roles, _, _) = emu.iam_names();
     assert!(!roles.contains(&role), "role {role} remains");
+}
+
+/// `preview --diff` and `--json` name the leaf that changed: a lifecycle rule's day on a
+/// bucket and a statement removed from a managed policy (the other statements, one with
+/// its actions reordered, are unchanged); `up` then applies exactly that.
+#[test]
+fn structural_diff_of_a_lifecycle_day_and_a_removed_statement() {
+    let Some(emu) = emulator() else { return };
+    let template = |days: u32, statements: &str| {
+        format!(
+            r#"
+Resources:
+  Data:
+    Type: AWS::S3::Bucket
+    Properties:
+      LifecycleConfiguration:
+        Rules:
+          - Id: archive
+            Status: Enabled
+            Transitions: [{{StorageClass: GLACIER, TransitionInDays: {days}}}]
+          - Id: expire
+            Status: Enabled
+            ExpirationInDays: 365
+  Policy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:{statements}
+"#
+        )
+    };
+    let read = "\n          - {Sid: Read, Effect: Allow, Action: [s3:GetObject, s3:ListBucket], Resource: '*'}";
+    let read_reordered =
+        "\n          - {Sid: Read, Effect: Allow, Action: [s3:ListBucket, s3:GetObject], Resource: '*'}";
+    let write = "\n          - {Sid: Write, Effect: Allow, Action: s3:PutObject, Resource: 'arn:aws:s3:::logs/*'}";
+    let list = "\n          - {Sid: List, Effect: Allow, Action: s3:ListAllMyBuckets, Resource: '*'}";
+    let p = Proj::named(&unique("t"), &template(30, &format!("{read}{write}{list}")), "parameters: {}\n");
+    p.run(&["-s", "dev", "up", "--yes"]).ok();
+    p.run(&["-s", "dev", "preview", "--expect-no-changes"]).ok();
+    p.write("template.yaml", &template(60, &format!("{read_reordered}{list}")));
+
+    let plan = p.run(&["-s", "dev", "preview", "--json"]).ok().json();
+    let details = |id: &str, property: &str| -> Vec<Value> {
+        let step = plan["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).expect(id);
+        assert_eq!(step["action"], "update", "{step:#}");
+        let changes = step["changes"].as_array().expect("changes");
+        assert_eq!(changes.len(), 1, "{step:#}");
+        assert_eq!(changes[0]["property"], property);
+        changes[0]["details"].as_array().expect("details").clone()
+    };
+    assert_eq!(
+        details("Data", "LifecycleConfiguration"),
+        [
+            serde_json::json!({"path": "Rules[0].Transitions[0].TransitionInDays", "kind": "update", "old": 30, "new": 60})
+        ]
+    );
+    assert_eq!(
+        details("Policy", "PolicyDocument"),
+        [serde_json::json!({
+            "path": "Statement[1]",
+            "kind": "delete",
+            "old": {"Sid": "Write", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/*"},
+            "new": null
+        })]
+    );
+    let text = p.run(&["-s", "dev", "preview", "--diff"]).ok();
+    for line in [
+        "       ~ LifecycleConfiguration:\n           ~ Rules[0].Transitions[0].TransitionInDays: 30 => 60\n",
+        "       ~ PolicyDocument:\n           - Statement[1]: {\"Action\":\"s3:PutObject\",",
+    ] {
+        assert!(text.stdout.contains(line), "expected {line:?} in:\n{text}");
+    }
+
+    p.run(&["-s", "dev", "up", "--yes"]).ok();
+    let state = p.state("dev");
+    let bucket = state["resources"]["Data"]["physical_id"].as_str().unwrap().to_string();
+    let l = emu.block(emu.s3.get_bucket_lifecycle_configuration().bucket(&bucket).send()).expect("lifecycle");
+    let days: Vec<Option<i32>> = l.rules().iter().flat_map(|r| r.transitions().iter().map(|t| t.days())).collect();
+    assert_eq!(days, [Some(60)]);
+    let doc = emu.policy_document(pid(&state["resources"]["Policy"]));
+    let sids: BTreeSet<&str> =
+        doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    assert_eq!(sids, BTreeSet::from(["List", "Read"]));
+    p.run(&["-s", "dev", "preview", "--expect-no-changes"]).ok();
+    p.run(&["-s", "dev", "destroy", "--yes"]).ok();
+    assert!(!emu.bucket_exists(&bucket));
 }

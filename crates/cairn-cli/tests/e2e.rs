@@ -52,7 +52,11 @@ fn development_lifecycle() {
     assert_eq!(changes(&plan), [("Token.Value".to_string(), "replace".to_string())]);
     let s = step(&plan, "Token.Value");
     assert_eq!(s["component"], "Token");
-    assert_eq!(s["changes"], json!([{"property": "Length", "old": "12", "new": "20", "forces_replacement": true}]));
+    assert_eq!(
+        s["changes"],
+        json!([{"property": "Length", "old": "12", "new": "20", "forces_replacement": true,
+                "details": [{"path": "", "kind": "update", "old": "12", "new": "20"}]}])
+    );
     assert_eq!(plan["summary"], json!({"same": 2, "replace": 1}));
     p.run(&["up", "--yes"]).ok();
     p.run(&["preview", "--expect-no-changes"]).ok();
@@ -67,7 +71,8 @@ fn development_lifecycle() {
     assert_eq!(changes(&plan), [("Settle".to_string(), "update".to_string())]);
     assert_eq!(
         step(&plan, "Settle")["changes"],
-        json!([{"property": "CreateDuration", "old": "0s", "new": "10ms", "forces_replacement": false}])
+        json!([{"property": "CreateDuration", "old": "0s", "new": "10ms", "forces_replacement": false,
+                "details": [{"path": "", "kind": "update", "old": "0s", "new": "10ms"}]}])
     );
     let settle = p.state("development")["resources"]["Settle"]["physical_id"].clone();
     p.run(&["up", "--yes"]).ok();

@@ -92,3 +92,90 @@ fn stack_history_and_listings() {
     p.snapshot("output_validate", &p.run(&["validate"]).ok());
     p.snapshot("output_validate_production", &p.run(&["-s", "production", "validate"]).ok());
 }
+
+/// The structural diff of a nested property (a sleep's `Triggers`, create-only, so the
+/// change is a replacement): a lifecycle day, a removed policy statement next to reordered
+/// actions, a JSON string, a secret, an added key, a long statement folded, and a whole
+/// scalar property; the same in `--json` details and in `up --diff`'s plan.
+#[test]
+fn structural_diff_text_and_json() {
+    let template = |days: u32, statements: &str, period: u32, duration: &str, extra: &str| {
+        format!(
+            r#"Parameters:
+  Token: {{Type: String, NoEcho: true}}
+Resources:
+  Gate:
+    Type: Cairn::Time::Sleep
+    Properties:
+      CreateDuration: {duration}
+      Triggers:
+        Lifecycle:
+          Rules:
+            - Id: archive
+              Transitions: [{{StorageClass: GLACIER, TransitionInDays: {days}}}]
+            - Id: expire
+              ExpirationInDays: 365
+        Policy:
+          Version: "2012-10-17"
+          Statement:{statements}
+        Dashboard: '{{"widgets":[{{"type":"metric","properties":{{"period":{period},"stat":"Sum"}}}}]}}'
+        Token: !Ref Token{extra}
+"#
+        )
+    };
+    let read = "\n            - {Sid: Read, Effect: Allow, Action: [s3:GetObject, s3:ListBucket], Resource: '*'}";
+    let read_reordered =
+        "\n            - {Sid: Read, Effect: Allow, Action: [s3:ListBucket, s3:GetObject], Resource: '*'}";
+    let write = "\n            - {Sid: Write, Effect: Allow, Action: s3:PutObject, Resource: 'arn:aws:s3:::logs/*'}";
+    let audit = "\n            - {Sid: Audit, Effect: Allow, Action: [cloudtrail:LookupEvents, cloudtrail:GetTrailStatus], Resource: 'arn:aws:cloudtrail:us-east-1:123456789012:trail/audit'}";
+    let p = Proj::with_template(&template(30, &format!("{read}{write}"), 300, "0s", ""), "region: us-east-1\n");
+    let run = |args: &[&str]| {
+        let o = Proj::cmd_in(p.path(), args).env("CAIRN_PASSPHRASE", "a passphrase for the test").output().unwrap();
+        common::Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    };
+    run(&["-s", "dev", "config", "set", "--secret", "Token", "first-token-value"]).ok();
+    run(&["-s", "dev", "up", "--yes"]).ok();
+    p.write("template.yaml", &template(60, &format!("{read_reordered}{audit}"), 60, "1ms", "\n        Owner: team-a"));
+    run(&["-s", "dev", "config", "set", "--secret", "Token", "second-token-value"]).ok();
+
+    let text = run(&["-s", "dev", "preview", "--diff"]).ok();
+    p.snapshot("output_structural_diff", &text);
+    let json = run(&["-s", "dev", "preview", "--json"]).ok();
+    p.snapshot("output_structural_diff_json", &json);
+    for out in [&text, &json] {
+        assert!(!out.to_string().contains("token-value"), "a secret was shown:\n{out}");
+    }
+    let changes = &json.json()["steps"][0]["changes"];
+    let details = |property: &str| -> Vec<(String, String)> {
+        let c = changes.as_array().unwrap().iter().find(|c| c["property"] == property).expect(property);
+        c["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["path"].as_str().unwrap().to_string(), d["kind"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+    assert_eq!(details("CreateDuration"), pairs(&[("", "update")]));
+    assert_eq!(
+        details("Triggers"),
+        pairs(&[
+            ("Dashboard.widgets[0].properties.period", "update"),
+            ("Lifecycle.Rules[0].Transitions[0].TransitionInDays", "update"),
+            ("Owner", "add"),
+            ("Policy.Statement[1]", "delete"),
+            ("Policy.Statement[1]", "add"),
+            ("Token", "update"),
+        ])
+    );
+
+    // `up --diff` shows the same plan.
+    let up = run(&["-s", "dev", "up", "--diff", "--yes"]).ok();
+    let body = |s: &str| s.lines().skip(1).take_while(|l| !l.starts_with("Plan:")).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&up.stdout), body(&text.stdout));
+    run(&["-s", "dev", "preview", "--expect-no-changes"]).ok();
+}

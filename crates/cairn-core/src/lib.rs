@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod diag;
+pub mod diff;
 pub mod engine;
 pub mod exec;
 pub mod graph;

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::diff::Detail;
 use crate::graph::{DesiredGraph, DesiredResource, ResourceLookup};
 use crate::provider::{Registry, ResourceType, TypeSchema};
 use crate::state::{OutputState, ResourceState, StackState};
@@ -67,6 +68,9 @@ pub struct PropertyChange {
     pub new: Option<Value>,
     /// A create-only property: this change forces replacement.
     pub forces_replacement: bool,
+    /// The leaf-level changes inside the property (at least one): see [`crate::diff`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -179,7 +183,8 @@ impl ResourceLookup for PlannedValues<'_> {
     }
 }
 
-/// Compare desired properties with a resource's state: the changed top-level properties.
+/// Compare desired properties with a resource's state: the changed top-level properties,
+/// each with its leaf-level details.
 pub fn diff_properties(t: &dyn ResourceType, old: &Value, new: &Value) -> Vec<PropertyChange> {
     let schema = t.schema();
     let empty = BTreeMap::new();
@@ -207,6 +212,7 @@ pub fn diff_properties(t: &dyn ResourceType, old: &Value, new: &Value) -> Vec<Pr
                 old: o.cloned(),
                 new: n.cloned(),
                 forces_replacement: schema.create_only.iter().any(|c| c == k),
+                details: crate::diff::property(k, o, n, &schema.unordered_lists),
             });
         }
     }

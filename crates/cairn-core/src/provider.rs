@@ -37,6 +37,11 @@ pub struct TypeSchema {
     /// Attributes whose value may change on an in-place update (shown as unknown in a
     /// preview of an update).
     pub volatile_attributes: Vec<String>,
+    /// Property paths whose lists are unordered (the registry schema's `insertionOrder:
+    /// false`): diffs match their elements by content (see [`crate::diff`]). A path is
+    /// property names joined by `.`, from the top level, with `[*]` for the elements of a
+    /// list: `Tags`, `LifecycleConfiguration.Rules`, `Policies[*].PolicyDocument.Statement`.
+    pub unordered_lists: Vec<String>,
 }
 
 /// Everything a provider call needs to know about where and for whom it acts.

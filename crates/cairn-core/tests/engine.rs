@@ -305,6 +305,43 @@ async fn an_update_is_in_place_and_dependents_see_the_new_values() {
 }
 
 #[tokio::test]
+async fn an_update_carries_leaf_level_details() {
+    let h = Harness::new();
+    let template = |days: u32, tags: &str| {
+        format!(
+            "Resources:\n  A:\n    Type: Test::Thing\n    Properties:\n      Value:\n        Rules:\n          - Id: archive\n            Days: {days}\n          - Id: expire\n            Days: 365\n      Tags: {tags}\n"
+        )
+    };
+    let v1 = template(30, "[{Key: a, Value: '1'}, {Key: b, Value: '2'}]");
+    h.up(&v1, &[]).await;
+    // One day changed; the tags reordered and one added.
+    let v2 = template(60, "[{Key: c, Value: '3'}, {Key: b, Value: '2'}, {Key: a, Value: '1'}]");
+    let plan = h.preview(&v2, &[]).await;
+    let a = step(&plan, "A");
+    assert_eq!(a.action, Action::Update);
+    let details: Vec<(&str, &str, String, String, String)> = a
+        .changes
+        .iter()
+        .flat_map(|c| {
+            c.details.iter().map(move |d| {
+                let show =
+                    |v: &Option<Value>| v.as_ref().map(|v| v.to_display_json(false).to_string()).unwrap_or_default();
+                (c.name.as_str(), d.kind.as_str(), d.path.clone(), show(&d.old), show(&d.new))
+            })
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("Tags", "add", "[0]".to_string(), String::new(), r#"{"Key":"c","Value":"3"}"#.to_string()),
+            ("Value", "update", "Rules[0].Days".to_string(), "30".to_string(), "60".to_string()),
+        ]
+    );
+    assert_ok(&h.up(&v2, &[]).await);
+    h.assert_converged(&v2, &[]).await;
+}
+
+#[tokio::test]
 async fn a_create_only_change_replaces_create_before_delete() {
     let h = Harness::new();
     h.up(&chain("a1", "r1", None), &[]).await;

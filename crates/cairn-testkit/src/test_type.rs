@@ -7,7 +7,7 @@
 //! | `Inputs` | any | carries references to other resources |
 //! | `Fail` | boolean | create and update fail with code `InjectedFailure` when true |
 //! | `Replace` | string, create-only | change it to force a replacement |
-//! | `Tags` | list of `{Key, Value}` | recorded with the stack and ownership tags |
+//! | `Tags` | list of `{Key, Value}` | recorded with the stack and ownership tags; unordered (`TypeSchema::unordered_lists`) |
 //!
 //! - `Ref`: the physical id: `Name`, or a name generated from the stack, the logical id and
 //!   `ctx.name_seed` (so a create found again after a crash has the same name).
@@ -54,6 +54,7 @@ impl TestType {
             name_property: Some("Name".to_string()),
             taggable: true,
             volatile_attributes: vec!["Echo".to_string()],
+            unordered_lists: vec!["Tags".to_string()],
             ..TypeSchema::default()
         };
         TestType { schema, cloud: cloud.clone(), latency: Duration::ZERO }
