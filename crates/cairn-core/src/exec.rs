@@ -994,18 +994,29 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             // tracked with what AWS holds, never leaked and never reported as done
             // unless AWS holds all of it (invariant 9).
             let made = match e.created.clone() {
-                Some(pid) => Some(pid),
-                None => guarded(t.find(&ctx, &json))
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|d| d.physical_id)
-                    .filter(|pid| !is_known_other(&shared.state.lock().expect("state lock"), &r.id, pid)),
+                Some(pid) => Ok(Some(pid)),
+                None => guarded(t.find(&ctx, &json)).await.map(|found| {
+                    found
+                        .map(|d| d.physical_id)
+                        .filter(|pid| !is_known_other(&shared.state.lock().expect("state lock"), &r.id, pid))
+                }),
             };
-            let Some(pid) = made else {
-                slot.release();
-                shared.abort(op, &e.message).await;
-                return shared.fail(step, now, e);
+            let pid = match made {
+                Ok(Some(pid)) => pid,
+                Ok(None) => {
+                    slot.release();
+                    shared.abort(op, &e.message).await;
+                    return shared.fail(step, now, e);
+                }
+                Err(fe) => {
+                    slot.release();
+                    shared.abort(op, &e.message).await;
+                    let note = format!(
+                        "cairn could not check whether the create made anything ({}); look for a resource tagged cairn:logical-id={} before the next `up`",
+                        fe.message, r.id
+                    );
+                    return shared.fail_noted(step, now, e, &note);
+                }
             };
             let read = guarded(t.read(&ctx, &pid, &json)).await;
             slot.release();
