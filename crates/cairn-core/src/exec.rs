@@ -42,7 +42,7 @@ pub struct ExecOptions {
 }
 
 impl ExecOptions {
-    fn ctx(&self, id: &str, type_name: &str, region: &str, name_seed: &str) -> OpContext {
+    pub(crate) fn ctx(&self, id: &str, type_name: &str, region: &str, name_seed: &str) -> OpContext {
         OpContext {
             project: self.project.clone(),
             stack: self.stack.clone(),
@@ -1164,79 +1164,4 @@ pub async fn recover(
         }
     }
     Ok(out)
-}
-
-/// `refresh`: read every resource and record what changed outside cairn. Resources that
-/// are gone are forgotten; changed properties are recorded as drift, and the recorded
-/// inputs take the live values so that the next preview shows the update back.
-pub async fn refresh(
-    state: &StackState,
-    registry: &Registry,
-    opts: &ExecOptions,
-    observer: &dyn Observer,
-) -> Result<Vec<StateChange>, StepError> {
-    let mut changes = Vec::new();
-    for r in state.resources.values() {
-        let Some(t) = registry.get(&r.type_name) else { continue };
-        let ctx = opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
-        let json = provider_json(t.schema(), &r.inputs);
-        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|mut p| {
-            p.message = format!("refresh: {}", p.message);
-            StepError::provider(&r.id, &r.type_name, Action::Same, p)
-        })?;
-        match read {
-            None => {
-                observer.event(&Event::Recovered {
-                    id: r.id.clone(),
-                    type_name: r.type_name.clone(),
-                    what: "deleted outside cairn; forgotten".into(),
-                });
-                changes.push(StateChange::Remove { id: r.id.clone() });
-            }
-            Some(read) => {
-                let live = Value::from_json(&read.properties);
-                let mut inputs = r.inputs.as_map().cloned().unwrap_or_default();
-                let mut drift = BTreeMap::new();
-                let live_map = live.as_map().cloned().unwrap_or_default();
-                let write_only = &t.schema().write_only;
-                for (k, v) in r.inputs.as_map().into_iter().flatten() {
-                    if write_only.contains(k) || v.contains_secret() {
-                        continue;
-                    }
-                    match live_map.get(k) {
-                        Some(lv) => {
-                            let same = t.equivalent(
-                                k,
-                                &crate::plan::coerce(t.schema(), k, v),
-                                &crate::plan::coerce(t.schema(), k, lv),
-                            );
-                            if !same {
-                                drift.insert(k.clone(), lv.clone());
-                                inputs.insert(k.clone(), lv.clone());
-                            }
-                        }
-                        None => {
-                            drift.insert(k.clone(), Value::Null);
-                            inputs.remove(k);
-                        }
-                    }
-                }
-                let mut n = r.clone();
-                n.attributes = read.data.attributes;
-                n.drift = if drift.is_empty() { None } else { Some(Value::Map(drift)) };
-                n.inputs = Value::Map(inputs);
-                if n.drift.is_some() {
-                    observer.event(&Event::Recovered {
-                        id: r.id.clone(),
-                        type_name: r.type_name.clone(),
-                        what: "changed outside cairn (drift recorded)".into(),
-                    });
-                }
-                if &n != r {
-                    changes.push(StateChange::Put { state: n });
-                }
-            }
-        }
-    }
-    Ok(changes)
 }
