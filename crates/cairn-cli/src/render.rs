@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cairn_core::exec::{Event, Observer, Outcome, RunResult};
-use cairn_core::plan::{Action, Plan, Step};
+use cairn_core::plan::{Action, Plan, PropertyChange, Step};
 use cairn_core::state::OutputState;
 use cairn_core::Value;
+
+mod drift;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
@@ -47,6 +49,10 @@ impl Style {
     pub fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
+    /// Changes made outside cairn.
+    pub fn drift(&self, s: &str) -> String {
+        self.paint("36", s)
+    }
 }
 
 pub fn show(v: &Value, show_secrets: bool) -> String {
@@ -78,7 +84,8 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(title));
     let _ = writeln!(out);
-    let changes: Vec<&Step> = plan.changes().collect();
+    // Steps that change something, and those whose drift `up` only records.
+    let changes: Vec<&Step> = plan.steps.iter().filter(|s| s.action != Action::Same || s.drift.is_some()).collect();
     if changes.is_empty() {
         let _ = writeln!(out, "  No resource changes.");
         if plan.state_changed {
@@ -140,6 +147,9 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             _ => {}
         }
         let _ = writeln!(out, "{line}");
+        if let Some(d) = &s.drift {
+            out.push_str(&drift::text(s, d, &format!("{indent}     "), diff, show_secrets, st));
+        }
         if diff {
             let pad = format!("{indent}     ");
             match s.action {
@@ -207,6 +217,9 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let _ = writeln!(out);
     let retained = changes.iter().filter(|s| s.action == Action::Delete && s.retain).count();
     let _ = writeln!(out, "{}", summary_line(&plan.counts(), retained));
+    if let Some(line) = drift::summary(plan, st) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
@@ -251,20 +264,10 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
                 o.insert("component".into(), p.clone().into());
             }
             if !s.changes.is_empty() {
-                o.insert(
-                    "changes".into(),
-                    s.changes
-                        .iter()
-                        .map(|c| {
-                            serde_json::json!({
-                                "property": c.name,
-                                "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
-                                "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
-                                "forces_replacement": c.forces_replacement,
-                            })
-                        })
-                        .collect(),
-                );
+                o.insert("changes".into(), s.changes.iter().map(|c| change_json(c, show_secrets)).collect());
+            }
+            if let Some(d) = &s.drift {
+                o.insert("drift".into(), drift::json(d, show_secrets));
             }
             if let Some(m) = s.replace_mode {
                 o.insert("replace_mode".into(), serde_json::to_value(m).expect("mode"));
@@ -289,6 +292,16 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
         "outputs": outputs_json(&plan.outputs, show_secrets),
         "summary": counts,
         "changes": !plan.is_empty(),
+    })
+}
+
+/// One property change as `--json` shows it (in `changes` and in `drift.changes`).
+pub fn change_json(c: &PropertyChange, show_secrets: bool) -> serde_json::Value {
+    serde_json::json!({
+        "property": c.name,
+        "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
+        "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
+        "forces_replacement": c.forces_replacement,
     })
 }
 
