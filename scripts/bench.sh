@@ -29,6 +29,7 @@ scenarios=(
   "engine-preview 10000"
   "engine-destroy 10000"
   "sleep 1000 32 50"
+  "refresh 1000 32 50"
 )
 for ((i = 1; i <= runs; i++)); do
   for s in "${scenarios[@]}"; do

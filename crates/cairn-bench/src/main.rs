@@ -6,6 +6,7 @@
 //! cairn-bench engine-preview N     no-change preview after such an up
 //! cairn-bench sleep N P MS         N independent Cairn::Time::Sleep of MS ms at --parallel P
 //! cairn-bench engine-destroy N     destroy after an up of N Test::Things (same process)
+//! cairn-bench refresh N P MS       `cairn refresh` of N Test::Things whose reads take MS ms, at --parallel P
 //! cairn-bench report < results     the JSON lines of runs as a markdown table vs targets
 //! ```
 //!
@@ -55,7 +56,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cairn-bench engine-up N | engine-preview N | engine-destroy N | sleep N P MS | report".to_string()
+    "usage: cairn-bench engine-up N | engine-preview N | engine-destroy N | sleep N P MS | refresh N P MS | report"
+        .to_string()
 }
 
 fn num(args: &[String], i: usize) -> Result<usize, String> {
@@ -78,6 +80,7 @@ async fn run(args: &[String]) -> Result<(), String> {
         Some("engine-destroy") => engine_destroy(num(args, 1)?).await,
         Some("report") => report_table(),
         Some("sleep") => sleep(num(args, 1)?, num(args, 2)?, num(args, 3)?).await,
+        Some("refresh") => refresh(num(args, 1)?, num(args, 2)?, num(args, 3)?).await,
         _ => Err(usage()),
     }
 }
@@ -425,6 +428,58 @@ async fn sleep(n: usize, parallel: usize, each_ms: usize) -> Result<(), String> 
     Ok(())
 }
 
+/// `cairn refresh` of a stack of N `Test::Thing`s (made by a zero-latency up) whose every
+/// read takes `each_ms`, at `--parallel P`: lock and load, read every resource (nothing
+/// drifted), release. The reads against the ideal ceil(N/P) x MS.
+async fn refresh(n: usize, parallel: usize, each_ms: usize) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let cloud = TestCloud::new();
+    let backend = Arc::new(Counting::new(tmp.path()));
+    up(things_template(n), &cairn_testkit::registry(&cloud, Duration::ZERO), backend.clone(), DEFAULT_PARALLEL, n)
+        .await?;
+    // The same cloud, every call now taking `each_ms`.
+    let registry = cairn_testkit::registry(&cloud, Duration::from_millis(each_ms as u64));
+    cloud.clear_log();
+
+    let start = Instant::now();
+    let opts = exec_options(parallel);
+    let session =
+        Session::open(backend, STACK, Some(lock_info()), &registry, &opts).await.map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let refreshed =
+        cairn_core::refresh::refresh(&session.state, &registry, &opts, &Quiet).await.map_err(|e| e.to_string())?;
+    let read = t.elapsed();
+    session.close().await.map_err(|e| e.to_string())?;
+    let total = start.elapsed();
+
+    let reads = cloud.calls(cairn_testkit::Op::Read);
+    let in_flight = cloud.max_concurrency();
+    if reads != n || refreshed.read != n || !refreshed.drift.is_empty() {
+        return Err(format!(
+            "the refresh made {reads} reads of {n} resources and found {} drifted",
+            refreshed.drift.len()
+        ));
+    }
+    if in_flight != parallel.max(1).min(n) {
+        return Err(format!("{in_flight} reads ran at once at --parallel {parallel}"));
+    }
+    let ideal_ms = n.div_ceil(parallel.max(1)) as f64 * each_ms as f64;
+    let read_ms = ms(read);
+    let ratio = (read_ms / ideal_ms * 1000.0).round() / 1000.0;
+    report(
+        json!({
+            "scenario": "refresh", "n": n, "parallel": parallel, "read_latency_ms": each_ms,
+            "max_reads_in_flight": in_flight, "refresh_ms": read_ms, "ideal_ms": ideal_ms, "ratio": ratio,
+            "total_ms": ms(total), "peak_rss_mib": peak_rss_mib(),
+        }),
+        format!(
+            "refresh {n} x {each_ms} ms reads at parallel {parallel}: {read_ms:.0} ms vs ideal {ideal_ms:.0} ms = {ratio:.3}x ({in_flight} in flight at most); with lock and load {:.0} ms",
+            ms(total)
+        ),
+    );
+    Ok(())
+}
+
 /// A destroy of the stack an up of N `Test::Thing`s made, in the same process (the test
 /// cloud lives in memory), so its peak memory includes the up's.
 async fn engine_destroy(n: usize) -> Result<(), String> {
@@ -496,6 +551,9 @@ fn report_table() -> Result<(), String> {
             serde_json::from_str(&line).map_err(|e| format!("not a result line ({e}): {line}"))?;
         let key = match v["scenario"].as_str() {
             Some("sleep") => format!("sleep {} x {} ms, --parallel {}", v["n"], v["sleep_ms"], v["parallel"]),
+            Some("refresh") => {
+                format!("refresh {} x {} ms reads, --parallel {}", v["n"], v["read_latency_ms"], v["parallel"])
+            }
             Some(s) => format!("{s} {}", v["n"]),
             None => return Err(format!("no scenario in: {line}")),
         };
@@ -560,6 +618,19 @@ fn report_table() -> Result<(), String> {
                     ),
                     "<= 1.1x ideal".to_string(),
                     Some(ratio <= 1.1),
+                )
+            }
+            "refresh" => {
+                let ratio = m("ratio");
+                (
+                    format!(
+                        "{:.0} ms vs ideal {:.0} ms = {ratio:.3}x; {:.0} reads in flight at most",
+                        m("refresh_ms"),
+                        m("ideal_ms"),
+                        m("max_reads_in_flight")
+                    ),
+                    "<= 1.2x ideal".to_string(),
+                    Some(ratio <= 1.2),
                 )
             }
             other => (format!("unknown scenario `{other}`"), String::new(), None),

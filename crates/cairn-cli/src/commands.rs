@@ -13,6 +13,7 @@ use cairn_core::graph::{DesiredGraph, StackInputs};
 use cairn_core::plan::{plan_destroy, plan_up, Plan, PlanOptions};
 use cairn_core::project::StackSettings;
 use cairn_core::provider::Registry;
+use cairn_core::refresh::{mark_drift, Refreshed};
 use cairn_core::state::{Backend, HistoryEntry, StackState};
 use cairn_core::template::ast::{Node, NodeValue};
 use cairn_core::template::model::{load_template, ResourceKind};
@@ -54,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Refresh(a) => {
             let ctx = Ctx::open(&cwd, cli.stack.as_deref()).await?;
-            refresh(&ctx, a.yes).await
+            refresh(&ctx, a).await
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
         Command::Cancel(a) => cancel(&cwd, cli.stack.as_deref(), a).await,
@@ -431,13 +432,19 @@ fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
 
 async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
     let graph = ctx.graph().await?;
-    let opts = ctx.exec_options(16).await?;
+    let opts = ctx.exec_options(a.parallel).await?;
     let session = Session::open(ctx.backend.clone(), &ctx.stack, None, &ctx.registry, &opts).await?;
     for e in &session.recovered {
         Progress::new().event(e);
     }
-    let plan = plan_up(&graph, &session.state, &ctx.registry, &plan_options(&a.plan))
+    // With --refresh: read only, and plan against what AWS holds; nothing is written.
+    let refreshed = if a.plan.refresh { Some(read_live(ctx, &session.state, &opts).await?) } else { None };
+    let planned_state = refreshed.as_ref().map_or(&session.state, |r| &r.state);
+    let mut plan = plan_up(&graph, planned_state, &ctx.registry, &plan_options(&a.plan))
         .map_err(|d| ctx.project.diagnostics(d))?;
+    if let Some(r) = &refreshed {
+        mark_drift(&mut plan, r, &session.state, &graph);
+    }
     if a.json {
         let j = render::plan_json(&plan, &ctx.stack, a.plan.show_secrets);
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
@@ -454,6 +461,30 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
         return Err(CliError::ChangesPresent);
     }
     Ok(())
+}
+
+/// `--refresh`: read every resource of `state` (at most `opts.parallel` at once), saying on
+/// stderr how many and what was found.
+async fn read_live(ctx: &Ctx, state: &StackState, opts: &ExecOptions) -> Result<Refreshed, CliError> {
+    let clock = Instant::now();
+    eprintln!(
+        "Reading {} (at most {} at once)...",
+        render::count(state.resources.len(), "resource"),
+        opts.parallel.max(1)
+    );
+    let r = cairn_core::refresh::refresh(state, &ctx.registry, opts, &cairn_core::exec::Quiet)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let deleted = r.drift.values().filter(|d| matches!(d, cairn_core::refresh::Drift::Deleted)).count();
+    let changed = r.drift.len() - deleted;
+    let found = match (changed, deleted) {
+        (0, 0) => "no changes outside cairn".to_string(),
+        (c, 0) => format!("{c} changed outside cairn"),
+        (0, d) => format!("{d} deleted outside cairn"),
+        (c, d) => format!("{c} changed and {d} deleted outside cairn"),
+    };
+    eprintln!("Read {} in {}: {found}.", render::count(r.read, "resource"), render::fmt_duration(clock.elapsed()));
+    Ok(r)
 }
 
 /// What kind of run `apply_and_report` reports on.
@@ -547,20 +578,35 @@ async fn up(ctx: &Ctx, a: crate::UpArgs) -> Result<(), CliError> {
 async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<u64>) -> Result<(), CliError> {
     let graph = Arc::new(ctx.graph().await?);
     let opts = ctx.exec_options(a.parallel).await?;
-    let session =
+    let mut session =
         Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info(kind)), &ctx.registry, &opts)
             .await?;
     let progress = Progress::new();
     for e in &session.recovered {
         progress.event(e);
     }
-    let plan = match plan_up(&graph, &session.state, &ctx.registry, &plan_options(&a.plan)) {
+    let refreshed = if a.plan.refresh {
+        match read_live(ctx, &session.state, &opts).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let _ = session.close().await;
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    let planned_state = refreshed.as_ref().map_or(&session.state, |r| &r.state);
+    let mut plan = match plan_up(&graph, planned_state, &ctx.registry, &plan_options(&a.plan)) {
         Ok(p) => p,
         Err(d) => {
             let _ = session.close().await;
             return Err(ctx.project.diagnostics(d));
         }
     };
+    if let Some(r) = &refreshed {
+        mark_drift(&mut plan, r, &session.state, &graph);
+    }
     print_stdout(&render::plan_text(
         &plan,
         &ctx.title(if kind == "rollback" { "Rollback of" } else { "Up of" }),
@@ -585,6 +631,14 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
     // yet: set one up now, before any change (rather than at the first journal write).
     if plan_has_secrets(&plan) || !ctx.plain_no_echo.is_empty() {
         if let Err(e) = ctx.secrets.ensure_manager(&ctx.stack).await {
+            let _ = session.close().await;
+            return Err(e.into());
+        }
+    }
+    // --refresh: record what AWS holds (journaled, like `cairn refresh`), which the plan was
+    // made against, before applying it.
+    if let Some(r) = refreshed.filter(|r| !r.changes.is_empty()) {
+        if let Err(e) = session.record(r.changes).await {
             let _ = session.close().await;
             return Err(e.into());
         }
@@ -629,16 +683,17 @@ async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn refresh(ctx: &Ctx, yes: bool) -> Result<(), CliError> {
-    let opts = ctx.exec_options(16).await?;
+async fn refresh(ctx: &Ctx, a: crate::RefreshArgs) -> Result<(), CliError> {
+    let yes = a.yes;
+    let opts = ctx.exec_options(a.parallel).await?;
     let mut session =
         Session::open(ctx.backend.clone(), &ctx.stack, Some(cairn_state::lock_info("refresh")), &ctx.registry, &opts)
             .await?;
     let progress = Progress::new();
     let started = now();
     let clock = Instant::now();
-    let changes = match cairn_core::exec::refresh(&session.state, &ctx.registry, &opts, &progress).await {
-        Ok(c) => c,
+    let changes = match cairn_core::refresh::refresh(&session.state, &ctx.registry, &opts, &progress).await {
+        Ok(r) => r.changes,
         Err(e) => {
             let _ = session.close().await;
             return Err(CliError::Failed(e.to_string()));

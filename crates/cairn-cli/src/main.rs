@@ -47,7 +47,7 @@ pub enum Command {
     /// Delete every resource of the stack.
     Destroy(DestroyArgs),
     /// Read every resource and record changes made outside cairn.
-    Refresh(ConfirmArgs),
+    Refresh(RefreshArgs),
     /// Check the template and stack file, reporting every error found.
     Validate,
     /// Clear a stack's lock left by a run that was killed (never the lock of a run still
@@ -188,6 +188,10 @@ pub struct PlanArgs {
     /// Print secret values instead of [secret].
     #[arg(long)]
     pub show_secrets: bool,
+    /// Read every resource first and plan against what AWS holds: changes made outside
+    /// cairn show as drift (`!`).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Args, Debug)]
@@ -197,6 +201,9 @@ pub struct PreviewArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --refresh: at most N reads at once.
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
 }
 
 #[derive(Args, Debug)]
@@ -206,7 +213,7 @@ pub struct UpArgs {
     /// Apply without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// At most N resource operations at once.
+    /// At most N resource operations (and, with --refresh, reads) at once.
     #[arg(long, default_value_t = 16)]
     pub parallel: usize,
 }
@@ -230,6 +237,15 @@ pub struct CancelArgs {
     /// Clear the lock whoever holds it, even a run still going on this host.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RefreshArgs {
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// At most N reads at once.
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
 }
 
 #[derive(Args, Debug)]

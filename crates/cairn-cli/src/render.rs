@@ -14,6 +14,8 @@ use cairn_core::plan::{Action, Plan, PropertyChange, Step};
 use cairn_core::state::OutputState;
 use cairn_core::Value;
 
+mod drift;
+
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
     pub color: bool,
@@ -48,6 +50,10 @@ impl Style {
     pub fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
+    /// Changes made outside cairn.
+    pub fn drift(&self, s: &str) -> String {
+        self.paint("36", s)
+    }
 }
 
 pub fn show(v: &Value, show_secrets: bool) -> String {
@@ -79,7 +85,8 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(title));
     let _ = writeln!(out);
-    let changes: Vec<&Step> = plan.changes().collect();
+    // Steps that change something, and those whose drift `up` only records.
+    let changes: Vec<&Step> = plan.steps.iter().filter(|s| s.action != Action::Same || s.drift.is_some()).collect();
     if changes.is_empty() {
         let _ = writeln!(out, "  No resource changes.");
         if plan.state_changed {
@@ -141,6 +148,9 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             _ => {}
         }
         let _ = writeln!(out, "{line}");
+        if let Some(d) = &s.drift {
+            out.push_str(&drift::text(s, d, &format!("{indent}     "), diff, show_secrets, st));
+        }
         if diff {
             let pad = format!("{indent}     ");
             match s.action {
@@ -183,6 +193,9 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let _ = writeln!(out);
     let retained = changes.iter().filter(|s| s.action == Action::Delete && s.retain).count();
     let _ = writeln!(out, "{}", summary_line(&plan.counts(), retained));
+    if let Some(line) = drift::summary(plan, st) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
@@ -208,7 +221,14 @@ fn fold(v: &Value, used: usize, indent: usize, show_secrets: bool) -> String {
 /// One changed property of an update or replacement, under `pad`: one line when it changed
 /// as a whole, else a heading and its leaf-level changes (`+ path: value` added,
 /// `- path: value` removed, `~ path: old => new` changed), unchanged parts left out.
-fn change_text(out: &mut String, pad: &str, c: &PropertyChange, forces: &str, show_secrets: bool, st: Style) {
+pub(crate) fn change_text(
+    out: &mut String,
+    pad: &str,
+    c: &PropertyChange,
+    forces: &str,
+    show_secrets: bool,
+    st: Style,
+) {
     match details_of(c).as_ref() {
         [d] if d.path.is_empty() => detail_text(out, pad, &c.name, d, forces, show_secrets, st),
         details => {
@@ -302,21 +322,10 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
                 o.insert("component".into(), p.clone().into());
             }
             if !s.changes.is_empty() {
-                o.insert(
-                    "changes".into(),
-                    s.changes
-                        .iter()
-                        .map(|c| {
-                            serde_json::json!({
-                                "property": c.name,
-                                "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
-                                "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
-                                "forces_replacement": c.forces_replacement,
-                                "details": details_json(c, show_secrets),
-                            })
-                        })
-                        .collect(),
-                );
+                o.insert("changes".into(), s.changes.iter().map(|c| change_json(c, show_secrets)).collect());
+            }
+            if let Some(d) = &s.drift {
+                o.insert("drift".into(), drift::json(d, show_secrets));
             }
             if let Some(m) = s.replace_mode {
                 o.insert("replace_mode".into(), serde_json::to_value(m).expect("mode"));
@@ -357,6 +366,17 @@ fn details_json(c: &PropertyChange, show_secrets: bool) -> serde_json::Value {
             })
         })
         .collect()
+}
+
+/// One property change as `--json` shows it (in `changes` and in `drift.changes`).
+pub fn change_json(c: &PropertyChange, show_secrets: bool) -> serde_json::Value {
+    serde_json::json!({
+        "property": c.name,
+        "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
+        "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
+        "forces_replacement": c.forces_replacement,
+        "details": details_json(c, show_secrets),
+    })
 }
 
 pub fn outputs_json(outputs: &BTreeMap<String, OutputState>, show_secrets: bool) -> serde_json::Value {

@@ -43,7 +43,7 @@ pub struct ExecOptions {
 }
 
 impl ExecOptions {
-    fn ctx(&self, id: &str, type_name: &str, region: &str, name_seed: &str) -> OpContext {
+    pub(crate) fn ctx(&self, id: &str, type_name: &str, region: &str, name_seed: &str) -> OpContext {
         OpContext {
             project: self.project.clone(),
             stack: self.stack.clone(),
@@ -228,11 +228,7 @@ impl<T> std::future::Future for CatchPanic<'_, T> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(poll) => poll,
             Err(payload) => {
-                let what = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".to_string());
+                let what = panic_message(payload.as_ref());
                 std::task::Poll::Ready(Err(ProviderError::with_code(
                     "ProviderPanic",
                     format!("the provider crashed ({what}); this is a bug in cairn, please report it"),
@@ -240,6 +236,15 @@ impl<T> std::future::Future for CatchPanic<'_, T> {
             }
         }
     }
+}
+
+/// The message a panic was raised with.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
 }
 
 /// Run one provider call, a panic in it becoming its error.
@@ -1172,7 +1177,8 @@ async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState
 // Recovery of interrupted operations.
 
 /// Reconcile operations an earlier run began but never finished, through the provider's
-/// read-only calls (`find` and `read`), at most `opts.parallel` at once. Returns the
+/// read-only calls (`find` and `read`), at most `opts.parallel` at once (through
+/// [`crate::refresh::bounded`]). Returns the
 /// journal entries that settle them (to append before planning, in journal order) and a
 /// description of each. Nothing is mutated in AWS.
 ///
@@ -1184,50 +1190,39 @@ pub async fn recover(
     registry: &Registry,
     opts: &ExecOptions,
 ) -> Result<Vec<(JournalEntry, Event)>, StepError> {
-    let jobs: Vec<_> = interrupted
+    let state = Arc::new(state.clone());
+    let jobs: Vec<JournalEntry> =
+        interrupted.iter().filter(|e| matches!(e, JournalEntry::Begin { .. })).cloned().collect();
+    let ids: Vec<(String, String)> = jobs
         .iter()
-        .filter(|e| matches!(e, JournalEntry::Begin { .. }))
-        .map(|e| recover_one(e.clone(), state, registry, opts))
+        .map(|e| match e {
+            JournalEntry::Begin { id, type_name, .. } => (id.clone(), type_name.clone()),
+            _ => unreachable!("only Begin entries are recovered"),
+        })
         .collect();
-    bounded_all(jobs, opts.parallel).await.into_iter().collect()
-}
-
-/// Run futures with at most `parallel` of them in progress, giving their results in the
-/// order of `futures`.
-pub async fn bounded_all<F: std::future::Future>(futures: Vec<F>, parallel: usize) -> Vec<F::Output> {
-    let slots = Semaphore::new(parallel.max(1));
-    let guarded = futures.into_iter().map(|f| {
-        let slots = &slots;
-        async move {
-            let _slot = slots.acquire().await.expect("the semaphore is never closed");
-            f.await
-        }
-    });
-    join_all(guarded.collect()).await
-}
-
-/// Poll every future on this task until all are done (results in input order).
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in futures.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
+    let results = crate::refresh::bounded(jobs, opts.parallel, |e| {
+        let (state, registry, opts) = (state.clone(), registry.clone(), opts.clone());
+        async move { recover_one(e, &state, &registry, &opts).await }
     })
     .await;
-    out.into_iter().map(|o| o.expect("every future finished")).collect()
+    results
+        .into_iter()
+        .zip(ids)
+        .map(|(r, (id, type_name))| {
+            r.unwrap_or_else(|p| {
+                Err(StepError::engine(
+                    &id,
+                    &type_name,
+                    Action::Create,
+                    Some("ProviderPanic"),
+                    format!(
+                        "while reconciling an interrupted operation, the provider crashed ({}); this is a bug in cairn",
+                        p.0
+                    ),
+                ))
+            })
+        })
+        .collect()
 }
 
 async fn recover_one(
@@ -1372,79 +1367,4 @@ async fn recover_one(
             }
         }
     }
-}
-
-/// `refresh`: read every resource and record what changed outside cairn. Resources that
-/// are gone are forgotten; changed properties are recorded as drift, and the recorded
-/// inputs take the live values so that the next preview shows the update back.
-pub async fn refresh(
-    state: &StackState,
-    registry: &Registry,
-    opts: &ExecOptions,
-    observer: &dyn Observer,
-) -> Result<Vec<StateChange>, StepError> {
-    let mut changes = Vec::new();
-    for r in state.resources.values() {
-        let Some(t) = registry.get(&r.type_name) else { continue };
-        let ctx = opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
-        let json = provider_json(t.schema(), &r.inputs);
-        let read = t.read(&ctx, &r.physical_id, &json).await.map_err(|mut p| {
-            p.message = format!("refresh: {}", p.message);
-            StepError::provider(&r.id, &r.type_name, Action::Same, p)
-        })?;
-        match read {
-            None => {
-                observer.event(&Event::Recovered {
-                    id: r.id.clone(),
-                    type_name: r.type_name.clone(),
-                    what: "deleted outside cairn; forgotten".into(),
-                });
-                changes.push(StateChange::Remove { id: r.id.clone() });
-            }
-            Some(read) => {
-                let live = Value::from_json(&read.properties);
-                let mut inputs = r.inputs.as_map().cloned().unwrap_or_default();
-                let mut drift = BTreeMap::new();
-                let live_map = live.as_map().cloned().unwrap_or_default();
-                let write_only = &t.schema().write_only;
-                for (k, v) in r.inputs.as_map().into_iter().flatten() {
-                    if write_only.contains(k) || v.contains_secret() {
-                        continue;
-                    }
-                    match live_map.get(k) {
-                        Some(lv) => {
-                            let same = t.equivalent(
-                                k,
-                                &crate::plan::coerce(t.schema(), k, v),
-                                &crate::plan::coerce(t.schema(), k, lv),
-                            );
-                            if !same {
-                                drift.insert(k.clone(), lv.clone());
-                                inputs.insert(k.clone(), lv.clone());
-                            }
-                        }
-                        None => {
-                            drift.insert(k.clone(), Value::Null);
-                            inputs.remove(k);
-                        }
-                    }
-                }
-                let mut n = r.clone();
-                n.attributes = read.data.attributes;
-                n.drift = if drift.is_empty() { None } else { Some(Value::Map(drift)) };
-                n.inputs = Value::Map(inputs);
-                if n.drift.is_some() {
-                    observer.event(&Event::Recovered {
-                        id: r.id.clone(),
-                        type_name: r.type_name.clone(),
-                        what: "changed outside cairn (drift recorded)".into(),
-                    });
-                }
-                if &n != r {
-                    changes.push(StateChange::Put { state: n });
-                }
-            }
-        }
-    }
-    Ok(changes)
 }

@@ -1,7 +1,8 @@
 //! cairn's engine. Data flows: template text -> [`template`] (parse, model, evaluate) ->
 //! [`graph`] (the evaluated desired graph) -> [`plan`] (diff against [`state`]) ->
 //! [`exec`] (parallel execution through [`provider`]s, journaled) -> [`state`].
-//! [`engine`] ties one run together (lock, load, recover, apply, compact).
+//! [`engine`] ties one run together (lock, load, recover, apply, compact); [`refresh`]
+//! reads the live resources (drift).
 //!
 //! No AWS and no file IO here: files come in through [`template::SourceLoader`], state goes
 //! out through [`state::Backend`].
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod project;
 pub mod provider;
 pub mod reconcile;
+pub mod refresh;
 pub mod state;
 pub mod template;
 pub mod value;

@@ -14,6 +14,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::diff::Detail;
 use crate::graph::{DesiredGraph, DesiredResource, ResourceLookup};
 use crate::provider::{Registry, ResourceType, TypeSchema};
+use crate::refresh::Drift;
 use crate::state::{OutputState, ResourceState, StackState};
 use crate::template::model::DeletionPolicy;
 use crate::value::Value;
@@ -104,6 +105,9 @@ pub struct Step {
     /// Physical id acted on (update, replace, delete).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub physical_id: Option<String>,
+    /// What changed outside cairn (`--refresh` only; see [`crate::refresh::mark_drift`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -130,9 +134,11 @@ impl Plan {
         }
         m
     }
-    /// True when nothing would change.
+    /// True when nothing would change (drift found by `--refresh` is a change: `up` records it).
     pub fn is_empty(&self) -> bool {
-        self.steps.iter().all(|s| s.action == Action::Same) && !self.outputs_changed && !self.state_changed
+        self.steps.iter().all(|s| s.action == Action::Same && s.drift.is_none())
+            && !self.outputs_changed
+            && !self.state_changed
     }
     pub fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.action != Action::Same)
@@ -356,6 +362,7 @@ pub fn plan_up(
             inputs: Some(props),
             region: Some(region),
             physical_id: old.map(|o| o.physical_id.clone()),
+            drift: None,
         });
     }
     if !diags.is_empty() {
@@ -412,6 +419,7 @@ pub(crate) fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Ste
         inputs: None,
         region: Some(r.region.clone()),
         physical_id: Some(r.physical_id.clone()),
+        drift: None,
     }
 }
 

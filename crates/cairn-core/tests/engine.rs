@@ -14,6 +14,7 @@ use cairn_core::exec::{self, ExecOptions, Outcome, Quiet, RunResult};
 use cairn_core::graph::{DesiredGraph, StackInputs};
 use cairn_core::plan::{plan_destroy, plan_up, Action, Plan, PlanOptions, ReplaceMode};
 use cairn_core::provider::Registry;
+use cairn_core::refresh::{self, Drift};
 use cairn_core::state::{LockInfo, StackState, StateError};
 use cairn_core::template::model::load_template;
 use cairn_core::template::{parse_document, MemoryLoader, NodeValue};
@@ -169,6 +170,50 @@ impl Harness {
 
     async fn destroy(&self) -> RunResult {
         self.try_destroy().await.expect("destroy").expect("the stack has resources")
+    }
+
+    /// `cairn preview --refresh`: no lock; every resource read, the plan made against what
+    /// the cloud holds, drift marked; nothing written.
+    async fn preview_refresh(&self, yaml: &str, params: &[(&str, &str)]) -> Plan {
+        let graph = self.graph(yaml, params);
+        let before = self.state().await;
+        let refreshed = refresh::refresh(&before, &self.registry, &self.opts(), &Quiet).await.expect("refresh");
+        let mut plan = plan_up(&graph, &refreshed.state, &self.registry, &PlanOptions::default())
+            .unwrap_or_else(|d| panic!("plan: {d:?}"));
+        refresh::mark_drift(&mut plan, &refreshed, &before, &graph);
+        plan
+    }
+
+    /// `cairn up --refresh --yes`: lock, read every resource, plan against what the cloud
+    /// holds; unless the plan is empty, record the refreshed state, then apply.
+    async fn try_up_refresh(&self, yaml: &str, params: &[(&str, &str)]) -> Result<Option<RunResult>, EngineError> {
+        let graph = self.graph(yaml, params);
+        let mut session = self.session().await?;
+        let refreshed = refresh::refresh(&session.state, &self.registry, &self.opts(), &Quiet).await.expect("refresh");
+        let mut plan = plan_up(&graph, &refreshed.state, &self.registry, &PlanOptions::default())
+            .unwrap_or_else(|d| panic!("plan: {d:?}"));
+        refresh::mark_drift(&mut plan, &refreshed, &session.state, &graph);
+        if plan.is_empty() {
+            session.close().await?;
+            return Ok(None);
+        }
+        if let Err(e) = session.record(refreshed.changes.clone()).await {
+            let _ = session.close().await;
+            return Err(e);
+        }
+        assert_eq!(session.state, refreshed.state, "the recorded state is the one planned against");
+        let result = session.apply(&plan, Some(graph), &self.registry, self.opts(), Arc::new(Quiet)).await;
+        let _ = session.close().await;
+        result.map(Some)
+    }
+
+    async fn up_refresh(&self, yaml: &str, params: &[(&str, &str)]) -> Option<RunResult> {
+        self.try_up_refresh(yaml, params).await.expect("up --refresh")
+    }
+
+    /// The stored state, byte for byte: the snapshot and the journal as JSON.
+    fn stored(&self) -> String {
+        serde_json::to_string(&(self.backend.snapshot(STACK), self.backend.journal(STACK))).expect("json")
     }
 
     /// Mutating calls (create, update, delete) made so far, in order.
@@ -1081,7 +1126,7 @@ async fn a_failed_replacement_keeps_the_previous_output() {
 
 async fn refresh(h: &Harness) -> usize {
     let mut session = h.session().await.expect("open");
-    let changes = exec::refresh(&session.state, &h.registry, &h.opts(), &Quiet).await.expect("refresh");
+    let changes = refresh::refresh(&session.state, &h.registry, &h.opts(), &Quiet).await.expect("refresh").changes;
     let n = changes.len();
     session.record(changes).await.expect("record");
     session.close().await.unwrap();
@@ -1135,6 +1180,214 @@ async fn refresh_forgets_a_deleted_resource_and_the_next_plan_creates_it() {
     assert_ok(&h.up(FOUR, &[]).await);
     assert_eq!(h.mutations(), ops(&[(Op::Create, "C")]));
     h.assert_converged(FOUR, &[]).await;
+}
+
+/// D changed and C deleted behind cairn's back.
+async fn drifted_four() -> (Harness, String, String) {
+    let h = Harness::new();
+    assert_ok(&h.up(FOUR, &[]).await);
+    let (c, d) = (h.pid("C").await, h.pid("D").await);
+    let mut live = h.cloud.get(&d).unwrap();
+    live.properties = json!({"Value": "edited by hand"});
+    h.cloud.insert(live);
+    assert!(h.cloud.remove(&c).is_some());
+    h.cloud.clear_log();
+    (h, c, d)
+}
+
+#[tokio::test]
+async fn preview_refresh_shows_a_changed_and_a_deleted_resource_as_drift() {
+    let (h, _, d) = drifted_four().await;
+    // Without --refresh the preview sees only the state.
+    assert!(h.preview(FOUR, &[]).await.is_empty());
+
+    let plan = h.preview_refresh(FOUR, &[]).await;
+    let changes: Vec<(&str, Action)> = plan.changes().map(|s| (s.id.as_str(), s.action)).collect();
+    assert_eq!(changes, [("C", Action::Create), ("D", Action::Update)]);
+    // D: the drifted property, old = what cairn recorded, new = what the cloud holds; and
+    // the update sets the template's value back.
+    let dstep = step(&plan, "D");
+    let Some(Drift::Changed { changes }) = &dstep.drift else { panic!("D has no drift: {dstep:?}") };
+    let names: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Value"]);
+    assert_eq!(changes[0].old, Some(Value::String("independent".into())));
+    assert_eq!(changes[0].new, Some(Value::String("edited by hand".into())));
+    assert!(!changes[0].forces_replacement);
+    let names: Vec<&str> = dstep.changes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Value"]);
+    assert_eq!(dstep.changes[0].old, Some(Value::String("edited by hand".into())));
+    assert_eq!(dstep.changes[0].new, Some(Value::String("independent".into())));
+    assert_eq!(dstep.physical_id.as_deref(), Some(d.as_str()));
+    // C: deleted, created again.
+    assert_eq!(step(&plan, "C").drift, Some(Drift::Deleted));
+    // The others did not drift.
+    assert_eq!(step(&plan, "A").drift, None);
+    assert_eq!(step(&plan, "B").drift, None);
+    // The drift of a step is serialised with it (the CLI's --json builds on it).
+    let j = serde_json::to_value(step(&plan, "C")).unwrap();
+    assert_eq!(j["drift"], json!({"kind": "deleted"}));
+}
+
+#[tokio::test]
+async fn preview_refresh_only_reads_and_leaves_the_state_as_it_was() {
+    let (h, _, _) = drifted_four().await;
+    let stored = h.stored();
+    let appends = h.backend.append_count();
+    let plan = h.preview_refresh(FOUR, &[]).await;
+    assert!(!plan.is_empty());
+    let log = h.cloud.call_log();
+    assert!(log.iter().all(|(op, _)| *op == Op::Read), "preview --refresh may only read: {log:?}");
+    let read: BTreeSet<&str> = log.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(read, BTreeSet::from(["A", "B", "C", "D"]), "every resource is read once");
+    assert_eq!(log.len(), 4);
+    assert_eq!(h.stored(), stored, "the state is byte-identical");
+    assert_eq!(h.backend.append_count(), appends, "nothing was appended");
+}
+
+#[tokio::test]
+async fn up_refresh_records_the_drift_then_repairs_it() {
+    let (h, _, d) = drifted_four().await;
+    let r = h.up_refresh(FOUR, &[]).await.expect("the plan has changes");
+    assert_ok(&r);
+    let log = h.cloud.call_log();
+    // Every resource is read first, then only the drift is repaired.
+    assert!(log[..4].iter().all(|(op, _)| *op == Op::Read), "{log:?}");
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "C"), (Op::Update, "D")]));
+    assert_eq!(h.live_props(&d), json!({"Value": "independent"}));
+    assert_eq!(h.state().await.resources["D"].drift, None, "drift is cleared once repaired");
+    h.assert_converged(FOUR, &[]).await;
+    // Nothing is left for a refreshing preview either, and the next up --refresh has
+    // nothing to do.
+    assert!(h.preview_refresh(FOUR, &[]).await.is_empty());
+    h.cloud.clear_log();
+    assert!(h.up_refresh(FOUR, &[]).await.is_none());
+    assert!(h.mutations().is_empty());
+}
+
+/// The refreshed state is recorded (journaled) before anything is applied: a crash right
+/// after that append leaves the drift in the state and nothing changed in the cloud.
+#[tokio::test]
+async fn up_refresh_journals_the_refreshed_state_before_it_applies() {
+    let (h, _, _) = drifted_four().await;
+    h.backend.fail_after_appends(1);
+    assert!(h.try_up_refresh(FOUR, &[]).await.is_err(), "the crash stops the run");
+    h.backend.reset_failure();
+    assert!(h.mutations().is_empty(), "nothing applied: {:?}", h.mutations());
+    let state = h.state().await;
+    assert!(!state.resources.contains_key("C"), "C was deleted outside cairn: forgotten");
+    assert_eq!(
+        state.resources["D"].drift,
+        Some(Value::Map(BTreeMap::from([("Value".into(), Value::String("edited by hand".into()))])))
+    );
+    // The next up --refresh repairs it.
+    assert_ok(&h.up_refresh(FOUR, &[]).await.expect("changes"));
+    h.assert_converged(FOUR, &[]).await;
+}
+
+#[tokio::test]
+async fn drift_up_only_records_is_shown_and_is_a_change() {
+    let h = Harness::new();
+    assert_ok(&h.up(FOUR, &[]).await);
+    // D changed outside cairn to what the template now says; C deleted, and removed from
+    // the template.
+    let d = h.pid("D").await;
+    let mut live = h.cloud.get(&d).unwrap();
+    live.properties = json!({"Value": "by hand"});
+    h.cloud.insert(live);
+    h.cloud.remove(&h.pid("C").await);
+    let template = FOUR.replace("Value: independent", "Value: by hand");
+    let template =
+        format!("{}{}", &template[..template.find("  C:").unwrap()], &template[template.find("  D:").unwrap()..]);
+    h.cloud.clear_log();
+    let plan = h.preview_refresh(&template, &[]).await;
+    assert_eq!(plan.changes().count(), 0, "no resource changes: {:?}", plan.steps);
+    assert!(!plan.is_empty(), "drift is recorded by up, so the plan is not empty");
+    let d_step = step(&plan, "D");
+    assert_eq!(d_step.action, Action::Same);
+    assert!(matches!(&d_step.drift, Some(Drift::Changed { changes }) if changes[0].name == "Value"));
+    let c_step = step(&plan, "C");
+    assert_eq!((c_step.action, c_step.drift.clone()), (Action::Same, Some(Drift::Deleted)));
+    assert_eq!(c_step.reason.as_deref(), Some("removed from the template"));
+    // up --refresh records it without calling anything that mutates.
+    assert_ok(&h.up_refresh(&template, &[]).await.expect("drift to record"));
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    h.assert_converged(&template, &[]).await;
+    assert!(h.preview_refresh(&template, &[]).await.is_empty());
+}
+
+#[tokio::test]
+async fn write_only_properties_and_secrets_are_never_compared() {
+    let cloud = TestCloud::new();
+    let mut reg = registry(&cloud, Duration::ZERO);
+    reg.register(Arc::new(cairn_testkit::TestType::new("Test::Login", &cloud).with_write_only(&["Value"])));
+    let h = Harness { cloud, registry: reg, backend: MemoryBackend::new(), parallel: 4, files: BTreeMap::new() };
+    let t = r#"
+Parameters:
+  Password:
+    Type: String
+    NoEcho: true
+Resources:
+  Login:
+    Type: Test::Login
+    Properties:
+      Value: initial password
+  Keeper:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref Password
+"#;
+    assert_ok(&h.up(t, &[("Password", "s3cret")]).await);
+    h.cloud.clear_log();
+    // The cloud gives back neither Login's write-only Value nor (compared) Keeper's secret.
+    assert!(h.preview_refresh(t, &[("Password", "s3cret")]).await.is_empty());
+    // Changed in the cloud: still not compared.
+    let keeper = h.pid("Keeper").await;
+    let mut live = h.cloud.get(&keeper).unwrap();
+    live.properties = json!({"Inputs": "rotated by hand"});
+    h.cloud.insert(live);
+    let login = h.pid("Login").await;
+    let mut live = h.cloud.get(&login).unwrap();
+    live.properties = json!({"Value": "reset by hand"});
+    h.cloud.insert(live);
+    let plan = h.preview_refresh(t, &[("Password", "s3cret")]).await;
+    assert!(plan.is_empty(), "{:?}", plan.steps);
+    // `cairn refresh` records no drift either, and keeps the recorded inputs.
+    let before = h.state().await;
+    h.cloud.clear_log();
+    refresh(&h).await;
+    let after = h.state().await;
+    for id in ["Login", "Keeper"] {
+        assert_eq!(after.resources[id].drift, None, "{id}");
+        assert_eq!(after.resources[id].inputs, before.resources[id].inputs, "{id}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_reads_in_parallel_up_to_the_limit() {
+    for parallel in [1, 4, 16] {
+        let mut h = Harness::with_latency(Duration::from_millis(20));
+        h.parallel = 16;
+        assert_ok(&h.up(&independent(40), &[]).await);
+        h.parallel = parallel;
+        h.cloud.clear_log();
+        assert_eq!(refresh(&h).await, 0);
+        assert_eq!(h.cloud.calls(Op::Read), 40);
+        assert_eq!(h.cloud.max_concurrency(), parallel, "refresh at --parallel {parallel}");
+        h.cloud.clear_log();
+        assert!(h.preview_refresh(&independent(40), &[]).await.is_empty());
+        assert_eq!(h.cloud.max_concurrency(), parallel, "preview --refresh at --parallel {parallel}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_read_fails_the_refresh_and_names_the_resource() {
+    let (h, _, _) = drifted_four().await;
+    h.cloud.fail_next(Op::Read, "B");
+    let state = h.state().await;
+    let e = refresh::refresh(&state, &h.registry, &h.opts(), &Quiet).await.expect_err("B's read fails");
+    assert_eq!(e.id, "B");
+    assert_eq!(e.code.as_deref(), Some("InjectedFailure"));
+    assert!(e.message.starts_with("refresh: "), "{e}");
 }
 
 /// A resource deleted behind cairn's back without a refresh: destroy still finishes (the

@@ -9,6 +9,9 @@
 //! | `Replace` | string, create-only | change it to force a replacement |
 //! | `Tags` | list of `{Key, Value}` | recorded with the stack and ownership tags; unordered (`TypeSchema::unordered_lists`) |
 //!
+//! Properties made write-only with [`TestType::with_write_only`] are not given back by
+//! `read`.
+//!
 //! - `Ref`: the physical id: `Name`, or a name generated from the stack, the logical id and
 //!   `ctx.name_seed` (so a create found again after a crash has the same name).
 //! - `Fn::GetAtt`: `Arn` (`arn:test:::{physical id}`) and `Echo` (the `Value` property).
@@ -58,6 +61,13 @@ impl TestType {
             ..TypeSchema::default()
         };
         TestType { schema, cloud: cloud.clone(), latency: Duration::ZERO }
+    }
+
+    /// Declare these properties write-only (as a password is): sent to the cloud, never
+    /// given back by `read`.
+    pub fn with_write_only(mut self, properties: &[&str]) -> Self {
+        self.schema.write_only = properties.iter().map(|p| p.to_string()).collect();
+        self
     }
 
     /// Make every call wait `latency` (on tokio's clock) before it acts.
@@ -116,9 +126,12 @@ impl ResourceType for TestType {
         _properties: &Json,
     ) -> Result<Option<ReadResult>, ProviderError> {
         self.call(Op::Read, ctx, |resources| {
-            Ok(resources.get(physical_id).filter(|r| r.type_name == self.schema.type_name).map(|r| ReadResult {
-                data: data(r.physical_id.clone(), &r.properties),
-                properties: r.properties.clone(),
+            Ok(resources.get(physical_id).filter(|r| r.type_name == self.schema.type_name).map(|r| {
+                let mut properties = r.properties.clone();
+                if let Some(m) = properties.as_object_mut() {
+                    m.retain(|k, _| !self.schema.write_only.contains(k));
+                }
+                ReadResult { data: data(r.physical_id.clone(), &r.properties), properties }
             }))
         })
         .await
