@@ -46,7 +46,7 @@ const EXCERPT_CHARS: usize = 160;
 ///
 /// The operation comes from the SDK's error type (`PutBucketEncryptionError` is the error
 /// of `PutBucketEncryption`), so every call site names its operation without saying it.
-pub(crate) fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> ProviderError
+pub fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
