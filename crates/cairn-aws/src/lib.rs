@@ -21,9 +21,9 @@
 //! ECS and EC2 instance metadata), `AWS_REGION`/profile region, and `AWS_ENDPOINT_URL`
 //! (also `AWS_ENDPOINT_URL_S3`, `_IAM`, `_STS`), which points every client at a local
 //! emulator such as moto (`scripts/moto.sh`). When an endpoint URL is set, S3 uses path-style
-//! addressing. Calls use the SDK's standard retry mode with [`MAX_ATTEMPTS`] attempts; where
-//! AWS is eventually consistent (a new bucket, a new IAM entity) the types also wait, with a
-//! bounded backoff ([`wait_until`]).
+//! addressing. Calls use the SDK's standard retry mode with [`max_attempts`] attempts (10, or
+//! `AWS_MAX_ATTEMPTS`); where AWS is eventually consistent (a new bucket, a new IAM entity)
+//! the types also wait, with a bounded backoff ([`wait_until`]).
 //!
 //! With `CAIRN_COUNT_API_CALLS=1` the clients count the API calls they make ([`api_calls`]).
 //!
@@ -58,10 +58,21 @@ pub use util::sdk_error;
 /// leave one in 1.6 million. An infrastructure run would rather wait than stop half-way.
 pub const MAX_ATTEMPTS: u32 = 10;
 
+/// Attempts per API call: `AWS_MAX_ATTEMPTS` when it is set to a positive number (the
+/// SDKs' own setting), else [`MAX_ATTEMPTS`].
+pub fn max_attempts() -> u32 {
+    std::env::var("AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_ATTEMPTS)
+}
+
 /// The retry configuration of every AWS client cairn makes (the provider's, and the S3
-/// state backend's and KMS secrets provider's in cairn-state).
+/// state backend's and KMS secrets provider's in cairn-state): the standard mode with
+/// [`max_attempts`].
 pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+    RetryConfig::standard().with_max_attempts(max_attempts())
 }
 
 /// How long a type waits for AWS to make a change visible (a new bucket, a new role).

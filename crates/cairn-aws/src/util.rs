@@ -117,7 +117,7 @@ where
     let hint = match code.as_deref() {
         _ if throttled => Some(format!(
             "AWS still refused after {} attempts: run the command again later, or with a lower --parallel",
-            crate::MAX_ATTEMPTS
+            crate::max_attempts()
         )),
         Some(c) if ACCESS_DENIED.contains(&c) => {
             Some("the credentials in use are not allowed to make this call: check their IAM permissions".to_string())
@@ -619,7 +619,7 @@ mod tests {
             assert!(e.retryable);
             assert_eq!(
                 e.message,
-                format!("Please reduce your request rate; AWS still refused after {} attempts: run the command again later, or with a lower --parallel", crate::MAX_ATTEMPTS)
+                format!("Please reduce your request rate; AWS still refused after {} attempts: run the command again later, or with a lower --parallel", crate::max_attempts())
             );
             let e = answer(403, Some("AccessDenied"), Some("Access Denied"), "");
             assert!(e.message.ends_with("check their IAM permissions"), "{}", e.message);

@@ -20,10 +20,20 @@ use cairn_faultproxy::{Config, Counts, Fault, Proxy, Rates, Rule};
 use common::{Out, Proj};
 use serde_json::json;
 
-/// `cairn ARGS` in the project with `AWS_ENDPOINT_URL` set to `endpoint` (the proxy).
+/// `cairn ARGS` in the project with `AWS_ENDPOINT_URL` set to `endpoint` (the proxy), and
+/// cairn's own number of attempts per call.
 fn run_via(p: &Proj, endpoint: &str, args: &[&str], stdin: &str) -> Out {
-    let output =
-        Proj::cmd_in(p.path(), args).env("AWS_ENDPOINT_URL", endpoint).write_stdin(stdin).output().expect("run cairn");
+    run_with(p, endpoint, args, stdin, None)
+}
+
+/// Like [`run_via`], with `AWS_MAX_ATTEMPTS` when `attempts` is given.
+fn run_with(p: &Proj, endpoint: &str, args: &[&str], stdin: &str, attempts: Option<u32>) -> Out {
+    let mut cmd = Proj::cmd_in(p.path(), args);
+    cmd.env("AWS_ENDPOINT_URL", endpoint).env_remove("AWS_MAX_ATTEMPTS");
+    if let Some(n) = attempts {
+        cmd.env("AWS_MAX_ATTEMPTS", n.to_string());
+    }
+    let output = cmd.write_stdin(stdin).output().expect("run cairn");
     Out {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -201,7 +211,8 @@ fn failed_create(rule: Rule) -> Vec<String> {
     config.rules.push(rule);
     let proxy = Proxy::start(config).expect("fault proxy");
     let p = Proj::named(&unique("t"), ENCRYPTED_BUCKET, "parameters: {}\n");
-    let out = run_via(&p, &proxy.url(), &["-s", "dev", "up", "--yes"], "").code(1);
+    // Two attempts per call (AWS_MAX_ATTEMPTS), so that the retried faults fail quickly.
+    let out = run_with(&p, &proxy.url(), &["-s", "dev", "up", "--yes"], "", Some(2)).code(1);
     assert!(proxy.counts().injected() > 0, "{}", proxy.counts());
     assert!(!out.stderr.contains("ServiceError") && !out.stderr.contains("raw: Response"), "a Debug dump:\n{out}");
     assert_eq!(p.state("dev")["resources"], json!({}), "nothing was created");
@@ -223,7 +234,7 @@ fn answers_the_sdk_cannot_classify_read_as_one_line() {
     let html = "<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n<body><h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was unable to complete your request.</p></body></html>";
     let cases = [
         ("an unknown code", Rule::new("CreateBucket", 1, refuse(400, "NewFangledError", "Something new went wrong."))),
-        // Retried by the SDK (5 attempts): every attempt gets it.
+        // Retried by the SDK: every attempt gets it.
         ("a 500 with an HTML body", Rule::new("CreateBucket", 100, raw(500, Some("text/html"), html))),
         ("a 400 with an empty body", Rule::new("CreateBucket", 1, raw(400, None, ""))),
         (
