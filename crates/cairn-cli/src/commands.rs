@@ -247,7 +247,7 @@ impl Ctx {
                 .account_id()
                 .await
                 .map(Some)
-                .map_err(|e| CliError::Failed(format!("cannot determine the AWS account: {}", e.message))),
+                .map_err(|e| CliError::Failed(format!("cannot determine the AWS account: {}", e.detail()))),
         }
     }
 

@@ -105,12 +105,11 @@ impl StepError {
         }
     }
 
-    /// The provider's error code (when there is one) and message: `Code: message`.
+    /// The failed operation (when known), the provider's error code and message:
+    /// `PutBucketEncryption: Code: message`. An answer without a code shows its HTTP status
+    /// instead: `PutBucketEncryption: HTTP 400 with no error code: message`.
     pub fn detail(&self) -> String {
-        match &self.code {
-            Some(c) => format!("{c}: {}", self.message),
-            None => self.message.clone(),
-        }
+        crate::provider::failure_detail(self.operation.as_deref(), self.code.as_deref(), self.status, &self.message)
     }
 }
 

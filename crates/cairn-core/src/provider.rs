@@ -150,6 +150,40 @@ impl ProviderError {
     }
 }
 
+impl ProviderError {
+    /// How the error reads (see [`failure_detail`]).
+    pub fn detail(&self) -> String {
+        failure_detail(self.operation.as_deref(), self.code.as_deref(), self.status, &self.message)
+    }
+}
+
+/// A provider failure on one line: the operation (when known), the error code and the
+/// message, `PutBucketEncryption: Code: message`. An answer without a code shows its HTTP
+/// status instead: `PutBucketEncryption: HTTP 400 with no error code: message`.
+pub fn failure_detail(operation: Option<&str>, code: Option<&str>, status: Option<u16>, message: &str) -> String {
+    let mut out = match operation {
+        Some(op) => format!("{op}: "),
+        None => String::new(),
+    };
+    match (code, status) {
+        (Some(c), _) => out.push_str(c),
+        (None, Some(status)) => {
+            out.push_str(&format!("HTTP {status} with no error code"));
+            if message.is_empty() {
+                out.push_str(" and an empty answer");
+            }
+        }
+        (None, None) => {}
+    }
+    if !message.is_empty() {
+        if code.is_some() || status.is_some() {
+            out.push_str(": ");
+        }
+        out.push_str(message);
+    }
+    out
+}
+
 /// A problem with a resource's properties, found before any call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckFailure {

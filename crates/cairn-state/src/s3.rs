@@ -68,7 +68,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
@@ -84,8 +84,6 @@ const HISTORY: &str = "history/";
 /// Object metadata carrying the snapshot's generation, so an append can learn it with a
 /// HEAD instead of downloading the state.
 const GENERATION_META: &str = "cairn-generation";
-/// Attempts per S3 call (the SDK's standard retry mode).
-const MAX_ATTEMPTS: u32 = 5;
 /// Concurrent GETs when loading many objects (journal replay, history).
 const READ_CONCURRENCY: usize = 32;
 
@@ -235,7 +233,7 @@ impl S3Backend {
 pub async fn client_for_region(region: &str) -> Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(cairn_aws::retry_config())
         .load()
         .await;
     let custom_endpoint = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -398,19 +396,17 @@ impl Inner {
         map.entry(stack.to_string()).or_default().clone()
     }
 
-    fn sdk_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    fn sdk_err<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
         &self,
         action: &str,
         key: &str,
         e: SdkError<E, HttpResponse>,
     ) -> StateError {
-        let detail = match (e.code(), e.message()) {
-            (Some("NoSuchBucket"), _) => {
+        let detail = match e.code() {
+            Some("NoSuchBucket") => {
                 format!("the bucket `{}` does not exist (create it, or fix the backend URL)", self.loc.bucket)
             }
-            (Some(code), Some(msg)) => format!("{code}: {msg}"),
-            (Some(code), None) => code.to_string(),
-            _ => DisplayErrorContext(&e).to_string(),
+            _ => cairn_aws::sdk_error(e).detail(),
         };
         StateError::Io(format!("cannot {action} {}: {detail}", self.url(key)))
     }
@@ -833,19 +829,19 @@ async fn remove_if_ours(
             Err(e) if matches!(status(&e), Some(412) | Some(404)) => return Ok(()),
             // The store does not do conditional deletes: compare by hand below.
             Err(e) if matches!(status(&e), Some(501) | Some(400)) => {}
-            Err(e) => return Err(err("delete", DisplayErrorContext(&e).to_string())),
+            Err(e) => return Err(err("delete", cairn_aws::sdk_error(e).detail())),
         }
     }
     match get_object(client, bucket, key).await {
         Ok(Some(stored)) if stored == body => {}
         Ok(_) => return Ok(()),
-        Err(GetError::Sdk(e)) => return Err(err("read", DisplayErrorContext(&e).to_string())),
+        Err(GetError::Sdk(e)) => return Err(err("read", cairn_aws::sdk_error(*e).detail())),
         Err(GetError::Body(msg)) => return Err(err("read", msg)),
     }
     match client.delete_object().bucket(bucket).key(key).send().await {
         Ok(_) => Ok(()),
         Err(e) if status(&e) == Some(404) => Ok(()),
-        Err(e) => Err(err("delete", DisplayErrorContext(&e).to_string())),
+        Err(e) => Err(err("delete", cairn_aws::sdk_error(e).detail())),
     }
 }
 

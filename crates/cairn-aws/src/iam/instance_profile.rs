@@ -85,22 +85,27 @@ impl ResourceType for InstanceProfile {
             .await
             .map_err(sdk_error)?;
         let arn = out.instance_profile.map(|p| p.arn).unwrap_or_default();
-        wait_until(CONSISTENCY_WAIT, &format!("instance profile {name} to exist"), || async {
-            match iam.get_instance_profile().instance_profile_name(&name).send().await.map_err(sdk_error) {
-                Ok(_) => Ok(Some(())),
-                Err(e) if is_gone(&e, &NO_ENTITY) => Ok(None),
-                Err(e) => Err(e),
+        // From here on the profile exists: a failure says so (the engine tracks it as `read` finds it).
+        let settle = async {
+            wait_until(CONSISTENCY_WAIT, &format!("instance profile {name} to exist"), || async {
+                match iam.get_instance_profile().instance_profile_name(&name).send().await.map_err(sdk_error) {
+                    Ok(_) => Ok(Some(())),
+                    Err(e) if is_gone(&e, &NO_ENTITY) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+            for role in roles {
+                iam.add_role_to_instance_profile()
+                    .instance_profile_name(&name)
+                    .role_name(role)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
-        })
-        .await?;
-        for role in roles {
-            iam.add_role_to_instance_profile()
-                .instance_profile_name(&name)
-                .role_name(role)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+            Ok::<(), ProviderError>(())
+        };
+        settle.await.map_err(|e| e.after_creating(&name))?;
         Ok(data(&name, &arn))
     }
 

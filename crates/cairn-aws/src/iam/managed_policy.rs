@@ -117,8 +117,12 @@ impl ResourceType for ManagedPolicy {
             .policy
             .and_then(|p| p.arn)
             .ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreatePolicy returned no ARN"))?;
-        self.attach(&arn, &Attachments::default(), &attach).await?;
-        self.data(&arn).await
+        // From here on the policy exists: a failure says so (the engine tracks it as `read` finds it).
+        let settle = async {
+            self.attach(&arn, &Attachments::default(), &attach).await?;
+            self.data(&arn).await
+        };
+        settle.await.map_err(|e| e.after_creating(&arn))
     }
 
     async fn read(

@@ -104,10 +104,19 @@ impl ResourceType for Policy {
 
     async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {
         let spec = parse(properties)?;
-        for (kind, entity) in entities(&spec.on) {
-            self.put(kind, entity, &spec.name, &spec.doc).await?;
+        let id = ctx.generated_name(128, false, iam_name_char);
+        // Once one entity has the policy, the policy exists: a later failure says so (the
+        // engine tracks it as `read` finds it).
+        for (n, (kind, entity)) in entities(&spec.on).enumerate() {
+            self.put(kind, entity, &spec.name, &spec.doc).await.map_err(|e| {
+                if n > 0 {
+                    e.after_creating(&id)
+                } else {
+                    e
+                }
+            })?;
         }
-        Ok(data(&ctx.generated_name(128, false, iam_name_char)))
+        Ok(data(&id))
     }
 
     async fn read(

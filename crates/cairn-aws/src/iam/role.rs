@@ -173,26 +173,31 @@ impl ResourceType for Role {
             .map_err(sdk_error)?;
         let role =
             out.role.ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreateRole returned no role"))?;
-        wait_until(CONSISTENCY_WAIT, &format!("role {name} to exist"), || async {
-            match iam.get_role().role_name(&name).send().await.map_err(sdk_error) {
-                Ok(_) => Ok(Some(())),
-                Err(e) if is_gone(&e, &NO_ENTITY) => Ok(None),
-                Err(e) => Err(e),
+        // From here on the role exists: a failure says so (the engine tracks it as `read` finds it).
+        let settle = async {
+            wait_until(CONSISTENCY_WAIT, &format!("role {name} to exist"), || async {
+                match iam.get_role().role_name(&name).send().await.map_err(sdk_error) {
+                    Ok(_) => Ok(Some(())),
+                    Err(e) if is_gone(&e, &NO_ENTITY) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+            for arn in &spec.managed {
+                iam.attach_role_policy().role_name(&name).policy_arn(arn).send().await.map_err(sdk_error)?;
             }
-        })
-        .await?;
-        for arn in &spec.managed {
-            iam.attach_role_policy().role_name(&name).policy_arn(arn).send().await.map_err(sdk_error)?;
-        }
-        for (pname, doc) in &spec.inline {
-            iam.put_role_policy()
-                .role_name(&name)
-                .policy_name(pname)
-                .policy_document(doc)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+            for (pname, doc) in &spec.inline {
+                iam.put_role_policy()
+                    .role_name(&name)
+                    .policy_name(pname)
+                    .policy_document(doc)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+            }
+            Ok::<(), ProviderError>(())
+        };
+        settle.await.map_err(|e| e.after_creating(&role.role_name))?;
         Ok(data(&role.role_name, &role.arn, &role.role_id))
     }
 

@@ -107,17 +107,22 @@ impl ResourceType for Bucket {
             );
         }
         req.send().await.map_err(sdk_error)?;
-        wait_until(CONSISTENCY_WAIT, &format!("bucket {name} to exist"), || async {
-            match s3.head_bucket().bucket(&name).send().await.map_err(sdk_error) {
-                Ok(_) => Ok(Some(())),
-                Err(e) if is_gone(&e, &NO_BUCKET) => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-        .await?;
-        // Tags first: a crash after this point leaves a bucket `find` can confirm as ours.
-        self.put_tags(&s3, &name, ctx, properties).await?;
-        apply(&s3, &name, &Settings::default(), &settings).await?;
+        // From here on the bucket exists: a failure says so, and the engine tracks the
+        // bucket with what `read` finds.
+        let settle = async {
+            wait_until(CONSISTENCY_WAIT, &format!("bucket {name} to exist"), || async {
+                match s3.head_bucket().bucket(&name).send().await.map_err(sdk_error) {
+                    Ok(_) => Ok(Some(())),
+                    Err(e) if is_gone(&e, &NO_BUCKET) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+            // Tags first: a crash after this point leaves a bucket `find` can confirm as ours.
+            self.put_tags(&s3, &name, ctx, properties).await?;
+            apply(&s3, &name, &Settings::default(), &settings).await
+        };
+        settle.await.map_err(|e| e.after_creating(&name))?;
         Ok(resource_data(ctx, &name))
     }
 

@@ -13,8 +13,9 @@
 //! region, else the SDK's default (`AWS_REGION`, profile). `AWS_ENDPOINT_URL` (or
 //! `AWS_ENDPOINT_URL_KMS`) points the client at an emulator such as moto.
 
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_kms::config::http::HttpResponse;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 
@@ -72,20 +73,18 @@ impl KmsKey {
 }
 
 async fn client(key: &KmsKey, default_region: Option<&str>) -> aws_sdk_kms::Client {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::standard().with_max_attempts(5));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(cairn_aws::retry_config());
     if let Some(r) = key.region(default_region) {
         loader = loader.region(Region::new(r));
     }
     aws_sdk_kms::Client::new(&loader.load().await)
 }
 
-fn kms_error(stack: &StackRef, key: &KmsKey, e: impl std::error::Error) -> SecretsError {
-    SecretsError::Kms {
-        stack: stack.stack.clone(),
-        key: key.url(),
-        message: aws_sdk_kms::error::DisplayErrorContext(e).to_string(),
-    }
+fn kms_error<E>(stack: &StackRef, key: &KmsKey, e: SdkError<E, HttpResponse>) -> SecretsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    SecretsError::Kms { stack: stack.stack.clone(), key: key.url(), message: cairn_aws::sdk_error(e).detail() }
 }
 
 pub(crate) async fn create(

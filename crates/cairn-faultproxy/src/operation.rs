@@ -1,0 +1,402 @@
+//! Which AWS operation a request calls, in which protocol, and how that protocol spells an
+//! error answer.
+//!
+//! - JSON protocols (KMS, DynamoDB, ...): the `X-Amz-Target` header, `Service.Operation`.
+//! - The query protocol (IAM, STS): the `Action=` parameter of the form body (or of the
+//!   query string).
+//! - S3's REST-XML: the method, the path (`/`, `/bucket`, `/bucket/key`, path-style
+//!   addressing) and the query's sub-resource (`PUT /bucket?encryption` is
+//!   `PutBucketEncryption`). The SDK's `x-id` query parameter, when present, names the
+//!   operation outright.
+//! - Another REST service (named by the request's SigV4 credential scope): `METHOD /path`,
+//!   with REST-JSON errors.
+
+use crate::http::Request;
+
+/// The wire protocol of a request, which decides how an injected error is spelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// S3: `<Error><Code>..</Code>..</Error>`.
+    RestXml,
+    /// IAM, STS: `<ErrorResponse><Error><Type>..</Type><Code>..</Code>..</Error>..`.
+    Query,
+    /// `awsJson1_0`/`awsJson1_1`: `{"__type": "Code", "message": ..}` and `x-amzn-ErrorType`.
+    Json,
+    /// REST-JSON services: like JSON, by status code.
+    RestJson,
+}
+
+/// The protocol and operation name of a request.
+pub fn classify(req: &Request) -> (Protocol, String) {
+    if let Some(target) = req.header("x-amz-target") {
+        let op = target.rsplit('.').next().unwrap_or(target);
+        return (Protocol::Json, op.to_string());
+    }
+    let (path, query) = req.path_and_query();
+    let form = req.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let action = query_param(query, "Action").or_else(|| {
+        if form {
+            std::str::from_utf8(&req.body).ok().and_then(|b| query_param(b, "Action"))
+        } else {
+            None
+        }
+    });
+    if let Some(action) = action {
+        return (Protocol::Query, action);
+    }
+    match signing_service(req).as_deref() {
+        None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
+        Some(other) => (Protocol::RestJson, format!("{other}:{} {path}", req.method)),
+    }
+}
+
+/// The service in the request's SigV4 credential scope (`Credential=AKID/date/region/SERVICE/aws4_request`).
+fn signing_service(req: &Request) -> Option<String> {
+    let auth = req.header("authorization")?;
+    let cred = auth.split("Credential=").nth(1)?;
+    let scope = cred.split([',', ' ']).next()?;
+    scope.split('/').nth(3).map(str::to_string)
+}
+
+/// The value of `key` in a `a=b&c=d` string, percent-decoded.
+pub fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k) == key).then(|| percent_decode(v))
+    })
+}
+
+fn has_param(query: &str, key: &str) -> bool {
+    query.split('&').any(|pair| percent_decode(pair.split_once('=').map_or(pair, |(k, _)| k)) == key)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Bucket sub-resources: (query key, PUT, GET, DELETE, POST).
+const BUCKET_SUBRESOURCES: [(&str, &str, &str, &str, &str); 22] = [
+    ("encryption", "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", ""),
+    ("versioning", "PutBucketVersioning", "GetBucketVersioning", "", ""),
+    ("tagging", "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging", ""),
+    ("lifecycle", "PutBucketLifecycleConfiguration", "GetBucketLifecycleConfiguration", "DeleteBucketLifecycle", ""),
+    ("cors", "PutBucketCors", "GetBucketCors", "DeleteBucketCors", ""),
+    ("publicAccessBlock", "PutPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock", ""),
+    (
+        "ownershipControls",
+        "PutBucketOwnershipControls",
+        "GetBucketOwnershipControls",
+        "DeleteBucketOwnershipControls",
+        "",
+    ),
+    ("policyStatus", "", "GetBucketPolicyStatus", "", ""),
+    ("policy", "PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy", ""),
+    ("acl", "PutBucketAcl", "GetBucketAcl", "", ""),
+    ("location", "", "GetBucketLocation", "", ""),
+    ("logging", "PutBucketLogging", "GetBucketLogging", "", ""),
+    ("website", "PutBucketWebsite", "GetBucketWebsite", "DeleteBucketWebsite", ""),
+    ("notification", "PutBucketNotificationConfiguration", "GetBucketNotificationConfiguration", "", ""),
+    ("replication", "PutBucketReplication", "GetBucketReplication", "DeleteBucketReplication", ""),
+    ("accelerate", "PutBucketAccelerateConfiguration", "GetBucketAccelerateConfiguration", "", ""),
+    ("requestPayment", "PutBucketRequestPayment", "GetBucketRequestPayment", "", ""),
+    ("object-lock", "PutObjectLockConfiguration", "GetObjectLockConfiguration", "", ""),
+    (
+        "intelligent-tiering",
+        "PutBucketIntelligentTieringConfiguration",
+        "GetBucketIntelligentTieringConfiguration",
+        "DeleteBucketIntelligentTieringConfiguration",
+        "",
+    ),
+    ("versions", "", "ListObjectVersions", "", ""),
+    ("uploads", "", "ListMultipartUploads", "", ""),
+    ("delete", "", "", "", "DeleteObjects"),
+];
+
+/// Object sub-resources: (query key, PUT, GET, DELETE, POST).
+const OBJECT_SUBRESOURCES: [(&str, &str, &str, &str, &str); 7] = [
+    ("uploadId", "UploadPart", "ListParts", "AbortMultipartUpload", "CompleteMultipartUpload"),
+    ("uploads", "", "", "", "CreateMultipartUpload"),
+    ("tagging", "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging", ""),
+    ("acl", "PutObjectAcl", "GetObjectAcl", "", ""),
+    ("retention", "PutObjectRetention", "GetObjectRetention", "", ""),
+    ("legal-hold", "PutObjectLegalHold", "GetObjectLegalHold", "", ""),
+    ("attributes", "", "GetObjectAttributes", "", ""),
+];
+
+/// The S3 operation of a path-style request.
+pub fn s3_operation(method: &str, path: &str, query: &str, req: &Request) -> String {
+    if let Some(id) = query_param(query, "x-id") {
+        return id;
+    }
+    let trimmed = path.trim_start_matches('/');
+    let (bucket, key) = match trimmed.split_once('/') {
+        Some((b, k)) => (b, k),
+        None => (trimmed, ""),
+    };
+    let pick = |table: &[(&str, &str, &str, &str, &str)]| -> Option<String> {
+        table.iter().find(|row| has_param(query, row.0)).map(|row| {
+            let op = match method {
+                "PUT" => row.1,
+                "GET" => row.2,
+                "DELETE" => row.3,
+                "POST" => row.4,
+                _ => "",
+            };
+            if op.is_empty() {
+                format!("{method} ?{}", row.0)
+            } else {
+                op.to_string()
+            }
+        })
+    };
+    let copy = req.header("x-amz-copy-source").is_some();
+    let op = if bucket.is_empty() {
+        match method {
+            "GET" => "ListBuckets",
+            _ => "",
+        }
+    } else if key.is_empty() {
+        if let Some(op) = pick(&BUCKET_SUBRESOURCES) {
+            return op;
+        }
+        match method {
+            "PUT" => "CreateBucket",
+            "HEAD" => "HeadBucket",
+            "DELETE" => "DeleteBucket",
+            "GET" if query_param(query, "list-type").as_deref() == Some("2") => "ListObjectsV2",
+            "GET" => "ListObjects",
+            _ => "",
+        }
+    } else {
+        if let Some(op) = pick(&OBJECT_SUBRESOURCES) {
+            return if op == "UploadPart" && copy { "UploadPartCopy".to_string() } else { op };
+        }
+        match method {
+            "PUT" if copy => "CopyObject",
+            "PUT" => "PutObject",
+            "GET" => "GetObject",
+            "HEAD" => "HeadObject",
+            "DELETE" => "DeleteObject",
+            _ => "",
+        }
+    };
+    if op.is_empty() {
+        format!("{method} {path}")
+    } else {
+        op.to_string()
+    }
+}
+
+/// An error answer in the protocol's own format: status, extra headers and body.
+pub fn error_answer(
+    protocol: Protocol,
+    status: u16,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let xml = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    match protocol {
+        Protocol::RestXml => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>",
+                xml(code),
+                xml(message)
+            );
+            (
+                status,
+                vec![("Content-Type".into(), "application/xml".into()), ("x-amz-request-id".into(), request_id.into())],
+                body.into_bytes(),
+            )
+        }
+        Protocol::Query => {
+            let kind = if status >= 500 { "Receiver" } else { "Sender" };
+            let body = format!(
+                "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                xml(code),
+                xml(message)
+            );
+            (
+                status,
+                vec![("Content-Type".into(), "text/xml".into()), ("x-amzn-RequestId".into(), request_id.into())],
+                body.into_bytes(),
+            )
+        }
+        Protocol::Json | Protocol::RestJson => {
+            let body = serde_json::json!({"__type": code, "message": message}).to_string();
+            let content_type =
+                if protocol == Protocol::Json { "application/x-amz-json-1.1" } else { "application/json" };
+            (
+                status,
+                vec![
+                    ("Content-Type".into(), content_type.into()),
+                    ("x-amzn-ErrorType".into(), code.into()),
+                    ("x-amzn-RequestId".into(), request_id.into()),
+                ],
+                body.into_bytes(),
+            )
+        }
+    }
+}
+
+/// Throttling, as each protocol's service says it: S3 `503 SlowDown`, query `400
+/// Throttling`, JSON `400 ThrottlingException`, REST-JSON `429 TooManyRequestsException`.
+pub fn throttle(protocol: Protocol) -> (u16, &'static str, &'static str) {
+    match protocol {
+        Protocol::RestXml => (503, "SlowDown", "Please reduce your request rate."),
+        Protocol::Query => (400, "Throttling", "Rate exceeded"),
+        Protocol::Json => (400, "ThrottlingException", "Rate exceeded"),
+        Protocol::RestJson => (429, "TooManyRequestsException", "Rate exceeded"),
+    }
+}
+
+/// An internal error, as each protocol's service says it.
+pub fn internal_error(protocol: Protocol) -> (&'static str, &'static str) {
+    match protocol {
+        Protocol::RestXml => ("InternalError", "We encountered an internal error. Please try again."),
+        Protocol::Query | Protocol::Json | Protocol::RestJson => {
+            ("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Request {
+        Request {
+            method: method.into(),
+            target: target.into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            head: Vec::new(),
+            raw_body: body.as_bytes().to_vec(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const S3_AUTH: (&str, &str) = (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x",
+    );
+
+    #[test]
+    fn s3_operations_from_method_path_and_subresource() {
+        for (method, target, op) in [
+            ("PUT", "/data", "CreateBucket"),
+            ("HEAD", "/data", "HeadBucket"),
+            ("DELETE", "/data", "DeleteBucket"),
+            ("GET", "/", "ListBuckets"),
+            ("GET", "/data?list-type=2&prefix=a", "ListObjectsV2"),
+            ("PUT", "/data?encryption", "PutBucketEncryption"),
+            ("GET", "/data?encryption", "GetBucketEncryption"),
+            ("DELETE", "/data?encryption", "DeleteBucketEncryption"),
+            ("PUT", "/data?versioning", "PutBucketVersioning"),
+            ("PUT", "/data?tagging", "PutBucketTagging"),
+            ("GET", "/data?tagging", "GetBucketTagging"),
+            ("PUT", "/data?lifecycle", "PutBucketLifecycleConfiguration"),
+            ("DELETE", "/data?lifecycle", "DeleteBucketLifecycle"),
+            ("PUT", "/data?publicAccessBlock", "PutPublicAccessBlock"),
+            ("GET", "/data?ownershipControls", "GetBucketOwnershipControls"),
+            ("PUT", "/data?cors", "PutBucketCors"),
+            ("PUT", "/data?policy", "PutBucketPolicy"),
+            ("GET", "/data?policyStatus", "GetBucketPolicyStatus"),
+            ("POST", "/data?delete", "DeleteObjects"),
+            ("PUT", "/data/a/b.json", "PutObject"),
+            ("GET", "/data/a/b.json", "GetObject"),
+            ("HEAD", "/data/a/b.json", "HeadObject"),
+            ("DELETE", "/data/a/b.json", "DeleteObject"),
+            ("GET", "/data/a?tagging", "GetObjectTagging"),
+            ("POST", "/data/a?uploads", "CreateMultipartUpload"),
+            ("PUT", "/data/a?partNumber=1&uploadId=x", "UploadPart"),
+            ("GET", "/data/a?x-id=GetObject", "GetObject"),
+            ("PATCH", "/data", "PATCH /data"),
+        ] {
+            assert_eq!(
+                classify(&req(method, target, &[S3_AUTH], "")),
+                (Protocol::RestXml, op.to_string()),
+                "{method} {target}"
+            );
+        }
+        let copy = req("PUT", "/data/b", &[S3_AUTH, ("x-amz-copy-source", "/data/a")], "");
+        assert_eq!(classify(&copy).1, "CopyObject");
+    }
+
+    #[test]
+    fn query_and_json_operations() {
+        let form = ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+        assert_eq!(
+            classify(&req("POST", "/", &[form], "Action=CreateRole&Version=2010-05-08&RoleName=r")),
+            (Protocol::Query, "CreateRole".to_string())
+        );
+        assert_eq!(
+            classify(&req("POST", "/", &[form], "Version=2011-06-15&Action=GetCallerIdentity")),
+            (Protocol::Query, "GetCallerIdentity".to_string())
+        );
+        assert_eq!(classify(&req("GET", "/?Action=ListRoles&Version=1", &[], "")).1, "ListRoles");
+        assert_eq!(
+            classify(&req("POST", "/", &[("X-Amz-Target", "TrentService.GenerateDataKey")], "{}")),
+            (Protocol::Json, "GenerateDataKey".to_string())
+        );
+        let lambda = (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        assert_eq!(
+            classify(&req("GET", "/2015-03-31/functions/f", &[lambda], "")),
+            (Protocol::RestJson, "lambda:GET /2015-03-31/functions/f".to_string())
+        );
+    }
+
+    #[test]
+    fn errors_in_each_protocols_format() {
+        let (status, headers, body) = error_answer(Protocol::RestXml, 503, "SlowDown", "Please <slow>", "R1");
+        assert_eq!(status, 503);
+        let body = String::from_utf8(body).unwrap();
+        assert!(body.contains("<Error><Code>SlowDown</Code><Message>Please &lt;slow&gt;</Message>"), "{body}");
+        assert!(headers.contains(&("Content-Type".into(), "application/xml".into())));
+        let (_, _, body) = error_answer(Protocol::Query, 400, "Throttling", "Rate exceeded", "R2");
+        let body = String::from_utf8(body).unwrap();
+        assert!(body.starts_with("<ErrorResponse"), "{body}");
+        assert!(
+            body.contains("<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>")
+        );
+        let (_, _, body) = error_answer(Protocol::Query, 500, "InternalFailure", "x", "R2");
+        assert!(String::from_utf8(body).unwrap().contains("<Type>Receiver</Type>"));
+        let (status, headers, body) = error_answer(Protocol::Json, 400, "ThrottlingException", "Rate exceeded", "R3");
+        assert_eq!(status, 400);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"__type": "ThrottlingException", "message": "Rate exceeded"})
+        );
+        assert!(headers.contains(&("x-amzn-ErrorType".into(), "ThrottlingException".into())));
+        assert_eq!(throttle(Protocol::RestXml), (503, "SlowDown", "Please reduce your request rate."));
+        assert_eq!(throttle(Protocol::Query).0, 400);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(query_param("a=1&Action=Get%43aller+x&b", "Action").as_deref(), Some("GetCaller x"));
+        assert_eq!(query_param("encryption", "encryption").as_deref(), Some(""));
+        assert_eq!(query_param("x=%zz%", "x").as_deref(), Some("%zz%"));
+    }
+}
