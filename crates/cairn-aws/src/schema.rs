@@ -4,20 +4,29 @@
 //! - properties: the schema's top-level properties minus the read-only ones, each with its
 //!   JSON type (a `$ref` is resolved to the definition's type; several types or none give
 //!   `""`, any);
-//! - `required`, `createOnlyProperties` and `writeOnlyProperties` (top-level ones only:
-//!   `/properties/X` gives `X`);
+//! - `required` (top level);
+//! - `createOnlyProperties`, `writeOnlyProperties`, `readOnlyProperties` and
+//!   `primaryIdentifier`, top-level and nested, as paths in `TypeSchema`'s syntax
+//!   (`/properties/A/*/C` gives `A[*].C`, see `cairn_core::schema`);
 //! - attributes: the top-level `readOnlyProperties` (the `Fn::GetAtt` names);
-//! - `taggable`: `tagging.taggable` (default true when the schema has `Tags`);
-//! - `unordered_lists`: the arrays marked `insertionOrder: false`, at any depth.
+//! - the tagging metadata: `tagging.taggable` (default: the schema has `Tags`),
+//!   `tagOnCreate` and `tagUpdatable` (default: taggable), `tagProperty`;
+//! - at any depth, through [`walk`]: `unordered_lists` (the arrays marked
+//!   `insertionOrder: false`), `default`s, `enum`s and `pattern`s by path. Where
+//!   alternatives (`oneOf`/`anyOf`) give one path several enums, their union is kept; several
+//!   different patterns, none (cairn cannot tell which applies).
 //!
 //! Facts about nested properties come from [`walk`], which visits every property
 //! definition with its path in `TypeSchema`'s syntax (`LifecycleConfiguration.Rules`,
 //! `Policies[*].PolicyDocument`), through `properties`, `items`, `$ref`s into `definitions`
 //! and `oneOf`/`anyOf`/`allOf` alternatives.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value as Json;
 
 use cairn_core::provider::TypeSchema;
+use cairn_core::schema;
 
 pub const S3_BUCKET: &str = include_str!("../schemas/aws-s3-bucket.json");
 pub const S3_BUCKET_POLICY: &str = include_str!("../schemas/aws-s3-bucketpolicy.json");
@@ -25,38 +34,62 @@ pub const IAM_ROLE: &str = include_str!("../schemas/aws-iam-role.json");
 pub const IAM_MANAGED_POLICY: &str = include_str!("../schemas/aws-iam-managedpolicy.json");
 pub const IAM_POLICY: &str = include_str!("../schemas/aws-iam-policy.json");
 pub const IAM_INSTANCE_PROFILE: &str = include_str!("../schemas/aws-iam-instanceprofile.json");
+// Vendored ahead of the types that will use them (loaded by the tests).
+pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
+pub const DYNAMODB_TABLE: &str = include_str!("../schemas/aws-dynamodb-table.json");
+pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
+pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
+pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
+pub const RDS_DB_INSTANCE: &str = include_str!("../schemas/aws-rds-dbinstance.json");
+pub const ECR_REPOSITORY: &str = include_str!("../schemas/aws-ecr-repository.json");
 
 /// Build a [`TypeSchema`] from a registry schema's text. Panics if the vendored text is not
 /// a registry schema (the tests load every vendored file).
 pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str]) -> TypeSchema {
     let schema: Json = serde_json::from_str(text).expect("vendored CloudFormation schema is valid JSON");
     let type_name = schema["typeName"].as_str().expect("schema has a typeName").to_string();
-    let top = |key: &str| -> Vec<String> {
+    let paths = |key: &str| -> Vec<String> {
         schema[key]
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .filter_map(|p| p.strip_prefix("/properties/"))
-                    .filter(|p| !p.contains('/'))
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(Json::as_str).filter_map(schema::from_pointer).collect())
             .unwrap_or_default()
     };
-    let read_only = top("readOnlyProperties");
+    let read_only = paths("readOnlyProperties");
+    let attributes: Vec<String> = read_only.iter().filter(|p| !schema::is_nested(p)).cloned().collect();
     let props = schema["properties"].as_object().expect("schema has properties");
     let properties = props
         .iter()
-        .filter(|(name, _)| !read_only.contains(name))
+        .filter(|(name, _)| !attributes.contains(name))
         .map(|(name, def)| (name.clone(), json_type(&schema, def)))
         .collect();
-    let taggable = schema["tagging"]["taggable"].as_bool().unwrap_or_else(|| props.contains_key("Tags"));
+    let tagging = &schema["tagging"];
+    let taggable = tagging["taggable"].as_bool().unwrap_or_else(|| props.contains_key("Tags"));
+    let tag_property = match tagging["tagProperty"].as_str() {
+        Some(p) => schema::from_pointer(p),
+        None if taggable && props.contains_key("Tags") => Some("Tags".to_string()),
+        None => None,
+    };
     let mut unordered_lists = Vec::new();
+    let mut defaults = BTreeMap::new();
+    let mut enums: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    let mut patterns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     walk(&schema, &mut |p| {
         if p.get("insertionOrder") == Some(&Json::Bool(false)) {
             unordered_lists.push(p.path.to_string());
+        }
+        if let Some(d) = p.get("default") {
+            defaults.entry(p.path.to_string()).or_insert_with(|| d.clone());
+        }
+        if let Some(Json::Array(values)) = p.get("enum") {
+            let known = enums.entry(p.path.to_string()).or_default();
+            for v in values {
+                if !known.contains(v) {
+                    known.push(v.clone());
+                }
+            }
+        }
+        if let Some(Json::String(pattern)) = p.get("pattern") {
+            patterns.entry(p.path.to_string()).or_default().insert(pattern.clone());
         }
     });
     unordered_lists.sort();
@@ -68,13 +101,25 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
             .as_array()
             .map(|r| r.iter().filter_map(Json::as_str).map(str::to_string).collect())
             .unwrap_or_default(),
-        create_only: top("createOnlyProperties"),
-        write_only: top("writeOnlyProperties"),
-        attributes: read_only,
+        create_only: paths("createOnlyProperties"),
+        write_only: paths("writeOnlyProperties"),
+        read_only,
+        attributes,
+        primary_identifier: paths("primaryIdentifier"),
         name_property: name_property.map(str::to_string),
         taggable,
+        tag_on_create: tagging["tagOnCreate"].as_bool().unwrap_or(taggable),
+        tag_updatable: tagging["tagUpdatable"].as_bool().unwrap_or(taggable),
+        tag_property,
         volatile_attributes: volatile_attributes.iter().map(|s| s.to_string()).collect(),
         unordered_lists,
+        defaults,
+        enums,
+        patterns: patterns
+            .into_iter()
+            .filter(|(_, p)| p.len() == 1)
+            .filter_map(|(path, p)| p.into_iter().next().map(|p| (path, p)))
+            .collect(),
     }
 }
 

@@ -120,7 +120,7 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             }
             Action::Replace => {
                 let forcing: Vec<&str> =
-                    s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+                    s.changes.iter().flat_map(|c| c.forced_by.iter().map(String::as_str)).collect();
                 let why = if let Some(r) = &s.reason {
                     r.clone()
                 } else {

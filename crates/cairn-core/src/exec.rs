@@ -1395,22 +1395,21 @@ pub async fn refresh(
                 let mut inputs = r.inputs.as_map().cloned().unwrap_or_default();
                 let mut drift = BTreeMap::new();
                 let live_map = live.as_map().cloned().unwrap_or_default();
-                let write_only = &t.schema().write_only;
+                let schema = t.schema();
                 for (k, v) in r.inputs.as_map().into_iter().flatten() {
-                    if write_only.contains(k) || v.contains_secret() {
+                    if schema.is_write_only(k) || v.contains_secret() {
                         continue;
                     }
-                    match live_map.get(k) {
-                        Some(lv) => {
-                            let same = t.equivalent(
-                                k,
-                                &crate::plan::coerce(t.schema(), k, v),
-                                &crate::plan::coerce(t.schema(), k, lv),
-                            );
-                            if !same {
-                                drift.insert(k.clone(), lv.clone());
-                                inputs.insert(k.clone(), lv.clone());
-                            }
+                    let vj = crate::plan::coerce(schema, k, v);
+                    let lj = live_map.get(k).map(|lv| crate::plan::coerce(schema, k, lv));
+                    if crate::schema::same_as_live(t.as_ref(), k, Some(&vj), lj.as_ref()) {
+                        continue;
+                    }
+                    match lj {
+                        Some(lj) => {
+                            let lv = Value::from_json(&schema.with_write_only(k, &vj, &lj));
+                            drift.insert(k.clone(), lv.clone());
+                            inputs.insert(k.clone(), lv);
                         }
                         None => {
                             drift.insert(k.clone(), Value::Null);

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod project;
 pub mod provider;
 pub mod reconcile;
+pub mod schema;
 pub mod state;
 pub mod template;
 pub mod value;
