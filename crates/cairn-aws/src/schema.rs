@@ -354,4 +354,149 @@ mod tests {
         assert_eq!(bp.create_only, ["Bucket"]);
         assert!(bp.attributes.is_empty());
     }
+
+    /// Every vendored schema, with its type name.
+    const VENDORED: [&str; 13] = [
+        S3_BUCKET,
+        S3_BUCKET_POLICY,
+        IAM_ROLE,
+        IAM_MANAGED_POLICY,
+        IAM_POLICY,
+        IAM_INSTANCE_PROFILE,
+        LAMBDA_FUNCTION,
+        DYNAMODB_TABLE,
+        EC2_VPC,
+        EC2_SUBNET,
+        EC2_SECURITY_GROUP,
+        RDS_DB_INSTANCE,
+        ECR_REPOSITORY,
+    ];
+
+    #[test]
+    fn nested_paths_across_the_vendored_schemas() {
+        let all: Vec<TypeSchema> = VENDORED.iter().map(|t| load(t, None, &[])).collect();
+        let with_nested = |f: fn(&TypeSchema) -> &Vec<String>| -> Vec<&str> {
+            all.iter().filter(|s| f(s).iter().any(|p| schema::is_nested(p))).map(|s| s.type_name.as_str()).collect()
+        };
+        assert_eq!(with_nested(|s| &s.create_only), ["AWS::ECR::Repository"]);
+        assert_eq!(
+            with_nested(|s| &s.write_only),
+            ["AWS::S3::Bucket", "AWS::Lambda::Function", "AWS::EC2::VPC", "AWS::EC2::SecurityGroup"]
+        );
+        for s in &all {
+            // Every path is in the engine's syntax (no pointer left), and every
+            // primaryIdentifier names a property or an attribute.
+            for p in s.create_only.iter().chain(&s.write_only).chain(&s.read_only).chain(&s.unordered_lists) {
+                assert!(!p.contains('/') && !p.is_empty(), "{}: {p}", s.type_name);
+            }
+            assert!(!s.primary_identifier.is_empty(), "{}", s.type_name);
+            for p in &s.primary_identifier {
+                assert!(s.properties.contains_key(p) || s.attributes.contains(p), "{}: {p}", s.type_name);
+            }
+        }
+    }
+
+    #[test]
+    fn lambda_code_is_write_only_below_the_top_level() {
+        let f = load(LAMBDA_FUNCTION, Some("FunctionName"), &[]);
+        for p in ["Code.ZipFile", "Code.S3Bucket", "Code.S3Key", "Code.ImageUri", "SnapStart"] {
+            assert!(f.write_only.contains(&p.to_string()), "{p}");
+        }
+        assert!(!f.is_write_only("Code"), "Code as a whole is compared, its members are not");
+        assert!(f.is_write_only("SnapStart"));
+        assert_eq!(f.primary_identifier, ["FunctionName"]);
+        assert_eq!(f.enums["PackageType"], [serde_json::json!("Image"), serde_json::json!("Zip")]);
+        assert_eq!(f.enums["Architectures[*]"], [serde_json::json!("x86_64"), serde_json::json!("arm64")]);
+        let code = serde_json::json!({"ZipFile": "exports.handler = 1", "S3Bucket": "b"});
+        assert_eq!(f.comparable("Code", &code), serde_json::json!({}));
+        assert!(f.taggable && f.tag_on_create && f.tag_updatable);
+        assert_eq!(f.tag_property.as_deref(), Some("Tags"));
+    }
+
+    #[test]
+    fn ecr_has_nested_create_only_paths() {
+        let r = load(ECR_REPOSITORY, Some("RepositoryName"), &[]);
+        let mut co = r.create_only.clone();
+        co.sort();
+        assert_eq!(
+            co,
+            [
+                "EncryptionConfiguration",
+                "EncryptionConfiguration.EncryptionType",
+                "EncryptionConfiguration.KmsKey",
+                "RepositoryName"
+            ]
+        );
+        let old = serde_json::json!({"EncryptionType": "AES256"});
+        let new = serde_json::json!({"EncryptionType": "KMS", "KmsKey": "k"});
+        assert_eq!(
+            r.create_only_changes("EncryptionConfiguration", Some(&old), Some(&new)),
+            ["EncryptionConfiguration.EncryptionType", "EncryptionConfiguration.KmsKey"]
+        );
+    }
+
+    #[test]
+    fn bucket_nested_facts_defaults_enums_and_tagging() {
+        let s = load(S3_BUCKET, Some("BucketName"), &[]);
+        for p in [
+            "LifecycleConfiguration.Rules[*].Transition",
+            "LifecycleConfiguration.Rules[*].ExpiredObjectDeleteMarker",
+            "ReplicationConfiguration.Rules[*].Prefix",
+            "AccessControl",
+        ] {
+            assert!(s.write_only.contains(&p.to_string()), "{p}");
+        }
+        assert!(s.read_only.contains(&"MetadataConfiguration.Destination".to_string()));
+        assert!(!s.attributes.contains(&"MetadataConfiguration.Destination".to_string()));
+        assert_eq!(s.primary_identifier, ["BucketName"]);
+        assert_eq!(s.defaults["VersioningConfiguration.Status"], "Suspended");
+        assert_eq!(
+            s.enums["VersioningConfiguration.Status"],
+            [serde_json::json!("Enabled"), serde_json::json!("Suspended")]
+        );
+        assert!(s.enums.contains_key(
+            "BucketEncryption.ServerSideEncryptionConfiguration[*].ServerSideEncryptionByDefault.SSEAlgorithm"
+        ));
+        assert!(s.taggable && s.tag_on_create && s.tag_updatable);
+        assert_eq!(s.tag_property.as_deref(), Some("Tags"));
+        // A status left out and the status at its default mean the same.
+        assert_eq!(
+            s.canonical("VersioningConfiguration", &serde_json::json!({"Status": "Suspended"})),
+            serde_json::json!({})
+        );
+
+        let role = load(IAM_ROLE, Some("RoleName"), &[]);
+        assert_eq!(role.defaults["Path"], "/");
+        assert_eq!(role.canonical("Path", &serde_json::json!("/")), Json::Null);
+        assert!(role.patterns.contains_key("RoleName"));
+        let mp = load(IAM_MANAGED_POLICY, None, &[]);
+        assert!(!mp.taggable && !mp.tag_on_create && !mp.tag_updatable);
+        assert_eq!(mp.tag_property, None);
+    }
+
+    #[test]
+    fn enums_and_patterns_are_checked_at_their_path() {
+        use cairn_core::provider::check_against_schema;
+        use cairn_core::Value;
+        let s = load(S3_BUCKET, Some("BucketName"), &[]);
+        let props = Value::from_json(&serde_json::json!({
+            "VersioningConfiguration": {"Status": "Sometimes"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "rot13"}}
+            ]}
+        }));
+        let f = check_against_schema(&s, &props);
+        let got: Vec<(&str, &str)> = f.iter().map(|f| (f.path.as_str(), f.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "BucketEncryption.ServerSideEncryptionConfiguration[1].ServerSideEncryptionByDefault.SSEAlgorithm",
+                    "expected one of `aws:kms`, `AES256`, `aws:kms:dsse`, found `rot13`"
+                ),
+                ("VersioningConfiguration.Status", "expected one of `Enabled`, `Suspended`, found `Sometimes`"),
+            ]
+        );
+    }
 }

@@ -983,8 +983,13 @@ mod tests {
             aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
         );
         let failures = Bucket::new(aws).check(&Value::from_json(&json!({"BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "DES"}}]}})));
+        // The schema's enum finds it first, at its exact path.
         assert_eq!(failures.len(), 1);
-        assert_eq!(failures[0].path, "BucketEncryption");
+        assert_eq!(
+            failures[0].path,
+            "BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm"
+        );
+        assert_eq!(failures[0].message, "expected one of `aws:kms`, `AES256`, `aws:kms:dsse`, found `DES`");
     }
 
     #[test]
