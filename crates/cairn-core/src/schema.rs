@@ -227,6 +227,15 @@ fn loose_scalar_eq(a: &Json, b: &Json) -> bool {
     }
 }
 
+/// `v` with every scalar as its spelling (a sort key).
+fn spelled(v: &Json) -> Json {
+    match v {
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), spelled(x))).collect()),
+        Json::Array(a) => Json::Array(a.iter().map(spelled).collect()),
+        other => spelling(other).map(Json::String).unwrap_or(Json::Null),
+    }
+}
+
 fn join_key(spath: &str, key: &str) -> String {
     if spath.is_empty() {
         key.to_string()
@@ -239,7 +248,7 @@ impl TypeSchema {
     /// A top-level property's value in the form comparisons use: at every path, a value
     /// equal to the schema's `default` there is left out (the whole property becomes
     /// null), null keys are dropped, and the lists of [`TypeSchema::unordered_lists`] are
-    /// sorted.
+    /// sorted and their duplicates dropped (set-like lists).
     pub fn canonical(&self, property: &str, v: &Json) -> Json {
         let c = self.canon(property, v);
         if self.is_default(property, &c) {
@@ -265,7 +274,10 @@ impl TypeSchema {
                 let sp = format!("{spath}[*]");
                 let mut items: Vec<Json> = a.iter().map(|x| self.canon(&sp, x)).collect();
                 if self.unordered_lists.iter().any(|u| u == spath) {
-                    items.sort_by_cached_key(|x| x.to_string());
+                    // Sorted by content with scalars in their spelling (`1` and `"1"` sort
+                    // alike), duplicates dropped: a set.
+                    items.sort_by_cached_key(|x| spelled(x).to_string());
+                    items.dedup_by(|a, b| loose_eq(a, b));
                 }
                 Json::Array(items)
             }
@@ -500,7 +512,8 @@ mod tests {
         let s = schema();
         assert_eq!(s.canonical("Path", &json!("/")), Json::Null);
         assert_eq!(s.canonical("Config", &json!({"Port": "5432", "Engine": "pg"})), json!({"Engine": "pg"}));
-        assert_eq!(s.canonical("Ids", &json!(["b", "a"])), json!(["a", "b"]));
+        assert_eq!(s.canonical("Ids", &json!(["b", "a", "b"])), json!(["a", "b"]));
+        assert_eq!(s.canonical("Ids", &json!([2, "1"])), json!(["1", 2]));
         assert_eq!(s.canonical("Other", &json!(["b", "a"])), json!(["b", "a"]));
     }
 
