@@ -228,11 +228,40 @@ pub fn diff_properties(t: &dyn ResourceType, old: &Value, new: &Value) -> Vec<Pr
                 new: n.cloned(),
                 forces_replacement: !forced_by.is_empty(),
                 forced_by,
-                details: crate::diff::property(k, o, n, &schema.unordered_lists),
+                details: without_defaults(schema, k, crate::diff::property(k, o, n, &schema.unordered_lists)),
             });
         }
     }
     out
+}
+
+/// The details without a value added or removed at its schema default (the same as no
+/// value), unless nothing else is left.
+fn without_defaults(
+    schema: &TypeSchema,
+    property: &str,
+    details: Vec<crate::diff::Detail>,
+) -> Vec<crate::diff::Detail> {
+    if schema.defaults.is_empty() {
+        return details;
+    }
+    let at_default = |d: &crate::diff::Detail| {
+        let value = match d.kind {
+            crate::diff::Kind::Add => d.new.as_ref(),
+            crate::diff::Kind::Delete => d.old.as_ref(),
+            crate::diff::Kind::Update => None,
+        };
+        let path = if d.path.is_empty() || d.path.starts_with('[') {
+            format!("{property}{}", d.path)
+        } else {
+            format!("{property}.{}", d.path)
+        };
+        value.and_then(Value::to_json).is_some_and(|v| schema.is_default(&crate::schema::schema_path_of(&path), &v))
+    };
+    if details.iter().all(at_default) {
+        return details;
+    }
+    details.into_iter().filter(|d| !at_default(d)).collect()
 }
 
 /// [`coerce`], with each unknown value (known after up) as a string no real value holds,

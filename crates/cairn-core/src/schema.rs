@@ -102,6 +102,19 @@ pub fn property_of(path: &str) -> String {
     }
 }
 
+/// The schema path of a concrete one: each `[index]` becomes `[*]` (`Rules[0].Status` gives
+/// `Rules[*].Status`).
+pub fn schema_path_of(concrete: &str) -> String {
+    let mut out = String::new();
+    for seg in parse(concrete) {
+        match seg {
+            Seg::Key(k) => out = join_key(&out, &k),
+            Seg::Index(_) | Seg::Any => out.push_str("[*]"),
+        }
+    }
+    out
+}
+
 /// Whether a path names something below its top-level property.
 pub fn is_nested(path: &str) -> bool {
     parse(path).len() > 1
@@ -159,8 +172,7 @@ fn collect<'a>(segs: &[Seg], v: &'a Json, path: String, out: &mut Vec<(String, &
     }
 }
 
-/// Remove what the schema path `pattern` names from `v` (a mapping of top-level
-/// properties).
+/// Remove what the schema path `segs` names from `v` (a mapping of top-level properties).
 fn remove_at(segs: &[Seg], v: &mut Json) {
     match (segs, v) {
         ([Seg::Key(k)], Json::Object(m)) => {
@@ -285,7 +297,8 @@ impl TypeSchema {
         }
     }
 
-    fn is_default(&self, spath: &str, v: &Json) -> bool {
+    /// Whether `v` is the schema's default at the schema path `spath`.
+    pub fn is_default(&self, spath: &str, v: &Json) -> bool {
         self.defaults.get(spath).is_some_and(|d| loose_scalar_eq(d, v))
     }
 
@@ -308,6 +321,16 @@ impl TypeSchema {
             remove_at(&parse(p), &mut whole);
         }
         whole.as_object_mut().and_then(|m| m.remove(property)).unwrap_or(Json::Null)
+    }
+
+    /// `properties` (a mapping of top-level properties) without any write-only path: what a
+    /// `read` gives back.
+    pub fn without_write_only(&self, properties: &Json) -> Json {
+        let mut out = properties.clone();
+        for p in &self.write_only {
+            remove_at(&parse(p), &mut out);
+        }
+        out
     }
 
     /// `live` (a value of `property` as `read` returns it) with the nested write-only
@@ -483,6 +506,7 @@ mod tests {
         assert_eq!(from_pointer("/properties/Code/ZipFile").as_deref(), Some("Code.ZipFile"));
         assert_eq!(from_pointer("/definitions/X"), None);
         assert_eq!(property_of("A.B[*].C"), "A");
+        assert_eq!(schema_path_of("A.B[2].C[0]"), "A.B[*].C[*]");
         assert!(!is_nested("Tags") && is_nested("Tags[*].Key"));
     }
 
