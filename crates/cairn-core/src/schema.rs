@@ -426,8 +426,16 @@ static PATTERNS: LazyLock<Mutex<HashMap<String, Option<regex::Regex>>>> = LazyLo
 
 fn pattern_matches(pattern: &str, s: &str) -> bool {
     let mut cache = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
-    let re = cache.entry(pattern.to_string()).or_insert_with(|| regex::Regex::new(pattern).ok());
+    let re = cache.entry(pattern.to_string()).or_insert_with(|| regex::Regex::new(&ecma_escapes(pattern)).ok());
     re.as_ref().is_none_or(|re| re.is_match(s))
+}
+
+/// A registry pattern (ECMA-262 syntax) with its `\uXXXX` escapes written as the `regex`
+/// crate spells them (`\x{XXXX}`).
+fn ecma_escapes(pattern: &str) -> String {
+    static U: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\\u([0-9A-Fa-f]{4})").expect("valid regex"));
+    U.replace_all(pattern, r"\x{$1}").into_owned()
 }
 
 /// The enum and pattern failures in `properties`, each at its concrete path. Unknown values
@@ -562,6 +570,15 @@ mod tests {
         assert_eq!(s.comparable("Config", &json!({"Endpoint": "e", "Engine": "pg"})), json!({"Engine": "pg"}));
         let live = json!({"Handler": "y"});
         assert_eq!(s.with_write_only("Code", &desired, &live), json!({"Handler": "y", "ZipFile": "code"}));
+    }
+
+    #[test]
+    fn registry_patterns_compile_with_their_unicode_escapes() {
+        let path = r"^(\u002F)|(\u002F[\u0021-\u007E]+\u002F)$";
+        assert_eq!(ecma_escapes(path), r"^(\x{002F})|(\x{002F}[\x{0021}-\x{007E}]+\x{002F})$");
+        assert!(pattern_matches(path, "/"));
+        assert!(pattern_matches(path, "/app/"));
+        assert!(!pattern_matches(path, "app"));
     }
 
     #[test]
