@@ -1532,7 +1532,7 @@ async fn enums_and_patterns_are_checked_at_their_nested_path() {
     let h = Harness::new();
     let graph = h.graph(&configured("oracle", None, "Not Valid", "s1", &[], false), &[]);
     let state = h.state().await;
-    let err = plan_up(&graph, &state, &h.registry, &PlanOptions::default()).err().expect("the check fails");
+    let err = plan_up(&graph, &state, &h.registry, &PlanOptions::default()).expect_err("the check fails");
     let text = format!("{err:?}");
     assert!(text.contains("Db (Test::Thing) Config.Engine: expected one of `pg`, `mysql`, found `oracle`"), "{text}");
     assert!(
