@@ -4,20 +4,29 @@
 //! - properties: the schema's top-level properties minus the read-only ones, each with its
 //!   JSON type (a `$ref` is resolved to the definition's type; several types or none give
 //!   `""`, any);
-//! - `required`, `createOnlyProperties` and `writeOnlyProperties` (top-level ones only:
-//!   `/properties/X` gives `X`);
+//! - `required` (top level);
+//! - `createOnlyProperties`, `writeOnlyProperties`, `readOnlyProperties` and
+//!   `primaryIdentifier`, top-level and nested, as paths in `TypeSchema`'s syntax
+//!   (`/properties/A/*/C` gives `A[*].C`, see `cairn_core::schema`);
 //! - attributes: the top-level `readOnlyProperties` (the `Fn::GetAtt` names);
-//! - `taggable`: `tagging.taggable` (default true when the schema has `Tags`);
-//! - `unordered_lists`: the arrays marked `insertionOrder: false`, at any depth.
+//! - the tagging metadata: `tagging.taggable` (default: the schema has `Tags`),
+//!   `tagOnCreate` and `tagUpdatable` (default: taggable), `tagProperty`;
+//! - at any depth, through [`walk`]: `unordered_lists` (the arrays marked
+//!   `insertionOrder: false`), `default`s, `enum`s and `pattern`s by path. Where
+//!   alternatives (`oneOf`/`anyOf`) give one path several enums, their union is kept; several
+//!   different patterns, none (cairn cannot tell which applies).
 //!
 //! Facts about nested properties come from [`walk`], which visits every property
 //! definition with its path in `TypeSchema`'s syntax (`LifecycleConfiguration.Rules`,
 //! `Policies[*].PolicyDocument`), through `properties`, `items`, `$ref`s into `definitions`
 //! and `oneOf`/`anyOf`/`allOf` alternatives.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value as Json;
 
 use cairn_core::provider::TypeSchema;
+use cairn_core::schema;
 
 pub const S3_BUCKET: &str = include_str!("../schemas/aws-s3-bucket.json");
 pub const S3_BUCKET_POLICY: &str = include_str!("../schemas/aws-s3-bucketpolicy.json");
@@ -25,38 +34,62 @@ pub const IAM_ROLE: &str = include_str!("../schemas/aws-iam-role.json");
 pub const IAM_MANAGED_POLICY: &str = include_str!("../schemas/aws-iam-managedpolicy.json");
 pub const IAM_POLICY: &str = include_str!("../schemas/aws-iam-policy.json");
 pub const IAM_INSTANCE_PROFILE: &str = include_str!("../schemas/aws-iam-instanceprofile.json");
+// Vendored ahead of the types that will use them (loaded by the tests).
+pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
+pub const DYNAMODB_TABLE: &str = include_str!("../schemas/aws-dynamodb-table.json");
+pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
+pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
+pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
+pub const RDS_DB_INSTANCE: &str = include_str!("../schemas/aws-rds-dbinstance.json");
+pub const ECR_REPOSITORY: &str = include_str!("../schemas/aws-ecr-repository.json");
 
 /// Build a [`TypeSchema`] from a registry schema's text. Panics if the vendored text is not
 /// a registry schema (the tests load every vendored file).
 pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str]) -> TypeSchema {
     let schema: Json = serde_json::from_str(text).expect("vendored CloudFormation schema is valid JSON");
     let type_name = schema["typeName"].as_str().expect("schema has a typeName").to_string();
-    let top = |key: &str| -> Vec<String> {
+    let paths = |key: &str| -> Vec<String> {
         schema[key]
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .filter_map(|p| p.strip_prefix("/properties/"))
-                    .filter(|p| !p.contains('/'))
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(Json::as_str).filter_map(schema::from_pointer).collect())
             .unwrap_or_default()
     };
-    let read_only = top("readOnlyProperties");
+    let read_only = paths("readOnlyProperties");
+    let attributes: Vec<String> = read_only.iter().filter(|p| !schema::is_nested(p)).cloned().collect();
     let props = schema["properties"].as_object().expect("schema has properties");
     let properties = props
         .iter()
-        .filter(|(name, _)| !read_only.contains(name))
+        .filter(|(name, _)| !attributes.contains(name))
         .map(|(name, def)| (name.clone(), json_type(&schema, def)))
         .collect();
-    let taggable = schema["tagging"]["taggable"].as_bool().unwrap_or_else(|| props.contains_key("Tags"));
+    let tagging = &schema["tagging"];
+    let taggable = tagging["taggable"].as_bool().unwrap_or_else(|| props.contains_key("Tags"));
+    let tag_property = match tagging["tagProperty"].as_str() {
+        Some(p) => schema::from_pointer(p),
+        None if taggable && props.contains_key("Tags") => Some("Tags".to_string()),
+        None => None,
+    };
     let mut unordered_lists = Vec::new();
+    let mut defaults = BTreeMap::new();
+    let mut enums: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    let mut patterns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     walk(&schema, &mut |p| {
         if p.get("insertionOrder") == Some(&Json::Bool(false)) {
             unordered_lists.push(p.path.to_string());
+        }
+        if let Some(d) = p.get("default") {
+            defaults.entry(p.path.to_string()).or_insert_with(|| d.clone());
+        }
+        if let Some(Json::Array(values)) = p.get("enum") {
+            let known = enums.entry(p.path.to_string()).or_default();
+            for v in values {
+                if !known.contains(v) {
+                    known.push(v.clone());
+                }
+            }
+        }
+        if let Some(Json::String(pattern)) = p.get("pattern") {
+            patterns.entry(p.path.to_string()).or_default().insert(pattern.clone());
         }
     });
     unordered_lists.sort();
@@ -68,13 +101,25 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
             .as_array()
             .map(|r| r.iter().filter_map(Json::as_str).map(str::to_string).collect())
             .unwrap_or_default(),
-        create_only: top("createOnlyProperties"),
-        write_only: top("writeOnlyProperties"),
-        attributes: read_only,
+        create_only: paths("createOnlyProperties"),
+        write_only: paths("writeOnlyProperties"),
+        read_only,
+        attributes,
+        primary_identifier: paths("primaryIdentifier"),
         name_property: name_property.map(str::to_string),
         taggable,
+        tag_on_create: tagging["tagOnCreate"].as_bool().unwrap_or(taggable),
+        tag_updatable: tagging["tagUpdatable"].as_bool().unwrap_or(taggable),
+        tag_property,
         volatile_attributes: volatile_attributes.iter().map(|s| s.to_string()).collect(),
         unordered_lists,
+        defaults,
+        enums,
+        patterns: patterns
+            .into_iter()
+            .filter(|(_, p)| p.len() == 1)
+            .filter_map(|(path, p)| p.into_iter().next().map(|p| (path, p)))
+            .collect(),
     }
 }
 
@@ -308,5 +353,150 @@ mod tests {
         let bp = load(S3_BUCKET_POLICY, None, &[]);
         assert_eq!(bp.create_only, ["Bucket"]);
         assert!(bp.attributes.is_empty());
+    }
+
+    /// Every vendored schema, with its type name.
+    const VENDORED: [&str; 13] = [
+        S3_BUCKET,
+        S3_BUCKET_POLICY,
+        IAM_ROLE,
+        IAM_MANAGED_POLICY,
+        IAM_POLICY,
+        IAM_INSTANCE_PROFILE,
+        LAMBDA_FUNCTION,
+        DYNAMODB_TABLE,
+        EC2_VPC,
+        EC2_SUBNET,
+        EC2_SECURITY_GROUP,
+        RDS_DB_INSTANCE,
+        ECR_REPOSITORY,
+    ];
+
+    #[test]
+    fn nested_paths_across_the_vendored_schemas() {
+        let all: Vec<TypeSchema> = VENDORED.iter().map(|t| load(t, None, &[])).collect();
+        let with_nested = |f: fn(&TypeSchema) -> &Vec<String>| -> Vec<&str> {
+            all.iter().filter(|s| f(s).iter().any(|p| schema::is_nested(p))).map(|s| s.type_name.as_str()).collect()
+        };
+        assert_eq!(with_nested(|s| &s.create_only), ["AWS::ECR::Repository"]);
+        assert_eq!(
+            with_nested(|s| &s.write_only),
+            ["AWS::S3::Bucket", "AWS::Lambda::Function", "AWS::EC2::VPC", "AWS::EC2::SecurityGroup"]
+        );
+        for s in &all {
+            // Every path is in the engine's syntax (no pointer left), and every
+            // primaryIdentifier names a property or an attribute.
+            for p in s.create_only.iter().chain(&s.write_only).chain(&s.read_only).chain(&s.unordered_lists) {
+                assert!(!p.contains('/') && !p.is_empty(), "{}: {p}", s.type_name);
+            }
+            assert!(!s.primary_identifier.is_empty(), "{}", s.type_name);
+            for p in &s.primary_identifier {
+                assert!(s.properties.contains_key(p) || s.attributes.contains(p), "{}: {p}", s.type_name);
+            }
+        }
+    }
+
+    #[test]
+    fn lambda_code_is_write_only_below_the_top_level() {
+        let f = load(LAMBDA_FUNCTION, Some("FunctionName"), &[]);
+        for p in ["Code.ZipFile", "Code.S3Bucket", "Code.S3Key", "Code.ImageUri", "SnapStart"] {
+            assert!(f.write_only.contains(&p.to_string()), "{p}");
+        }
+        assert!(!f.is_write_only("Code"), "Code as a whole is compared, its members are not");
+        assert!(f.is_write_only("SnapStart"));
+        assert_eq!(f.primary_identifier, ["FunctionName"]);
+        assert_eq!(f.enums["PackageType"], [serde_json::json!("Image"), serde_json::json!("Zip")]);
+        assert_eq!(f.enums["Architectures[*]"], [serde_json::json!("x86_64"), serde_json::json!("arm64")]);
+        let code = serde_json::json!({"ZipFile": "exports.handler = 1", "S3Bucket": "b"});
+        assert_eq!(f.comparable("Code", &code), serde_json::json!({}));
+        assert!(f.taggable && f.tag_on_create && f.tag_updatable);
+        assert_eq!(f.tag_property.as_deref(), Some("Tags"));
+    }
+
+    #[test]
+    fn ecr_has_nested_create_only_paths() {
+        let r = load(ECR_REPOSITORY, Some("RepositoryName"), &[]);
+        let mut co = r.create_only.clone();
+        co.sort();
+        assert_eq!(
+            co,
+            [
+                "EncryptionConfiguration",
+                "EncryptionConfiguration.EncryptionType",
+                "EncryptionConfiguration.KmsKey",
+                "RepositoryName"
+            ]
+        );
+        let old = serde_json::json!({"EncryptionType": "AES256"});
+        let new = serde_json::json!({"EncryptionType": "KMS", "KmsKey": "k"});
+        assert_eq!(
+            r.create_only_changes("EncryptionConfiguration", Some(&old), Some(&new)),
+            ["EncryptionConfiguration.EncryptionType", "EncryptionConfiguration.KmsKey"]
+        );
+    }
+
+    #[test]
+    fn bucket_nested_facts_defaults_enums_and_tagging() {
+        let s = load(S3_BUCKET, Some("BucketName"), &[]);
+        for p in [
+            "LifecycleConfiguration.Rules[*].Transition",
+            "LifecycleConfiguration.Rules[*].ExpiredObjectDeleteMarker",
+            "ReplicationConfiguration.Rules[*].Prefix",
+            "AccessControl",
+        ] {
+            assert!(s.write_only.contains(&p.to_string()), "{p}");
+        }
+        assert!(s.read_only.contains(&"MetadataConfiguration.Destination".to_string()));
+        assert!(!s.attributes.contains(&"MetadataConfiguration.Destination".to_string()));
+        assert_eq!(s.primary_identifier, ["BucketName"]);
+        assert_eq!(s.defaults["VersioningConfiguration.Status"], "Suspended");
+        assert_eq!(
+            s.enums["VersioningConfiguration.Status"],
+            [serde_json::json!("Enabled"), serde_json::json!("Suspended")]
+        );
+        assert!(s.enums.contains_key(
+            "BucketEncryption.ServerSideEncryptionConfiguration[*].ServerSideEncryptionByDefault.SSEAlgorithm"
+        ));
+        assert!(s.taggable && s.tag_on_create && s.tag_updatable);
+        assert_eq!(s.tag_property.as_deref(), Some("Tags"));
+        // A status left out and the status at its default mean the same.
+        assert_eq!(
+            s.canonical("VersioningConfiguration", &serde_json::json!({"Status": "Suspended"})),
+            serde_json::json!({})
+        );
+
+        let role = load(IAM_ROLE, Some("RoleName"), &[]);
+        assert_eq!(role.defaults["Path"], "/");
+        assert_eq!(role.canonical("Path", &serde_json::json!("/")), Json::Null);
+        assert!(role.patterns.contains_key("RoleName"));
+        let mp = load(IAM_MANAGED_POLICY, None, &[]);
+        assert!(!mp.taggable && !mp.tag_on_create && !mp.tag_updatable);
+        assert_eq!(mp.tag_property, None);
+    }
+
+    #[test]
+    fn enums_and_patterns_are_checked_at_their_path() {
+        use cairn_core::provider::check_against_schema;
+        use cairn_core::Value;
+        let s = load(S3_BUCKET, Some("BucketName"), &[]);
+        let props = Value::from_json(&serde_json::json!({
+            "VersioningConfiguration": {"Status": "Sometimes"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "rot13"}}
+            ]}
+        }));
+        let f = check_against_schema(&s, &props);
+        let got: Vec<(&str, &str)> = f.iter().map(|f| (f.path.as_str(), f.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "BucketEncryption.ServerSideEncryptionConfiguration[1].ServerSideEncryptionByDefault.SSEAlgorithm",
+                    "expected one of `aws:kms`, `AES256`, `aws:kms:dsse`, found `rot13`"
+                ),
+                ("VersioningConfiguration.Status", "expected one of `Enabled`, `Suspended`, found `Sometimes`"),
+            ]
+        );
     }
 }

@@ -427,18 +427,6 @@ pub(crate) fn visible_tags(
     }
 }
 
-/// Tags compare as a set of keys and values.
-pub(crate) fn tags_equivalent(a: &Json, b: &Json) -> bool {
-    let set = |v: &Json| -> Option<BTreeMap<String, String>> {
-        let wrapped = serde_json::json!({"Tags": v});
-        tag_list(&wrapped).ok().map(|l| l.into_iter().collect())
-    };
-    match (set(a), set(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 /// Equality where a number or boolean equals its string spelling (`30` and `"30"`), and a
 /// key whose value is null equals an absent key.
 pub(crate) fn loose_eq(a: &Json, b: &Json) -> bool {
@@ -460,11 +448,13 @@ pub(crate) fn loose_eq(a: &Json, b: &Json) -> bool {
 
 /// Build `read`'s properties: each live value, but in the user's spelling when the two mean
 /// the same (so that a read right after a write is byte-equal to the desired properties).
+/// "The same" is the engine's comparison: schema defaults and set-like lists normalised,
+/// then the type's `equivalent` ([`cairn_core::schema::same_property`]).
 pub(crate) fn in_user_spelling(t: &dyn ResourceType, live: BTreeMap<String, Json>, desired: &Json) -> Json {
     let mut out = Map::new();
     for (k, v) in live {
         match desired.get(&k) {
-            Some(d) if t.equivalent(&k, &v, d) => out.insert(k, d.clone()),
+            Some(d) if cairn_core::schema::same_property(t, &k, Some(&v), Some(d)) => out.insert(k, d.clone()),
             _ => out.insert(k, v),
         };
     }
@@ -512,17 +502,6 @@ pub(crate) fn data(physical_id: impl Into<String>, attributes: BTreeMap<String, 
 /// A character IAM accepts in role, policy and instance profile names (`[\w+=,.@-]`).
 pub(crate) fn iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
-}
-
-/// Whether two lists of strings hold the same strings, in any order (IAM attachment lists,
-/// ARN lists: AWS does not keep their order).
-pub fn same_string_set(old: &Json, new: &Json) -> bool {
-    let set = |v: &Json| {
-        str_list(&serde_json::json!({ "x": v }), "x")
-            .ok()
-            .map(|l| l.into_iter().collect::<std::collections::BTreeSet<_>>())
-    };
-    matches!((set(old), set(new)), (Some(a), Some(b)) if a == b)
 }
 
 #[cfg(test)]
@@ -660,14 +639,6 @@ mod tests {
         assert!(!loose_eq(&json!({"a": 30}), &json!({"a": 31})));
         assert!(!loose_eq(&json!({"a": 30}), &json!({})));
         assert!(!loose_eq(&json!([1]), &json!([1, 1])));
-    }
-
-    #[test]
-    fn tags_compare_as_sets() {
-        let a = json!([{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]);
-        let b = json!([{"Key": "b", "Value": "2"}, {"Key": "a", "Value": 1}]);
-        assert!(tags_equivalent(&a, &b));
-        assert!(!tags_equivalent(&a, &json!([{"Key": "a", "Value": "1"}])));
     }
 
     #[test]

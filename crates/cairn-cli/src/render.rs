@@ -127,7 +127,7 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             }
             Action::Replace => {
                 let forcing: Vec<&str> =
-                    s.changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.as_str()).collect();
+                    s.changes.iter().flat_map(|c| c.forced_by.iter().map(String::as_str)).collect();
                 let why = if let Some(r) = &s.reason {
                     r.clone()
                 } else {
@@ -640,4 +640,41 @@ pub fn table_text(t: &comfy_table::Table) -> String {
         let _ = writeln!(out, "{}", line.trim_end());
     }
     out
+}
+
+#[cfg(test)]
+mod schema_path_tests {
+    use cairn_core::plan::ReplaceMode;
+
+    use super::*;
+
+    #[test]
+    fn a_nested_create_only_change_names_its_path() {
+        let change = PropertyChange {
+            name: "EncryptionConfiguration".into(),
+            old: Some(Value::from_json(&serde_json::json!({"EncryptionType": "AES256"}))),
+            new: Some(Value::from_json(&serde_json::json!({"EncryptionType": "KMS"}))),
+            forces_replacement: true,
+            forced_by: vec!["EncryptionConfiguration.EncryptionType".into()],
+            details: Vec::new(),
+        };
+        let step = Step {
+            id: "Repo".into(),
+            type_name: "AWS::ECR::Repository".into(),
+            action: Action::Replace,
+            parent: None,
+            changes: vec![change],
+            replace_mode: Some(ReplaceMode::CreateBeforeDelete),
+            reason: None,
+            retain: false,
+            retired: false,
+            inputs: None,
+            region: None,
+            physical_id: Some("repo".into()),
+            drift: None,
+        };
+        let plan = Plan { steps: vec![step], ..Plan::default() };
+        let text = plan_text(&plan, "Preview", false, false, Style { color: false });
+        assert!(text.contains("[EncryptionConfiguration.EncryptionType forces replacement]"), "{text}");
+    }
 }

@@ -18,6 +18,7 @@ pub mod project;
 pub mod provider;
 pub mod reconcile;
 pub mod refresh;
+pub mod schema;
 pub mod state;
 pub mod template;
 pub mod value;

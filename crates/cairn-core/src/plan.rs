@@ -67,8 +67,14 @@ pub struct PropertyChange {
     pub old: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
-    /// A create-only property: this change forces replacement.
+    /// A create-only property, or one with a nested create-only path that changed: this
+    /// change forces replacement.
     pub forces_replacement: bool,
+    /// What forces the replacement: the property's name when it is create-only as a
+    /// whole, else the concrete nested create-only paths that changed
+    /// (`Config.Engine`, `Rules[1].Kind`). Empty when nothing does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forced_by: Vec<String>,
     /// The leaf-level changes inside the property (at least one): see [`crate::diff`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
@@ -190,7 +196,10 @@ impl ResourceLookup for PlannedValues<'_> {
 }
 
 /// Compare desired properties with a resource's state: the changed top-level properties,
-/// each with its leaf-level details.
+/// each with its leaf-level details. Values are compared through
+/// [`crate::schema::same_property`] (schema defaults and set-like lists normalised, then the
+/// type's `equivalent`); a change replaces when the property is create-only or a nested
+/// create-only path under it changed.
 pub fn diff_properties(t: &dyn ResourceType, old: &Value, new: &Value) -> Vec<PropertyChange> {
     let schema = t.schema();
     let empty = BTreeMap::new();
@@ -202,27 +211,83 @@ pub fn diff_properties(t: &dyn ResourceType, old: &Value, new: &Value) -> Vec<Pr
         let (o, n) = (old_m.get(k), new_m.get(k));
         let same = match (o, n) {
             (None, None) => true,
-            (Some(o), Some(n)) => {
-                if n.contains_unknown() {
-                    false
-                } else {
-                    let (oj, nj) = (coerce(schema, k, o), coerce(schema, k, n));
-                    t.equivalent(k, &oj, &nj) && o.contains_secret() == n.contains_secret()
-                }
+            (_, Some(n)) if n.contains_unknown() => false,
+            _ => {
+                let (oj, nj) = (o.map(|o| coerce(schema, k, o)), n.map(|n| coerce(schema, k, n)));
+                crate::schema::same_property(t, k, oj.as_ref(), nj.as_ref())
+                    && o.is_some_and(Value::contains_secret) == n.is_some_and(Value::contains_secret)
             }
-            _ => false,
         };
         if !same {
+            let forced_by = if schema.create_only.iter().any(|c| c == k) {
+                vec![k.clone()]
+            } else {
+                let (oj, nj) = (
+                    o.map(|o| coerce_marking_unknowns(schema, k, o)),
+                    n.map(|n| coerce_marking_unknowns(schema, k, n)),
+                );
+                schema.create_only_changes(k, oj.as_ref(), nj.as_ref())
+            };
             out.push(PropertyChange {
                 name: k.clone(),
                 old: o.cloned(),
                 new: n.cloned(),
-                forces_replacement: schema.create_only.iter().any(|c| c == k),
-                details: crate::diff::property(k, o, n, &schema.unordered_lists),
+                forces_replacement: !forced_by.is_empty(),
+                forced_by,
+                details: without_defaults(schema, k, crate::diff::property(k, o, n, &schema.unordered_lists)),
             });
         }
     }
     out
+}
+
+/// The details without a value added or removed at its schema default (the same as no
+/// value), unless nothing else is left.
+fn without_defaults(
+    schema: &TypeSchema,
+    property: &str,
+    details: Vec<crate::diff::Detail>,
+) -> Vec<crate::diff::Detail> {
+    if schema.defaults.is_empty() {
+        return details;
+    }
+    let at_default = |d: &crate::diff::Detail| {
+        let value = match d.kind {
+            crate::diff::Kind::Add => d.new.as_ref(),
+            crate::diff::Kind::Delete => d.old.as_ref(),
+            crate::diff::Kind::Update => None,
+        };
+        let path = if d.path.is_empty() || d.path.starts_with('[') {
+            format!("{property}{}", d.path)
+        } else {
+            format!("{property}.{}", d.path)
+        };
+        value.and_then(Value::to_json).is_some_and(|v| schema.is_default(&crate::schema::schema_path_of(&path), &v))
+    };
+    if details.iter().all(at_default) {
+        return details;
+    }
+    details.into_iter().filter(|d| !at_default(d)).collect()
+}
+
+/// [`coerce`], with each unknown value (known after up) as a string no real value holds,
+/// so that an unknown value at a create-only path counts as changed and a known one
+/// elsewhere in the property is still compared.
+fn coerce_marking_unknowns(schema: &TypeSchema, key: &str, v: &Value) -> serde_json::Value {
+    fn mark(v: &Value) -> Value {
+        match v {
+            Value::Unknown => Value::String("\u{0}(known after up)".to_string()),
+            Value::List(l) => Value::List(l.iter().map(mark).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), mark(x))).collect()),
+            Value::Secret(x) => mark(x),
+            other => other.clone(),
+        }
+    }
+    if v.contains_unknown() {
+        coerce(schema, key, &mark(v))
+    } else {
+        coerce(schema, key, v)
+    }
 }
 
 /// A property's JSON as the provider receives it: top-level scalars coerced to the

@@ -15,6 +15,11 @@ use crate::value::Value;
 
 /// The schema facts the engine needs about a type (a subset of the CloudFormation
 /// registry schema: AWS types fill it from their vendored schema).
+///
+/// Every path here is in one syntax, documented in [`crate::schema`]: property names from
+/// the top level joined with `.`, `[*]` for a list's elements (`Tags`, `Code.ZipFile`,
+/// `LifecycleConfiguration.Rules[*].Transition`). A top-level path is just the property's
+/// name, so `create_only.contains(name)` still asks about a whole property.
 #[derive(Clone, Debug, Default)]
 pub struct TypeSchema {
     pub type_name: String,
@@ -22,26 +27,45 @@ pub struct TypeSchema {
     /// "boolean", "array", "object", or "" for any).
     pub properties: BTreeMap<String, &'static str>,
     pub required: Vec<String>,
-    /// Top-level properties whose change forces replacement.
+    /// Paths whose change forces replacement (top-level and nested: a change at or below a
+    /// nested one replaces, see [`TypeSchema::create_only_changes`]).
     pub create_only: Vec<String>,
-    /// Properties that the provider writes but that are never sent (write-only, e.g.
-    /// passwords): not read back, so not compared on refresh.
+    /// Paths that the provider writes but AWS never returns (passwords, Lambda's
+    /// `Code.ZipFile`): never compared with what `read` returns (refresh, drift, read-back).
     pub write_only: Vec<String>,
+    /// Paths AWS sets and the user never writes. The top-level ones are also
+    /// [`TypeSchema::attributes`]; nested ones are left out of comparisons with `read`.
+    pub read_only: Vec<String>,
     /// `Fn::GetAtt` attribute names.
     pub attributes: Vec<String>,
+    /// The paths that identify a resource (the registry's `primaryIdentifier`).
+    pub primary_identifier: Vec<String>,
     /// The property that names the resource (`BucketName`, `RoleName`): when it is set
     /// explicitly, a replacement must delete before it creates.
     pub name_property: Option<String>,
-    /// Whether the type takes `Tags` (ownership tags are added by the provider).
+    /// Whether the type takes `Tags` (ownership tags are added by the provider): the
+    /// registry's `tagging.taggable`.
     pub taggable: bool,
+    /// Tags can be given at create (`tagging.tagOnCreate`).
+    pub tag_on_create: bool,
+    /// Tags can be changed in place (`tagging.tagUpdatable`).
+    pub tag_updatable: bool,
+    /// The property holding the tags (`tagging.tagProperty`, usually `Tags`).
+    pub tag_property: Option<String>,
     /// Attributes whose value may change on an in-place update (shown as unknown in a
     /// preview of an update).
     pub volatile_attributes: Vec<String>,
-    /// Property paths whose lists are unordered (the registry schema's `insertionOrder:
-    /// false`): diffs match their elements by content (see [`crate::diff`]). A path is
-    /// property names joined by `.`, from the top level, with `[*]` for the elements of a
-    /// list: `Tags`, `LifecycleConfiguration.Rules`, `Policies[*].PolicyDocument.Statement`.
+    /// Paths whose lists are unordered (the registry schema's `insertionOrder: false`):
+    /// diffs match their elements by content (see [`crate::diff`]) and comparisons sort
+    /// them ([`TypeSchema::canonical`]).
     pub unordered_lists: Vec<String>,
+    /// Schema `default`s by path: a value equal to its default is the same as no value.
+    pub defaults: BTreeMap<String, Json>,
+    /// Schema `enum`s by path (checked by [`check_against_schema`], error at the path).
+    pub enums: BTreeMap<String, Vec<Json>>,
+    /// Schema `pattern`s by path (regular expressions, checked on strings; a pattern the
+    /// `regex` crate cannot compile is not checked).
+    pub patterns: BTreeMap<String, String>,
 }
 
 /// Everything a provider call needs to know about where and for whom it acts.
@@ -197,7 +221,8 @@ pub trait ResourceType: Send + Sync + 'static {
     fn schema(&self) -> &TypeSchema;
 
     /// Check the properties before any call. Values may still be unknown (skip those).
-    /// The default checks the schema: unknown properties, required ones, JSON types.
+    /// The default checks the schema: unknown properties, required ones, JSON types, then
+    /// enums and patterns at any depth.
     fn check(&self, properties: &Value) -> Vec<CheckFailure> {
         check_against_schema(self.schema(), properties)
     }
@@ -271,6 +296,9 @@ pub fn check_against_schema(schema: &TypeSchema, properties: &Value) -> Vec<Chec
                 }
             }
         }
+    }
+    if out.is_empty() {
+        out = crate::schema::check_values(schema, properties);
     }
     out
 }

@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use crate::plan::coerce;
 use crate::provider::ResourceType;
+use crate::schema::same_as_live;
 use crate::value::Value;
 
 /// The inputs to record for a resource whose live properties are `live` (from `read`),
@@ -21,7 +22,9 @@ use crate::value::Value;
 ///   desired value was one: a secret never lands in the state in plain text).
 /// - One AWS does not hold is left out (the next plan adds it); one that the previous
 ///   inputs had and AWS still holds is recorded (the next plan removes it).
-/// - Write-only properties are never read back, so they keep their desired value.
+/// - Write-only paths are never read back: a property write-only as a whole keeps its
+///   desired value, and nested write-only paths are left out of the comparison and keep
+///   their desired values when the live value is recorded ([`crate::schema::same_as_live`]).
 pub fn recorded_inputs(t: &dyn ResourceType, desired: &Value, previous: Option<&Value>, live: &Json) -> Value {
     let schema = t.schema();
     let empty = BTreeMap::new();
@@ -30,21 +33,25 @@ pub fn recorded_inputs(t: &dyn ResourceType, desired: &Value, previous: Option<&
     let desired_map = desired.as_map().unwrap_or(&empty);
     let mut out = BTreeMap::new();
     for (k, d) in desired_map {
-        if schema.write_only.contains(k) {
+        if schema.is_write_only(k) {
             out.insert(k.clone(), d.clone());
             continue;
         }
         let Some(l) = live_map.get(k) else { continue };
-        if t.equivalent(k, &coerce(schema, k, d), &coerce(schema, k, l)) {
+        let (dj, lj) = (coerce(schema, k, d), coerce(schema, k, l));
+        if same_as_live(t, k, Some(&dj), Some(&lj)) {
             out.insert(k.clone(), d.clone());
-        } else if d.contains_secret() {
-            out.insert(k.clone(), Value::secret(l.clone()));
         } else {
-            out.insert(k.clone(), l.clone());
+            let l = Value::from_json(&schema.with_write_only(k, &dj, &lj));
+            if d.contains_secret() {
+                out.insert(k.clone(), Value::secret(l));
+            } else {
+                out.insert(k.clone(), l);
+            }
         }
     }
     for (k, p) in previous.and_then(Value::as_map).unwrap_or(&empty) {
-        if out.contains_key(k) || desired_map.contains_key(k) || schema.write_only.contains(k) {
+        if out.contains_key(k) || desired_map.contains_key(k) || schema.is_write_only(k) {
             continue;
         }
         if let Some(l) = live_map.get(k) {

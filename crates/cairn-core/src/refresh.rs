@@ -23,8 +23,9 @@ use tokio::task::JoinSet;
 
 use crate::exec::{Event, ExecOptions, Observer, StepError};
 use crate::graph::DesiredGraph;
-use crate::plan::{diff_properties, provider_json, Action, Plan, PropertyChange, Step};
+use crate::plan::{coerce, diff_properties, provider_json, Action, Plan, PropertyChange, Step};
 use crate::provider::Registry;
+use crate::schema::same_as_live;
 use crate::state::{StackState, StateChange};
 use crate::value::Value;
 
@@ -161,13 +162,13 @@ pub async fn refresh(
         };
         // Compare only what cairn set and AWS can give back: not write-only properties,
         // not values holding a secret.
-        let write_only = &t.schema().write_only;
+        let schema = t.schema();
         let recorded: BTreeMap<String, Value> = r
             .inputs
             .as_map()
             .into_iter()
             .flatten()
-            .filter(|(k, v)| !write_only.contains(k) && !v.contains_secret())
+            .filter(|(k, v)| !schema.is_write_only(k) && !v.contains_secret())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let live_all = Value::from_json(&read.properties);
@@ -178,14 +179,30 @@ pub async fn refresh(
             .filter(|(k, _)| recorded.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let changes = diff_properties(t.as_ref(), &Value::Map(recorded), &Value::Map(live));
+        // Nested write-only and read-only paths are not compared either (schema facts).
+        let json_of = |m: &BTreeMap<String, Value>, k: &str| m.get(k).map(|v| coerce(schema, k, v));
+        let changes: Vec<PropertyChange> =
+            diff_properties(t.as_ref(), &Value::Map(recorded.clone()), &Value::Map(live.clone()))
+                .into_iter()
+                .filter(|c| {
+                    !same_as_live(
+                        t.as_ref(),
+                        &c.name,
+                        json_of(&recorded, &c.name).as_ref(),
+                        json_of(&live, &c.name).as_ref(),
+                    )
+                })
+                .collect();
         let mut inputs = r.inputs.as_map().cloned().unwrap_or_default();
         let mut drift_values = BTreeMap::new();
         for c in &changes {
             match &c.new {
                 Some(v) => {
+                    // What AWS holds, with the user's nested write-only values kept.
+                    let desired = json_of(&recorded, &c.name).unwrap_or(serde_json::Value::Null);
+                    let v = Value::from_json(&schema.with_write_only(&c.name, &desired, &coerce(schema, &c.name, v)));
                     inputs.insert(c.name.clone(), v.clone());
-                    drift_values.insert(c.name.clone(), v.clone());
+                    drift_values.insert(c.name.clone(), v);
                 }
                 None => {
                     inputs.remove(&c.name);

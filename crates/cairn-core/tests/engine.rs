@@ -1676,3 +1676,120 @@ async fn a_provider_panic_fails_its_own_step_not_the_run() {
     h.destroy().await;
     assert!(h.live().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Nested schema facts (`Test::Thing`'s `Config`: `Config.Engine` create-only, `Config.Secret`
+// write-only, `Config.Port` defaulting to 5432, `Config.Zones` a set)
+
+fn configured(engine: &str, port: Option<u32>, label: &str, secret: &str, zones: &[&str], fail: bool) -> String {
+    let port = port.map(|p| format!("\n        Port: {p}")).unwrap_or_default();
+    format!(
+        r#"
+Resources:
+  Db:
+    Type: Test::Thing
+    Properties:
+      Fail: {fail}
+      Config:
+        Engine: {engine}{port}
+        Label: {label}
+        Secret: {secret}
+        Zones: {zones:?}
+"#
+    )
+}
+
+#[tokio::test]
+async fn a_nested_create_only_change_replaces_and_names_its_path() {
+    let h = Harness::new();
+    let v1 = configured("pg", Some(5432), "main", "s1", &["a", "b"], false);
+    assert_ok(&h.up(&v1, &[]).await);
+    let old = h.pid("Db").await;
+    h.assert_converged(&v1, &[]).await;
+
+    // The default left out, the set in another order: no change.
+    assert!(h.preview(&configured("pg", None, "main", "s1", &["b", "a"], false), &[]).await.is_empty());
+
+    // A change beside the create-only path is in place.
+    let plan = h.preview(&configured("pg", None, "other", "s2", &["a"], false), &[]).await;
+    assert_eq!(step(&plan, "Db").action, Action::Update);
+    assert!(step(&plan, "Db").changes.iter().all(|c| !c.forces_replacement && c.forced_by.is_empty()));
+
+    // A change at the create-only path replaces, and says which path forces it.
+    let v2 = configured("mysql", None, "main", "s1", &["a", "b"], false);
+    let plan = h.preview(&v2, &[]).await;
+    let db = step(&plan, "Db");
+    assert_eq!(db.action, Action::Replace);
+    let config = db.changes.iter().find(|c| c.name == "Config").expect("Config changed");
+    assert!(config.forces_replacement);
+    assert_eq!(config.forced_by, ["Config.Engine"]);
+    let paths: Vec<&str> = config.details.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["Engine"]);
+
+    assert_ok(&h.up(&v2, &[]).await);
+    let new = h.pid("Db").await;
+    assert_ne!(new, old);
+    assert!(h.cloud.get(&old).is_none(), "the old resource is deleted");
+    assert_eq!(h.live_props(&new)["Config"]["Engine"], "mysql");
+    h.assert_converged(&v2, &[]).await;
+}
+
+#[tokio::test]
+async fn a_nested_write_only_path_never_drifts_and_is_kept_on_read_back() {
+    let h = Harness::new();
+    let v1 = configured("pg", None, "main", "s1", &["a"], false);
+    assert_ok(&h.up(&v1, &[]).await);
+    let pid = h.pid("Db").await;
+    // AWS holds the secret but never gives it back.
+    assert_eq!(h.live_props(&pid)["Config"]["Secret"], "s1");
+
+    // Refresh: the secret is not compared, nothing drifts.
+    h.cloud.clear_log();
+    assert_eq!(refresh(&h).await, 0);
+    assert_eq!(h.state().await.resources["Db"].drift, None);
+    h.assert_converged(&v1, &[]).await;
+
+    // Drift beside it is recorded, and the recorded inputs keep the secret.
+    let mut live = h.cloud.get(&pid).unwrap();
+    live.properties["Config"]["Label"] = json!("edited");
+    h.cloud.insert(live);
+    h.cloud.clear_log();
+    assert_eq!(refresh(&h).await, 1);
+    let state = h.state().await;
+    let drift = state.resources["Db"].drift.as_ref().expect("drift recorded");
+    assert_eq!(drift.as_map().unwrap()["Config"].as_map().unwrap()["Label"], Value::string("edited"));
+    let plan = h.preview(&v1, &[]).await;
+    let config = step(&plan, "Db").changes.iter().find(|c| c.name == "Config").expect("Config changes");
+    let paths: Vec<&str> = config.details.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["Label"], "only the drifted label, not the write-only secret");
+    assert_ok(&h.up(&v1, &[]).await);
+    assert_eq!(h.live_props(&pid)["Config"]["Label"], "main");
+
+    // A failed update reads back what AWS holds: the secret keeps its recorded value, and
+    // the next preview shows only what is missing.
+    let failing = configured("pg", None, "newer", "s1", &["a"], true);
+    let r = h.try_up(&failing, &[], &PlanOptions::default()).await.expect("up runs").expect("changes");
+    assert!(!r.succeeded(), "the update fails");
+    let recorded = h.state().await.resources["Db"].inputs.clone();
+    let config = recorded.as_map().unwrap()["Config"].as_map().unwrap().clone();
+    assert_eq!(config["Secret"], Value::string("s1"));
+    assert_eq!(config["Label"], Value::string("main"));
+    let plan = h.preview(&configured("pg", None, "newer", "s1", &["a"], false), &[]).await;
+    let config = step(&plan, "Db").changes.iter().find(|c| c.name == "Config").expect("Config changes");
+    let paths: Vec<&str> = config.details.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["Label"]);
+}
+
+#[tokio::test]
+async fn enums_and_patterns_are_checked_at_their_nested_path() {
+    let h = Harness::new();
+    let graph = h.graph(&configured("oracle", None, "Not Valid", "s1", &[], false), &[]);
+    let state = h.state().await;
+    let err = plan_up(&graph, &state, &h.registry, &PlanOptions::default()).expect_err("the check fails");
+    let text = format!("{err:?}");
+    assert!(text.contains("Db (Test::Thing) Config.Engine: expected one of `pg`, `mysql`, found `oracle`"), "{text}");
+    assert!(
+        text.contains("Db (Test::Thing) Config.Label: `Not Valid` does not match the pattern `^[a-z-]+$`"),
+        "{text}"
+    );
+}

@@ -8,6 +8,12 @@
 //! | `Fail` | boolean | create and update fail with code `InjectedFailure` when true |
 //! | `Replace` | string, create-only | change it to force a replacement |
 //! | `Tags` | list of `{Key, Value}` | recorded with the stack and ownership tags; unordered (`TypeSchema::unordered_lists`) |
+//! | `Config` | mapping | nested schema facts, below |
+//!
+//! `Config` carries the nested facts of a registry schema: `Config.Engine` is create-only
+//! (one of `pg`, `mysql`), `Config.Secret` write-only (never returned by `read`, like a
+//! password), `Config.Port` defaults to `5432`, `Config.Label` must match `^[a-z-]+$`,
+//! and `Config.Zones` is a set-like list.
 //!
 //! Properties made write-only with [`TestType::with_write_only`] are not given back by
 //! `read`.
@@ -51,13 +57,18 @@ impl TestType {
                 ("Fail".to_string(), "boolean"),
                 ("Replace".to_string(), "string"),
                 ("Tags".to_string(), "array"),
+                ("Config".to_string(), "object"),
             ]),
-            create_only: vec!["Name".to_string(), "Replace".to_string()],
+            create_only: vec!["Name".to_string(), "Replace".to_string(), "Config.Engine".to_string()],
+            write_only: vec!["Config.Secret".to_string()],
+            defaults: BTreeMap::from([("Config.Port".to_string(), Json::from(5432))]),
+            enums: BTreeMap::from([("Config.Engine".to_string(), vec![Json::from("pg"), Json::from("mysql")])]),
+            patterns: BTreeMap::from([("Config.Label".to_string(), "^[a-z-]+$".to_string())]),
             attributes: vec!["Arn".to_string(), "Echo".to_string()],
             name_property: Some("Name".to_string()),
             taggable: true,
             volatile_attributes: vec!["Echo".to_string()],
-            unordered_lists: vec!["Tags".to_string()],
+            unordered_lists: vec!["Tags".to_string(), "Config.Zones".to_string()],
             ..TypeSchema::default()
         };
         TestType { schema, cloud: cloud.clone(), latency: Duration::ZERO }
@@ -126,12 +137,10 @@ impl ResourceType for TestType {
         _properties: &Json,
     ) -> Result<Option<ReadResult>, ProviderError> {
         self.call(Op::Read, ctx, |resources| {
-            Ok(resources.get(physical_id).filter(|r| r.type_name == self.schema.type_name).map(|r| {
-                let mut properties = r.properties.clone();
-                if let Some(m) = properties.as_object_mut() {
-                    m.retain(|k, _| !self.schema.write_only.contains(k));
-                }
-                ReadResult { data: data(r.physical_id.clone(), &r.properties), properties }
+            Ok(resources.get(physical_id).filter(|r| r.type_name == self.schema.type_name).map(|r| ReadResult {
+                data: data(r.physical_id.clone(), &r.properties),
+                // Like AWS: what is write-only is never given back.
+                properties: self.schema.without_write_only(&r.properties),
             }))
         })
         .await

@@ -206,7 +206,8 @@ async fn registry_wires_everything() {
     assert_eq!(names, ["Cairn::Random::String", "Cairn::Time::Sleep", "Test::Multi", "Test::Other", "Test::Thing"]);
     assert_eq!(reg.identity().unwrap().account_id().await.unwrap(), TEST_ACCOUNT_ID);
     let other = reg.get("Test::Other").unwrap();
-    assert_eq!(other.schema().create_only, ["Name", "Replace"]);
+    assert_eq!(other.schema().create_only, ["Name", "Replace", "Config.Engine"]);
+    assert_eq!(other.schema().write_only, ["Config.Secret"]);
     assert_eq!(other.schema().name_property.as_deref(), Some("Name"));
     other.create(&op_context("Test::Other", "X", "s"), &json!({"Name": "x"})).await.unwrap();
     assert_eq!(cloud.get("x").unwrap().type_name, "Test::Other");

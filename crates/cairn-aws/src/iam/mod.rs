@@ -9,12 +9,11 @@ pub mod role;
 use serde_json::Value as Json;
 
 /// Whether two values of a property of a policy type (`AWS::IAM::ManagedPolicy`,
-/// `AWS::IAM::Policy`) mean the same: the document by meaning, the attachment lists as
-/// sets, anything else loosely (`30` and `"30"`).
+/// `AWS::IAM::Policy`) mean the same: the document by meaning, anything else loosely (`30`
+/// and `"30"`). The attachment lists are sets by their schema (`insertionOrder: false`).
 pub(crate) fn policy_property_equivalent(property: &str, old: &Json, new: &Json) -> bool {
     match property {
         "PolicyDocument" => crate::policy_doc::equivalent(old, new),
-        "Roles" | "Users" | "Groups" => crate::util::same_string_set(old, new),
         _ => crate::util::loose_eq(old, new),
     }
 }

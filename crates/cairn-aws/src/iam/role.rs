@@ -34,7 +34,7 @@ use serde_json::{json, Value as Json};
 
 use crate::util::{
     check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_i32, opt_str,
-    refuse_unsupported, sdk_error, str_list, tag_list, tags_equivalent, visible_tags,
+    refuse_unsupported, sdk_error, str_list, tag_list, visible_tags,
 };
 use crate::{merged_tags, policy_doc, wait_until, Aws, CONSISTENCY_WAIT};
 
@@ -134,8 +134,6 @@ impl ResourceType for Role {
     fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
         match property {
             "AssumeRolePolicyDocument" => policy_doc::equivalent(old, new),
-            "Tags" => tags_equivalent(old, new),
-            "ManagedPolicyArns" => crate::util::same_string_set(old, new),
             "Policies" => {
                 let map =
                     |v: &Json| parse(&json!({"AssumeRolePolicyDocument": {}, "Policies": v})).ok().map(|s| s.inline);
@@ -460,8 +458,15 @@ mod tests {
             aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
         );
         let r = Role::new(aws);
-        assert!(r.equivalent("ManagedPolicyArns", &json!(["a", "b"]), &json!(["b", "a"])));
-        assert!(!r.equivalent("ManagedPolicyArns", &json!(["a"]), &json!(["b", "a"])));
+        // Set-like lists (`insertionOrder: false`) compare as sets through the schema.
+        let same = |k: &str, a: Json, b: Json| cairn_core::schema::same_property(&r, k, Some(&a), Some(&b));
+        assert!(same("ManagedPolicyArns", json!(["a", "b"]), json!(["b", "a", "a"])));
+        assert!(!same("ManagedPolicyArns", json!(["a"]), json!(["b", "a"])));
+        let a = json!([{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]);
+        assert!(same("Tags", a.clone(), json!([{"Key": "b", "Value": "2"}, {"Key": "a", "Value": 1}])));
+        assert!(!same("Tags", a, json!([{"Key": "a", "Value": "1"}])));
+        // The schema default: `Path: /` and no `Path` are the same.
+        assert!(cairn_core::schema::same_property(&r, "Path", Some(&json!("/")), None));
         let text = serde_json::to_string(&trust()).unwrap();
         assert!(r.equivalent("AssumeRolePolicyDocument", &trust(), &json!(text)));
         let p1 = json!([{"PolicyName": "p", "PolicyDocument": {"Statement": {"Effect": "Allow", "Action": ["s3:*"]}}}]);

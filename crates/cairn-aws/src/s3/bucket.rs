@@ -41,7 +41,7 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::util::{
     build_err, check_by_parsing, in_user_spelling, invalid, is_gone, loose_eq, only_keys, opt_bool, opt_i32, opt_str,
-    refuse_unsupported, sdk_error, str_list, tag_list, tags_equivalent, visible_tags,
+    refuse_unsupported, sdk_error, str_list, tag_list, visible_tags,
 };
 use crate::{merged_tags, wait_until, Aws, CONSISTENCY_WAIT};
 
@@ -86,12 +86,8 @@ impl ResourceType for Bucket {
         check_by_parsing(self, properties, |p| Settings::parse(p).map(|_| ()))
     }
 
-    fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
-        if property == "Tags" {
-            tags_equivalent(old, new)
-        } else {
-            loose_eq(old, new)
-        }
+    fn equivalent(&self, _property: &str, old: &Json, new: &Json) -> bool {
+        loose_eq(old, new)
     }
 
     async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {
@@ -988,8 +984,13 @@ mod tests {
             aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
         );
         let failures = Bucket::new(aws).check(&Value::from_json(&json!({"BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "DES"}}]}})));
+        // The schema's enum finds it first, at its exact path.
         assert_eq!(failures.len(), 1);
-        assert_eq!(failures[0].path, "BucketEncryption");
+        assert_eq!(
+            failures[0].path,
+            "BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm"
+        );
+        assert_eq!(failures[0].message, "expected one of `aws:kms`, `AES256`, `aws:kms:dsse`, found `DES`");
     }
 
     #[test]
