@@ -1204,12 +1204,12 @@ pub async fn recover(
         async move { recover_one(e, &state, &registry, &opts).await }
     })
     .await;
-    results
-        .into_iter()
-        .zip(ids)
-        .map(|(r, (id, type_name))| {
-            r.unwrap_or_else(|p| {
-                Err(StepError::engine(
+    let mut settled = Vec::with_capacity(results.len());
+    for (r, (id, type_name)) in results.into_iter().zip(ids) {
+        match r {
+            Ok(r) => settled.push(r?),
+            Err(p) => {
+                return Err(StepError::engine(
                     &id,
                     &type_name,
                     Action::Create,
@@ -1219,9 +1219,10 @@ pub async fn recover(
                         p.0
                     ),
                 ))
-            })
-        })
-        .collect()
+            }
+        }
+    }
+    Ok(settled)
 }
 
 async fn recover_one(
