@@ -36,7 +36,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
@@ -48,32 +47,7 @@ pub mod s3;
 pub mod schema;
 mod util;
 
-pub use util::sdk_error;
-
-/// Attempts per API call (the SDK's standard retry mode: throttling, 5xx and transient
-/// network errors, connection resets included, are retried with jittered exponential
-/// backoff, 1 s doubling up to 20 s). Ten, not the SDK's three: with throttling, 5xx answers
-/// and resets at 8% each (24% of attempts), 5 attempts leave one call in 1,250 failed, about
-/// one examples/pipeweave lifecycle in nine (`cairn-cli/tests/aws_faults.rs` found it); 10
-/// leave one in 1.6 million. An infrastructure run would rather wait than stop half-way.
-pub const MAX_ATTEMPTS: u32 = 10;
-
-/// Attempts per API call: `AWS_MAX_ATTEMPTS` when it is set to a positive number (the
-/// SDKs' own setting), else [`MAX_ATTEMPTS`].
-pub fn max_attempts() -> u32 {
-    std::env::var("AWS_MAX_ATTEMPTS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(MAX_ATTEMPTS)
-}
-
-/// The retry configuration of every AWS client cairn makes (the provider's, and the S3
-/// state backend's and KMS secrets provider's in cairn-state): the standard mode with
-/// [`max_attempts`].
-pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard().with_max_attempts(max_attempts())
-}
+pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
 
 /// How long a type waits for AWS to make a change visible (a new bucket, a new role).
 pub const CONSISTENCY_WAIT: Duration = Duration::from_secs(60);

@@ -233,7 +233,7 @@ impl S3Backend {
 pub async fn client_for_region(region: &str) -> Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .retry_config(cairn_aws::retry_config())
+        .retry_config(cairn_aws_errors::retry_config())
         .load()
         .await;
     let custom_endpoint = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -406,7 +406,7 @@ impl Inner {
             Some("NoSuchBucket") => {
                 format!("the bucket `{}` does not exist (create it, or fix the backend URL)", self.loc.bucket)
             }
-            _ => cairn_aws::sdk_error(e).detail(),
+            _ => cairn_aws_errors::sdk_error(e).detail(),
         };
         StateError::Io(format!("cannot {action} {}: {detail}", self.url(key)))
     }
@@ -829,19 +829,19 @@ async fn remove_if_ours(
             Err(e) if matches!(status(&e), Some(412) | Some(404)) => return Ok(()),
             // The store does not do conditional deletes: compare by hand below.
             Err(e) if matches!(status(&e), Some(501) | Some(400)) => {}
-            Err(e) => return Err(err("delete", cairn_aws::sdk_error(e).detail())),
+            Err(e) => return Err(err("delete", cairn_aws_errors::sdk_error(e).detail())),
         }
     }
     match get_object(client, bucket, key).await {
         Ok(Some(stored)) if stored == body => {}
         Ok(_) => return Ok(()),
-        Err(GetError::Sdk(e)) => return Err(err("read", cairn_aws::sdk_error(*e).detail())),
+        Err(GetError::Sdk(e)) => return Err(err("read", cairn_aws_errors::sdk_error(*e).detail())),
         Err(GetError::Body(msg)) => return Err(err("read", msg)),
     }
     match client.delete_object().bucket(bucket).key(key).send().await {
         Ok(_) => Ok(()),
         Err(e) if status(&e) == Some(404) => Ok(()),
-        Err(e) => Err(err("delete", cairn_aws::sdk_error(e).detail())),
+        Err(e) => Err(err("delete", cairn_aws_errors::sdk_error(e).detail())),
     }
 }
 

@@ -73,7 +73,7 @@ impl KmsKey {
 }
 
 async fn client(key: &KmsKey, default_region: Option<&str>) -> aws_sdk_kms::Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(cairn_aws::retry_config());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(cairn_aws_errors::retry_config());
     if let Some(r) = key.region(default_region) {
         loader = loader.region(Region::new(r));
     }
@@ -84,7 +84,7 @@ fn kms_error<E>(stack: &StackRef, key: &KmsKey, e: SdkError<E, HttpResponse>) ->
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    SecretsError::Kms { stack: stack.stack.clone(), key: key.url(), message: cairn_aws::sdk_error(e).detail() }
+    SecretsError::Kms { stack: stack.stack.clone(), key: key.url(), message: cairn_aws_errors::sdk_error(e).detail() }
 }
 
 pub(crate) async fn create(
