@@ -369,14 +369,20 @@ fn details_json(c: &PropertyChange, show_secrets: bool) -> serde_json::Value {
 }
 
 /// One property change as `--json` shows it (in `changes` and in `drift.changes`).
+/// `forced_by` (the create-only paths that force the replacement) is there only when
+/// `forces_replacement` is true.
 pub fn change_json(c: &PropertyChange, show_secrets: bool) -> serde_json::Value {
-    serde_json::json!({
+    let mut j = serde_json::json!({
         "property": c.name,
         "old": c.old.as_ref().map(|v| v.to_display_json(show_secrets)),
         "new": c.new.as_ref().map(|v| v.to_display_json(show_secrets)),
         "forces_replacement": c.forces_replacement,
         "details": details_json(c, show_secrets),
-    })
+    });
+    if c.forces_replacement {
+        j["forced_by"] = serde_json::json!(c.forced_by);
+    }
+    j
 }
 
 pub fn outputs_json(outputs: &BTreeMap<String, OutputState>, show_secrets: bool) -> serde_json::Value {

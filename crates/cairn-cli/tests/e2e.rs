@@ -54,7 +54,7 @@ fn development_lifecycle() {
     assert_eq!(s["component"], "Token");
     assert_eq!(
         s["changes"],
-        json!([{"property": "Length", "old": "12", "new": "20", "forces_replacement": true,
+        json!([{"property": "Length", "old": "12", "new": "20", "forces_replacement": true, "forced_by": ["Length"],
                 "details": [{"path": "", "kind": "update", "old": "12", "new": "20"}]}])
     );
     assert_eq!(plan["summary"], json!({"same": 2, "replace": 1}));
