@@ -23,9 +23,9 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::graph::{DesiredGraph, ResourceLookup};
-use crate::plan::{decide, diff_properties, provider_json, Action, Plan, ReplaceMode, Step};
+use crate::plan::{decide, provider_json, Action, Plan, ReplaceMode, Step};
 use crate::provider::{OpContext, ProviderError, Registry, ResourceData};
-use crate::reconcile::{create_only_inputs, recorded_inputs};
+use crate::reconcile::{create_only_inputs, read_back, recorded_inputs};
 use crate::state::{Backend, JournalEntry, OpKind, OutputState, ResourceState, StackState, StateChange};
 use crate::template::model::DeletionPolicy;
 use crate::value::Value;
@@ -887,8 +887,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
                     slot.release();
                     match read {
                         Ok(Some(read)) => {
-                            let inputs = recorded_inputs(t.as_ref(), &props, Some(&old.inputs), &read.properties);
-                            let complete = diff_properties(t.as_ref(), &inputs, &props).is_empty();
+                            let (inputs, complete) = read_back(t.as_ref(), &props, Some(&old.inputs), &read.properties);
                             let mut st = make_state(read.data, &old.name_seed);
                             st.physical_id = old.physical_id.clone();
                             st.inputs = inputs;
@@ -1026,8 +1025,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             slot.release();
             let (state, complete, note) = match read {
                 Ok(Some(read)) => {
-                    let inputs = recorded_inputs(t.as_ref(), &props, None, &read.properties);
-                    let complete = diff_properties(t.as_ref(), &inputs, &props).is_empty();
+                    let (inputs, complete) = read_back(t.as_ref(), &props, None, &read.properties);
                     let mut st = make_state(read.data, &seed);
                     st.physical_id = pid.clone();
                     st.inputs = inputs;
@@ -1285,8 +1283,7 @@ async fn recover_one(
                     event("an interrupted create had made nothing that still exists; it will run again".into()),
                 ));
             };
-            let recorded = recorded_inputs(t.as_ref(), &inputs, None, &read.properties);
-            let complete = diff_properties(t.as_ref(), &recorded, &inputs).is_empty();
+            let (recorded, complete) = read_back(t.as_ref(), &inputs, None, &read.properties);
             let mut changes = Vec::new();
             if replacing && state.resources.contains_key(&id) {
                 changes.push(StateChange::Retire { id: id.clone() });

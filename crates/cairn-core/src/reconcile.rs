@@ -62,6 +62,15 @@ pub fn recorded_inputs(t: &dyn ResourceType, desired: &Value, previous: Option<&
     Value::Map(out)
 }
 
+/// A read-back after a failed or interrupted create or update: the inputs to record
+/// ([`recorded_inputs`]) and whether AWS holds all of `desired` (the operation took
+/// effect and only its answer was lost: the step is truthfully done).
+pub fn read_back(t: &dyn ResourceType, desired: &Value, previous: Option<&Value>, live: &Json) -> (Value, bool) {
+    let inputs = recorded_inputs(t, desired, previous, live);
+    let complete = crate::plan::diff_properties(t, &inputs, desired).is_empty();
+    (inputs, complete)
+}
+
 /// The inputs to record for a resource that exists but could not be read: what its create
 /// fixed for good (create-only properties), so that it is tracked, never leaked, and the
 /// next plan applies the rest.
