@@ -92,14 +92,7 @@ fn pipeweave_production_converges_through_throttling_5xx_and_resets() {
 
     run(&["-s", stack, "destroy", "--yes"]).ok();
     assert_eq!(run(&["-s", stack, "stack", "export"]).ok().json()["state"]["resources"], json!({}));
-    assert!(!emu.bucket_exists(&bucket), "bucket {bucket} remains");
-    let left: Vec<String> = emu.bucket_names().into_iter().filter(|b| b.contains(&project)).collect();
-    assert!(left.is_empty(), "buckets of {project} remain: {left:?}");
-    let (roles, policies, profiles) = emu.iam_names();
-    assert!(!roles.contains(&role), "role {role} remains");
-    assert!(!policies.contains(&policy), "policy {policy} remains");
-    assert!(!profiles.contains(&profile), "instance profile {profile} remains");
-    assert_eq!(emu.roles_tagged(&project), Vec::<String>::new());
+    emu.assert_pipeweave_gone(&project, &bucket, &role, &policy, &profile);
     let keys: Vec<String> = emu.objects(&state_bucket).into_iter().map(|(k, _)| k).collect();
     assert!(keys.contains(&format!("pipeweave/stacks/{stack}/snapshot.json")), "{keys:?}");
 

@@ -106,14 +106,7 @@ fn deploy_check_destroy(env: Env) {
     assert_eq!(p.state(stack)["resources"], json!({}));
 
     // Nothing of the stack is left: by name, and (roles, buckets) by ownership tag.
-    assert!(!emu.bucket_exists(&bucket), "bucket {bucket} remains");
-    let left: Vec<String> = emu.bucket_names().into_iter().filter(|b| b.contains(&project)).collect();
-    assert!(left.is_empty(), "buckets of {project} remain: {left:?}");
-    let (roles, policies, profiles) = emu.iam_names();
-    assert!(!roles.contains(&role), "role {role} remains");
-    assert!(!policies.contains(&policy), "policy {policy} remains");
-    assert!(!profiles.contains(&profile), "instance profile {profile} remains");
-    assert_eq!(emu.roles_tagged(&project), Vec::<String>::new(), "roles tagged cairn:project={project} remain");
+    emu.assert_pipeweave_gone(&project, &bucket, &role, &policy, &profile);
     // Production's state was in its bucket, not in the project.
     if let Some(state_bucket) = state_bucket {
         assert!(!p.join(".cairn").join("stacks").join(stack).exists(), "production state written locally");

@@ -234,4 +234,18 @@ impl Emu {
             })
             .collect()
     }
+
+    /// Nothing of a destroyed examples/pipeweave stack of `project` is left: its bucket,
+    /// role, managed policy and instance profile by name, no bucket named after the
+    /// project, and no role tagged `cairn:project={project}`.
+    pub fn assert_pipeweave_gone(&self, project: &str, bucket: &str, role: &str, policy: &str, profile: &str) {
+        assert!(!self.bucket_exists(bucket), "bucket {bucket} remains");
+        let left: Vec<String> = self.bucket_names().into_iter().filter(|b| b.contains(project)).collect();
+        assert!(left.is_empty(), "buckets of {project} remain: {left:?}");
+        let (roles, policies, profiles) = self.iam_names();
+        assert!(!roles.contains(role), "role {role} remains");
+        assert!(!policies.contains(policy), "policy {policy} remains");
+        assert!(!profiles.contains(profile), "instance profile {profile} remains");
+        assert_eq!(self.roles_tagged(project), Vec::<String>::new(), "roles tagged cairn:project={project} remain");
+    }
 }
