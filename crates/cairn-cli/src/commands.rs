@@ -438,13 +438,7 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
         Progress::new().event(e);
     }
     // With --refresh: read only, and plan against what AWS holds; nothing is written.
-    let refreshed = if a.plan.refresh { Some(read_live(ctx, &session.state, &opts).await?) } else { None };
-    let planned_state = refreshed.as_ref().map_or(&session.state, |r| &r.state);
-    let mut plan = plan_up(&graph, planned_state, &ctx.registry, &plan_options(&a.plan))
-        .map_err(|d| ctx.project.diagnostics(d))?;
-    if let Some(r) = &refreshed {
-        mark_drift(&mut plan, r, &session.state, &graph);
-    }
+    let (plan, _) = plan_against_live(ctx, &graph, &session.state, &opts, &a.plan).await?;
     if a.json {
         let j = render::plan_json(&plan, &ctx.stack, a.plan.show_secrets);
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&j).expect("json")));
@@ -465,6 +459,26 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
 
 /// `--refresh`: read every resource of `state` (at most `opts.parallel` at once), saying on
 /// stderr how many and what was found.
+/// The plan of `preview` and `up`: against `state`, or with `--refresh` against what AWS
+/// holds (read first; the drift marked on the plan's steps, and the refresh returned for
+/// `up` to record).
+async fn plan_against_live(
+    ctx: &Ctx,
+    graph: &DesiredGraph,
+    state: &StackState,
+    opts: &ExecOptions,
+    args: &crate::PlanArgs,
+) -> Result<(Plan, Option<Refreshed>), CliError> {
+    let refreshed = if args.refresh { Some(read_live(ctx, state, opts).await?) } else { None };
+    let planned_state = refreshed.as_ref().map_or(state, |r| &r.state);
+    let mut plan =
+        plan_up(graph, planned_state, &ctx.registry, &plan_options(args)).map_err(|d| ctx.project.diagnostics(d))?;
+    if let Some(r) = &refreshed {
+        mark_drift(&mut plan, r, state, graph);
+    }
+    Ok((plan, refreshed))
+}
+
 async fn read_live(ctx: &Ctx, state: &StackState, opts: &ExecOptions) -> Result<Refreshed, CliError> {
     let clock = Instant::now();
     eprintln!(
@@ -585,28 +599,13 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
     for e in &session.recovered {
         progress.event(e);
     }
-    let refreshed = if a.plan.refresh {
-        match read_live(ctx, &session.state, &opts).await {
-            Ok(r) => Some(r),
-            Err(e) => {
-                let _ = session.close().await;
-                return Err(e);
-            }
-        }
-    } else {
-        None
-    };
-    let planned_state = refreshed.as_ref().map_or(&session.state, |r| &r.state);
-    let mut plan = match plan_up(&graph, planned_state, &ctx.registry, &plan_options(&a.plan)) {
-        Ok(p) => p,
-        Err(d) => {
+    let (plan, refreshed) = match plan_against_live(ctx, &graph, &session.state, &opts, &a.plan).await {
+        Ok(x) => x,
+        Err(e) => {
             let _ = session.close().await;
-            return Err(ctx.project.diagnostics(d));
+            return Err(e);
         }
     };
-    if let Some(r) = &refreshed {
-        mark_drift(&mut plan, r, &session.state, &graph);
-    }
     print_stdout(&render::plan_text(
         &plan,
         &ctx.title(if kind == "rollback" { "Rollback of" } else { "Up of" }),
