@@ -7,10 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aws_sdk_s3::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 /// The environment variable that turns counting on (value `1`).
 pub const ENV: &str = "CAIRN_COUNT_API_CALLS";

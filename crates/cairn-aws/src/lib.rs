@@ -30,9 +30,9 @@
 //! Resources may set `Region:` (the engine passes it in `OpContext::region`): S3 clients are
 //! kept one per region, made on first use. IAM is global: one client.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,8 +41,11 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "iam")]
 pub mod iam;
+pub mod kit;
 pub mod policy_doc;
+#[cfg(feature = "s3")]
 pub mod s3;
 pub mod schema;
 mod util;
@@ -52,14 +55,12 @@ pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
 /// How long a type waits for AWS to make a change visible (a new bucket, a new role).
 pub const CONSISTENCY_WAIT: Duration = Duration::from_secs(60);
 
-/// The SDK clients the types share.
+/// The SDK clients the types share: one per service and region ([`kit::clients`]).
 pub struct Aws {
     config: SdkConfig,
     /// Whether an endpoint URL overrides AWS's (then S3 must use path-style addressing).
     custom_endpoint: bool,
-    s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
-    iam: aws_sdk_iam::Client,
-    sts: aws_sdk_sts::Client,
+    clients: kit::clients::Clients,
     account: OnceCell<String>,
 }
 
@@ -98,47 +99,28 @@ impl Aws {
     /// Clients from a given configuration (tests point it at moto explicitly).
     pub fn from_config(config: SdkConfig) -> Arc<Aws> {
         let custom_endpoint = config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        // IAM is a global service: its calls are signed for us-east-1 whatever the region.
-        let iam_region = match config.region().map(|r| r.as_ref()) {
-            Some(r) if r.starts_with("cn-") => "cn-north-1".to_string(),
-            Some(r) if r.starts_with("us-gov-") => "us-gov-west-1".to_string(),
-            _ => "us-east-1".to_string(),
-        };
-        let count = api_calls::enabled();
-        let mut iam_conf = aws_sdk_iam::config::Builder::from(&config).region(Region::new(iam_region));
-        let mut sts_conf = aws_sdk_sts::config::Builder::from(&config);
-        if count {
-            iam_conf = iam_conf.interceptor(api_calls::CountCalls);
-            sts_conf = sts_conf.interceptor(api_calls::CountCalls);
-        }
-        let iam = aws_sdk_iam::Client::from_conf(iam_conf.build());
-        let sts = aws_sdk_sts::Client::from_conf(sts_conf.build());
-        Arc::new(Aws { config, custom_endpoint, s3: Mutex::new(HashMap::new()), iam, sts, account: OnceCell::new() })
+        Arc::new(Aws { config, custom_endpoint, clients: Default::default(), account: OnceCell::new() })
     }
 
-    /// The S3 client for a region (made once per region).
+    /// The client of service `C` for `region` (the default region when empty), made once
+    /// per service and region. A global service's client signs in its partition's home
+    /// region whatever `region` is.
+    pub fn client<C: kit::clients::Service>(&self, region: &str) -> C {
+        let default = self.config.region().map(|r| r.as_ref()).unwrap_or_default();
+        let region = if region.is_empty() { default } else { region };
+        self.clients.get::<C>(&self.config, region, self.custom_endpoint)
+    }
+
+    /// The S3 client for a region.
+    #[cfg(feature = "s3")]
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let mut clients = self.s3.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let mut conf = aws_sdk_s3::config::Builder::from(&self.config);
-                if !region.is_empty() {
-                    conf = conf.region(Region::new(region.to_string()));
-                }
-                if self.custom_endpoint {
-                    conf = conf.force_path_style(true);
-                }
-                if api_calls::enabled() {
-                    conf = conf.interceptor(api_calls::CountCalls);
-                }
-                aws_sdk_s3::Client::from_conf(conf.build())
-            })
-            .clone()
+        self.client(region)
     }
 
-    pub fn iam(&self) -> &aws_sdk_iam::Client {
-        &self.iam
+    /// The IAM client (global).
+    #[cfg(feature = "iam")]
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        self.client("")
     }
 
     /// The configured default region, if any.
@@ -150,7 +132,8 @@ impl Aws {
     pub async fn account_id(&self) -> Result<String, ProviderError> {
         self.account
             .get_or_try_init(|| async {
-                let out = self.sts.get_caller_identity().send().await.map_err(util::sdk_error)?;
+                let sts: aws_sdk_sts::Client = self.client("");
+                let out = sts.get_caller_identity().send().await.map_err(util::sdk_error)?;
                 out.account.ok_or_else(|| {
                     ProviderError::with_code("InvalidResponse", "STS GetCallerIdentity returned no account")
                 })
@@ -180,12 +163,18 @@ pub async fn provider(reg: &mut Registry) -> Arc<Aws> {
 
 /// Register the AWS resource types on given clients, and the STS identity.
 pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
-    reg.register(Arc::new(s3::bucket::Bucket::new(aws.clone())));
-    reg.register(Arc::new(s3::bucket_policy::BucketPolicy::new(aws.clone())));
-    reg.register(Arc::new(iam::role::Role::new(aws.clone())));
-    reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
-    reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
-    reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
+    #[cfg(feature = "s3")]
+    {
+        reg.register(Arc::new(s3::bucket::Bucket::new(aws.clone())));
+        reg.register(Arc::new(s3::bucket_policy::BucketPolicy::new(aws.clone())));
+    }
+    #[cfg(feature = "iam")]
+    {
+        reg.register(Arc::new(iam::role::Role::new(aws.clone())));
+        reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
+        reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
+        reg.register(Arc::new(kit::Typed::new(iam::instance_profile::InstanceProfile, aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -236,6 +225,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provide
         partition: "aws".into(),
         stack_tags: BTreeMap::from([("Team".to_string(), "data".to_string())]),
         name_seed: "abcdefghijkl".into(),
+        progress: Default::default(),
     }
 }
 

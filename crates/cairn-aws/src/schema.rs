@@ -73,7 +73,11 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
     let mut defaults = BTreeMap::new();
     let mut enums: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     let mut patterns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut scalar_types: BTreeMap<String, &'static str> = BTreeMap::new();
     walk(&schema, &mut |p| {
+        if let t @ ("string" | "integer" | "number" | "boolean") = json_type(&schema, p.node) {
+            scalar_types.entry(p.path.to_string()).or_insert(t);
+        }
         if p.get("insertionOrder") == Some(&Json::Bool(false)) {
             unordered_lists.push(p.path.to_string());
         }
@@ -120,6 +124,7 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
             .filter(|(_, p)| p.len() == 1)
             .filter_map(|(path, p)| p.into_iter().next().map(|p| (path, p)))
             .collect(),
+        scalar_types,
     }
 }
 

@@ -577,6 +577,11 @@ impl Observer for Progress {
                 };
                 self.line(&text);
             }
+            Event::Waiting { id, type_name, what, elapsed } => self.line(&format!(
+                "  {} {id} ({type_name}) waiting for {what}, {}",
+                self.st.dim(".."),
+                fmt_duration(*elapsed)
+            )),
             Event::Recovered { id, type_name, what } => self.line(&format!("  recovered {id} ({type_name}): {what}")),
         }
     }

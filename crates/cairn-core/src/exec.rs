@@ -54,8 +54,24 @@ impl ExecOptions {
             partition: self.partition.clone(),
             stack_tags: self.stack_tags.clone(),
             name_seed: name_seed.to_string(),
+            progress: Default::default(),
         }
     }
+}
+
+/// A context whose progress reports reach `observer` as [`Event::Waiting`].
+pub(crate) fn with_progress(mut ctx: OpContext, observer: &Arc<dyn Observer>) -> OpContext {
+    let observer = observer.clone();
+    let (id, type_name) = (ctx.logical_id.clone(), ctx.type_name.clone());
+    ctx.progress = crate::provider::ProgressSink::new(move |what, elapsed| {
+        observer.event(&Event::Waiting {
+            id: id.clone(),
+            type_name: type_name.clone(),
+            what: what.to_string(),
+            elapsed,
+        })
+    });
+    ctx
 }
 
 /// A failed step: names the resource's logical id, type, what was attempted and the
@@ -143,6 +159,13 @@ pub enum Event {
         action: Action,
         elapsed: Duration,
         outcome: Outcome,
+    },
+    /// A step is still waiting for AWS (`what`: "DBInstance to be available").
+    Waiting {
+        id: String,
+        type_name: String,
+        what: String,
+        elapsed: Duration,
     },
     /// An interrupted operation of an earlier run was reconciled.
     Recovered {
@@ -850,7 +873,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
         Action::Same => Outcome::Unchanged,
         Action::Update => {
             let old = old.expect("update has state");
-            let ctx = shared.opts.ctx(&r.id, &r.type_name, &region, &old.name_seed);
+            let ctx = with_progress(shared.opts.ctx(&r.id, &r.type_name, &region, &old.name_seed), &shared.observer);
             let op = shared.journal.next_op();
             let begin = JournalEntry::Begin {
                 op,
@@ -948,7 +971,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             }
             let cbd = replacing && mode == Some(ReplaceMode::CreateBeforeDelete);
             let seed = new_seed();
-            let ctx = shared.opts.ctx(&r.id, &r.type_name, &region, &seed);
+            let ctx = with_progress(shared.opts.ctx(&r.id, &r.type_name, &region, &seed), &shared.observer);
             let op = shared.journal.next_op();
             let begin = JournalEntry::Begin {
                 op,
@@ -1089,7 +1112,7 @@ async fn delete_resource(
             )))
         }
     };
-    let ctx = shared.opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed);
+    let ctx = with_progress(shared.opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed), &shared.observer);
     let op = shared.journal.next_op();
     let begin = JournalEntry::Begin {
         op,

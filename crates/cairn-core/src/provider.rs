@@ -66,6 +66,10 @@ pub struct TypeSchema {
     /// Schema `pattern`s by path (regular expressions, checked on strings; a pattern the
     /// `regex` crate cannot compile is not checked).
     pub patterns: BTreeMap<String, String>,
+    /// The scalar JSON type ("string", "integer", "number", "boolean") declared at each
+    /// path, nested ones too: a provider coerces `"30"` to `30` (and `30` to `"30"`) by it,
+    /// as CloudFormation does, before it reads the properties.
+    pub scalar_types: BTreeMap<String, &'static str>,
 }
 
 /// Everything a provider call needs to know about where and for whom it acts.
@@ -84,6 +88,33 @@ pub struct OpContext {
     /// A random seed chosen and journaled before a create, so that a generated physical
     /// name is the same if the create has to be found again after a crash.
     pub name_seed: String,
+    /// Where a long call reports that it is still waiting (the engine turns it into
+    /// [`crate::exec::Event::Waiting`]; `up` shows "waiting for DBInstance to be available, 2m10s").
+    pub progress: ProgressSink,
+}
+
+/// A callback for "still waiting for `what`, `elapsed` so far" (no-op by default).
+#[derive(Clone, Default)]
+pub struct ProgressSink(Option<Arc<WaitingFn>>);
+
+type WaitingFn = dyn Fn(&str, std::time::Duration) + Send + Sync;
+
+impl ProgressSink {
+    pub fn new(f: impl Fn(&str, std::time::Duration) + Send + Sync + 'static) -> Self {
+        ProgressSink(Some(Arc::new(f)))
+    }
+    /// Report that the call is still waiting for `what` (`DBInstance to be available`).
+    pub fn waiting(&self, what: &str, elapsed: std::time::Duration) {
+        if let Some(f) = &self.0 {
+            f(what, elapsed)
+        }
+    }
+}
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "ProgressSink(..)" } else { "ProgressSink(none)" })
+    }
 }
 
 impl OpContext {
@@ -216,9 +247,87 @@ pub struct CheckFailure {
     pub message: String,
 }
 
+/// A step of the conformance lifecycle every AWS type runs on the emulator
+/// (`crates/cairn-cli/tests/conformance.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// `up` makes it.
+    Create,
+    /// What AWS holds equals the desired properties.
+    ReadBack,
+    /// `preview --refresh` right after shows no changes.
+    NoChanges,
+    /// An in-place update, read back.
+    Update,
+    /// A create-only change: a new resource, and the old one gone.
+    Replace,
+    /// A change below a nested create-only path replaces too.
+    NestedReplace,
+    /// The first call after the create is refused once: `up` fails and says so, the next
+    /// `up` converges.
+    PartialFailure,
+    /// `destroy` deletes it.
+    Delete,
+    /// Nothing of it is left.
+    Gone,
+}
+
+impl Step {
+    pub const ALL: [Step; 9] = [
+        Step::Create,
+        Step::ReadBack,
+        Step::NoChanges,
+        Step::Update,
+        Step::Replace,
+        Step::NestedReplace,
+        Step::PartialFailure,
+        Step::Delete,
+        Step::Gone,
+    ];
+
+    /// The step's name in `cairn types --json` (`read_back`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Create => "create",
+            Step::ReadBack => "read_back",
+            Step::NoChanges => "no_changes",
+            Step::Update => "update",
+            Step::Replace => "replace",
+            Step::NestedReplace => "nested_replace",
+            Step::PartialFailure => "partial_failure",
+            Step::Delete => "delete",
+            Step::Gone => "gone",
+        }
+    }
+}
+
+/// Which lifecycle steps the conformance suite verifies for a type on the emulator, and
+/// which it cannot (with why).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Conformance {
+    pub verified: Vec<Step>,
+    pub unverified: Vec<(Step, String)>,
+}
+
+/// What `cairn types` says of a type beyond its schema.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct About {
+    /// What `Ref` returns ("the bucket name").
+    pub reference: String,
+    /// `None` for a type the conformance suite does not cover (cairn's own types, which the
+    /// engine tests cover).
+    pub conformance: Option<Conformance>,
+}
+
 #[async_trait]
 pub trait ResourceType: Send + Sync + 'static {
     fn schema(&self) -> &TypeSchema;
+
+    /// What `cairn types` says of the type: what `Ref` gives, what the conformance suite
+    /// verifies.
+    fn about(&self) -> About {
+        About::default()
+    }
 
     /// Check the properties before any call. Values may still be unknown (skip those).
     /// The default checks the schema: unknown properties, required ones, JSON types, then

@@ -75,5 +75,6 @@ pub fn op_context(type_name: &str, logical_id: &str, name_seed: &str) -> OpConte
         partition: "aws".to_string(),
         stack_tags: Default::default(),
         name_seed: name_seed.to_string(),
+        progress: Default::default(),
     }
 }

@@ -15,87 +15,90 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use cairn_core::provider::{
-    CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
-};
+use cairn_core::provider::{ProviderError, ResourceData};
 use cairn_core::Value;
+use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::role::{ignore_gone, NO_ENTITY};
-use crate::util::{
-    check_by_parsing, iam_name_char, in_user_spelling, invalid, is_gone, loose_eq, opt_str, refuse_unsupported,
-    sdk_error, str_list,
-};
-use crate::{wait_until, Aws, CONSISTENCY_WAIT};
+use crate::kit::{AwsType, Cx, Fixture, Live, PropsError, Spec, Typed};
+use crate::util::{iam_name_char, sdk_error};
+use crate::Aws;
 
 pub const TYPE_NAME: &str = "AWS::IAM::InstanceProfile";
 
-static SCHEMA: LazyLock<TypeSchema> =
-    LazyLock::new(|| crate::schema::load(crate::schema::IAM_INSTANCE_PROFILE, Some("InstanceProfileName"), &[]));
+static SPEC: Spec = Spec {
+    schema: LazyLock::new(|| {
+        crate::schema::load(crate::schema::IAM_INSTANCE_PROFILE, Some("InstanceProfileName"), &[])
+    }),
+    not_found: &["NoSuchEntity"],
+    timeout: Duration::from_secs(60),
+    reference: "the instance profile name",
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Props {
+    roles: BTreeSet<String>,
+    instance_profile_name: Option<String>,
+    path: Option<String>,
+}
 
 /// The `AWS::IAM::InstanceProfile` resource type.
-pub struct InstanceProfile {
-    aws: Arc<Aws>,
-}
+pub struct InstanceProfile;
 
 impl InstanceProfile {
-    pub fn new(aws: Arc<Aws>) -> Self {
-        InstanceProfile { aws }
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(aws: Arc<Aws>) -> Typed<InstanceProfile> {
+        Typed::new(InstanceProfile, aws)
     }
 }
 
-fn roles(props: &Json) -> Result<BTreeSet<String>, ProviderError> {
-    refuse_unsupported(props, &["Roles", "InstanceProfileName", "Path"], TYPE_NAME)?;
-    let roles: BTreeSet<String> = str_list(props, "Roles")?.into_iter().collect();
-    if roles.len() > 1 {
-        return Err(invalid("Roles: an instance profile holds at most one role"));
-    }
-    Ok(roles)
+fn profile_name(cx: &Cx<'_>, p: &Props) -> String {
+    p.instance_profile_name.clone().unwrap_or_else(|| cx.generated_name(128, false, iam_name_char))
 }
 
-fn profile_name(ctx: &OpContext, props: &Json) -> Result<String, ProviderError> {
-    Ok(opt_str(props, "InstanceProfileName")?.unwrap_or_else(|| ctx.generated_name(128, false, iam_name_char)))
+fn data(name: &str, arn: &str) -> ResourceData {
+    ResourceData { physical_id: name.to_string(), attributes: BTreeMap::from([("Arn".to_string(), Value::from(arn))]) }
 }
 
 #[async_trait]
-impl ResourceType for InstanceProfile {
-    fn schema(&self) -> &TypeSchema {
-        &SCHEMA
+impl AwsType for InstanceProfile {
+    type Props = Props;
+
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
-    fn check(&self, properties: &Value) -> Vec<CheckFailure> {
-        check_by_parsing(self, properties, |p| roles(p).map(|_| ()))
+    fn validate(&self, p: &Props) -> Result<(), PropsError> {
+        if p.roles.len() > 1 {
+            return Err(PropsError {
+                path: "Roles".into(),
+                message: "an instance profile holds at most one role".into(),
+            });
+        }
+        Ok(())
     }
 
-    fn equivalent(&self, _property: &str, old: &Json, new: &Json) -> bool {
-        loose_eq(old, new)
-    }
-
-    async fn create(&self, ctx: &OpContext, properties: &Json) -> Result<ResourceData, ProviderError> {
-        let roles = roles(properties)?;
-        let name = profile_name(ctx, properties)?;
-        let iam = self.aws.iam();
+    async fn create(&self, cx: &Cx<'_>, p: &Props) -> Result<ResourceData, ProviderError> {
+        let name = profile_name(cx, p);
+        let iam: aws_sdk_iam::Client = cx.client();
         let out = iam
             .create_instance_profile()
             .instance_profile_name(&name)
-            .set_path(opt_str(properties, "Path")?)
+            .set_path(p.path.clone())
             .send()
             .await
             .map_err(sdk_error)?;
         let arn = out.instance_profile.map(|p| p.arn).unwrap_or_default();
-        // From here on the profile exists: a failure says so (the engine tracks it as `read` finds it).
-        let settle = async {
-            wait_until(CONSISTENCY_WAIT, &format!("instance profile {name} to exist"), || async {
-                match iam.get_instance_profile().instance_profile_name(&name).send().await.map_err(sdk_error) {
-                    Ok(_) => Ok(Some(())),
-                    Err(e) if is_gone(&e, &NO_ENTITY) => Ok(None),
-                    Err(e) => Err(e),
-                }
+        cx.created(&name, async {
+            cx.wait_visible(&format!("instance profile {name} to exist"), || async {
+                iam.get_instance_profile().instance_profile_name(&name).send().await.map_err(sdk_error)
             })
             .await?;
-            for role in roles {
+            for role in &p.roles {
                 iam.add_role_to_instance_profile()
                     .instance_profile_name(&name)
                     .role_name(role)
@@ -103,57 +106,37 @@ impl ResourceType for InstanceProfile {
                     .await
                     .map_err(sdk_error)?;
             }
-            Ok::<(), ProviderError>(())
-        };
-        settle.await.map_err(|e| e.after_creating(&name))?;
+            Ok(())
+        })
+        .await?;
         Ok(data(&name, &arn))
     }
 
-    async fn read(
-        &self,
-        _ctx: &OpContext,
-        physical_id: &str,
-        properties: &Json,
-    ) -> Result<Option<ReadResult>, ProviderError> {
-        let profile = match self
-            .aws
-            .iam()
-            .get_instance_profile()
-            .instance_profile_name(physical_id)
-            .send()
-            .await
-            .map_err(sdk_error)
-        {
-            Ok(out) => out.instance_profile,
-            Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let Some(p) = profile else { return Ok(None) };
-        let mut out = BTreeMap::new();
-        out.insert("Roles".to_string(), json!(p.roles.iter().map(|r| r.role_name.clone()).collect::<Vec<_>>()));
-        if properties.get("InstanceProfileName").is_some() {
-            out.insert("InstanceProfileName".into(), json!(p.instance_profile_name));
+    async fn read(&self, cx: &Cx<'_>, physical_id: &str, desired: &Json) -> Result<Option<Live>, ProviderError> {
+        let iam: aws_sdk_iam::Client = cx.client();
+        let out = iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error)?;
+        let Some(p) = out.instance_profile else { return Ok(None) };
+        let mut props = BTreeMap::new();
+        props.insert("Roles".to_string(), json!(p.roles.iter().map(|r| r.role_name.clone()).collect::<Vec<_>>()));
+        if desired.get("InstanceProfileName").is_some() {
+            props.insert("InstanceProfileName".into(), json!(p.instance_profile_name));
         }
-        if properties.get("Path").is_some() || p.path != "/" {
-            out.insert("Path".into(), json!(p.path));
+        if desired.get("Path").is_some() || p.path != "/" {
+            props.insert("Path".into(), json!(p.path));
         }
-        Ok(Some(ReadResult {
-            data: data(&p.instance_profile_name, &p.arn),
-            properties: in_user_spelling(self, out, properties),
-        }))
+        Ok(Some(Live { data: data(&p.instance_profile_name, &p.arn), properties: props, tags: None }))
     }
 
     async fn update(
         &self,
-        _ctx: &OpContext,
+        cx: &Cx<'_>,
         physical_id: &str,
-        old: &Json,
-        new: &Json,
+        old: &Props,
+        new: &Props,
     ) -> Result<ResourceData, ProviderError> {
-        let (before, after) = (roles(old)?, roles(new)?);
-        let iam = self.aws.iam();
-        for role in before.difference(&after) {
-            ignore_gone(
+        let iam: aws_sdk_iam::Client = cx.client();
+        for role in old.roles.difference(&new.roles) {
+            cx.found(
                 iam.remove_role_from_instance_profile()
                     .instance_profile_name(physical_id)
                     .role_name(role)
@@ -162,7 +145,7 @@ impl ResourceType for InstanceProfile {
                     .map_err(sdk_error),
             )?;
         }
-        for role in after.difference(&before) {
+        for role in new.roles.difference(&old.roles) {
             iam.add_role_to_instance_profile()
                 .instance_profile_name(physical_id)
                 .role_name(role)
@@ -170,26 +153,15 @@ impl ResourceType for InstanceProfile {
                 .await
                 .map_err(sdk_error)?;
         }
-        let p = iam
-            .get_instance_profile()
-            .instance_profile_name(physical_id)
-            .send()
-            .await
-            .map_err(sdk_error)?
-            .instance_profile;
-        Ok(data(physical_id, &p.map(|p| p.arn).unwrap_or_default()))
+        let p = iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error)?;
+        Ok(data(physical_id, &p.instance_profile.map(|p| p.arn).unwrap_or_default()))
     }
 
-    async fn delete(&self, _ctx: &OpContext, physical_id: &str, _properties: &Json) -> Result<(), ProviderError> {
-        let iam = self.aws.iam();
-        let profile =
-            match iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error) {
-                Ok(out) => out.instance_profile,
-                Err(e) if is_gone(&e, &NO_ENTITY) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-        for role in profile.map(|p| p.roles).unwrap_or_default() {
-            ignore_gone(
+    async fn delete(&self, cx: &Cx<'_>, physical_id: &str, _p: &Props) -> Result<(), ProviderError> {
+        let iam: aws_sdk_iam::Client = cx.client();
+        let out = iam.get_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error)?;
+        for role in out.instance_profile.map(|p| p.roles).unwrap_or_default() {
+            cx.found(
                 iam.remove_role_from_instance_profile()
                     .instance_profile_name(physical_id)
                     .role_name(role.role_name)
@@ -198,36 +170,67 @@ impl ResourceType for InstanceProfile {
                     .map_err(sdk_error),
             )?;
         }
-        ignore_gone(iam.delete_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error))
+        iam.delete_instance_profile().instance_profile_name(physical_id).send().await.map_err(sdk_error)?;
+        Ok(())
     }
 
-    async fn find(&self, ctx: &OpContext, properties: &Json) -> Result<Option<ResourceData>, ProviderError> {
-        if opt_str(properties, "InstanceProfileName")?.is_some() {
+    async fn find(&self, cx: &Cx<'_>, p: &Props) -> Result<Option<ResourceData>, ProviderError> {
+        if p.instance_profile_name.is_some() {
             return Ok(None);
         }
-        let name = profile_name(ctx, properties)?;
-        match self.aws.iam().get_instance_profile().instance_profile_name(&name).send().await.map_err(sdk_error) {
-            Ok(out) => Ok(out.instance_profile.map(|p| data(&name, &p.arn))),
-            Err(e) if is_gone(&e, &NO_ENTITY) => Ok(None),
-            Err(e) => Err(e),
+        let name = profile_name(cx, p);
+        let iam: aws_sdk_iam::Client = cx.client();
+        let out = iam.get_instance_profile().instance_profile_name(&name).send().await.map_err(sdk_error)?;
+        Ok(out.instance_profile.map(|p| data(&name, &p.arn)))
+    }
+
+    fn fixture(&self) -> Fixture {
+        let role = |name: &str| {
+            json!({"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": format!("{name}-{{uid}}"),
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}})
+        };
+        Fixture {
+            support: json!({"First": role("conf-ip-a"), "Second": role("conf-ip-b")}),
+            create: json!({"Roles": [{"Ref": "First"}], "Path": "/conformance/"}),
+            update: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/"}),
+            replace: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/moved/"}),
+            nested_replace: None,
+            partial_after: Some("AddRoleToInstanceProfile"),
+            unverified: &[],
         }
     }
-}
-
-fn data(name: &str, arn: &str) -> ResourceData {
-    crate::util::data(name, BTreeMap::from([("Arn".to_string(), Value::from(arn))]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(v: Json) -> Result<Props, ProviderError> {
+        InstanceProfile::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+    }
+
     #[test]
-    fn one_role_at_most() {
-        assert_eq!(roles(&json!({"Roles": ["a"]})).unwrap().len(), 1);
-        assert!(roles(&json!({"Roles": ["a", "b"]})).unwrap_err().message.contains("at most one role"));
-        assert!(roles(&json!({"Roles": ["a"], "Tags": []})).is_err());
+    fn one_role_at_most_and_nothing_else() {
+        assert_eq!(parse(json!({"Roles": ["a"]})).unwrap().roles.len(), 1);
+        let e = parse(json!({"Roles": ["a", "b"]})).unwrap_err();
+        assert_eq!(e.message, "Roles: an instance profile holds at most one role");
+        let e = parse(json!({"Roles": ["a"], "Tags": []})).unwrap_err();
+        assert!(
+            e.message.starts_with("Tags: `AWS::IAM::InstanceProfile` has no property `Tags` here"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("it takes: Roles, InstanceProfileName, Path"), "{}", e.message);
+    }
+
+    #[test]
+    fn generated_names_follow_the_seed() {
         let ctx = crate::test_ctx(TYPE_NAME, "Access.Profile");
-        assert_eq!(profile_name(&ctx, &json!({})).unwrap(), "dev-Access-Profile-abcdefghijkl");
+        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
+        let p = parse(json!({"Roles": ["a"]})).unwrap();
+        assert_eq!(profile_name(&cx, &p), "dev-Access-Profile-abcdefghijkl");
     }
 }

@@ -49,6 +49,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> crate::provider::Op
         partition: "aws".into(),
         stack_tags: Default::default(),
         name_seed: "abcdefghijkl".into(),
+        progress: Default::default(),
     }
 }
 

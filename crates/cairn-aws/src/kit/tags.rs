@@ -1,0 +1,144 @@
+//! Tags: what a taggable resource carries ([`merged`]: the stack's tags, the resource's own
+//! `Tags`, cairn's ownership tags), what an update sends ([`diff`]: only the tags that
+//! changed), and what `read` shows ([`visible`]: without ownership and stack tags).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cairn_core::provider::OpContext;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// One `{Key, Value}` of a `Tags` list.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The tags a taggable resource carries: the stack's tags, then the resource's own `Tags`
+/// (which win over the stack's), then cairn's ownership tags (which win over both).
+pub fn merged(ctx: &OpContext, own: &[Tag]) -> BTreeMap<String, String> {
+    let mut tags = ctx.stack_tags.clone();
+    tags.extend(own.iter().map(|t| (t.key.clone(), t.value.clone())));
+    tags.extend(ctx.ownership_tags());
+    tags
+}
+
+/// What an update sends: the tags to set (new or changed values) and the keys to remove.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagDiff {
+    pub set: BTreeMap<String, String>,
+    pub remove: Vec<String>,
+}
+
+impl TagDiff {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// The change from `before` to `after`, tag by tag.
+pub fn diff(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> TagDiff {
+    TagDiff {
+        set: after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        remove: before.keys().filter(|k| !after.contains_key(*k)).cloned().collect(),
+    }
+}
+
+/// The user's `Tags` of a properties value, leniently (the typed read refuses bad ones
+/// first; this is for `read`, which must not fail on what it only compares).
+pub fn own(properties: &Json) -> Vec<Tag> {
+    properties
+        .get("Tags")
+        .and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|t| {
+                    let s = |k: &str| t.get(k).and_then(crate::util::scalar_string);
+                    Some(Tag { key: s("Key")?, value: s("Value")? })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The user-visible `Tags` of a live resource: its tags without cairn's ownership tags and
+/// without the stack's tags (unless the user's own `Tags` name them), in the user's order
+/// and then by key. `None` when there is nothing to show and the user set no `Tags`.
+pub fn visible(live: &BTreeMap<String, String>, ctx: &OpContext, desired: &Json) -> Option<Json> {
+    let own = own(desired);
+    let mut out: Vec<Json> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for t in &own {
+        if let Some(v) = live.get(&t.key) {
+            if seen.insert(t.key.clone()) {
+                out.push(serde_json::json!({"Key": t.key, "Value": v}));
+            }
+        }
+    }
+    for (k, v) in live {
+        if seen.contains(k) || k.starts_with("cairn:") || ctx.stack_tags.get(k) == Some(v) {
+            continue;
+        }
+        out.push(serde_json::json!({"Key": k, "Value": v}));
+    }
+    if out.is_empty() && desired.get("Tags").is_none() {
+        None
+    } else {
+        Some(Json::Array(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn ownership_tags_win_over_own_and_stack_tags() {
+        let ctx = crate::test_ctx("AWS::S3::Bucket", "Data");
+        let own =
+            vec![Tag { key: "Team".into(), value: "ml".into() }, Tag { key: "cairn:stack".into(), value: "x".into() }];
+        let tags = merged(&ctx, &own);
+        assert_eq!(tags["Team"], "ml");
+        assert_eq!(tags["cairn:stack"], "dev");
+        assert_eq!(tags["cairn:logical-id"], "Data");
+    }
+
+    #[test]
+    fn only_changed_tags_are_sent() {
+        let before = map(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        let after = map(&[("a", "1"), ("b", "20"), ("d", "4")]);
+        let d = diff(&before, &after);
+        assert_eq!(d.set, map(&[("b", "20"), ("d", "4")]));
+        assert_eq!(d.remove, vec!["c".to_string()]);
+        assert!(diff(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn visible_tags_hide_ownership_and_stack_tags() {
+        let ctx = crate::test_ctx("AWS::S3::Bucket", "Data");
+        let live = map(&[("cairn:stack", "dev"), ("Team", "data"), ("Owner", "me"), ("Cost", "1")]);
+        let desired = json!({"Tags": [{"Key": "Owner", "Value": "me"}]});
+        assert_eq!(
+            visible(&live, &ctx, &desired),
+            Some(json!([{"Key": "Owner", "Value": "me"}, {"Key": "Cost", "Value": "1"}]))
+        );
+        // The user's own tag that repeats a stack tag stays visible.
+        let desired = json!({"Tags": [{"Key": "Team", "Value": "data"}]});
+        assert_eq!(
+            visible(&live, &ctx, &desired),
+            Some(
+                json!([{"Key": "Team", "Value": "data"}, {"Key": "Cost", "Value": "1"}, {"Key": "Owner", "Value": "me"}])
+            )
+        );
+        assert_eq!(visible(&map(&[("cairn:stack", "dev")]), &ctx, &json!({})), None);
+    }
+}
