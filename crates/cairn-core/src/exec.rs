@@ -1388,3 +1388,38 @@ async fn recover_one(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    struct Log(Mutex<Vec<String>>);
+    impl Observer for Log {
+        fn event(&self, e: &Event) {
+            if let Event::Waiting { id, type_name, what, elapsed } = e {
+                self.0.lock().unwrap().push(format!("{id} {type_name} {what} {}", elapsed.as_secs()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_providers_progress_reaches_the_observer_as_waiting_events() {
+        let opts = ExecOptions {
+            project: "p".into(),
+            stack: "dev".into(),
+            account_id: "123456789012".into(),
+            partition: "aws".into(),
+            stack_tags: BTreeMap::new(),
+            parallel: 4,
+        };
+        let log = Arc::new(Log(Mutex::new(Vec::new())));
+        let observer: Arc<dyn Observer> = log.clone();
+        let ctx = with_progress(opts.ctx("Db", "AWS::RDS::DBInstance", "eu-west-1", "seed"), &observer);
+        ctx.progress.waiting("DBInstance to be available", Duration::from_secs(130));
+        // A context made without an observer reports nowhere.
+        opts.ctx("Db", "AWS::RDS::DBInstance", "eu-west-1", "seed").progress.waiting("x", Duration::ZERO);
+        assert_eq!(*log.0.lock().unwrap(), ["Db AWS::RDS::DBInstance DBInstance to be available 130"]);
+    }
+}
