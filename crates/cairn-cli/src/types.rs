@@ -96,8 +96,8 @@ pub fn text(reg: &Registry) -> String {
     }
     let steps: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
     out.push_str(&format!(
-        "\nSteps: {} (nested_replace only where the schema has a nested create-only path).\n\
-         `cairn types --json` lists them per type.\n",
+        "\nThe conformance suite's steps: {}.\nnested_replace applies where the schema has a nested create-only path; \
+         `cairn types --json` lists each type's steps.\n",
         steps.join(", ")
     ));
     out
@@ -124,7 +124,72 @@ fn wrapped(items: &[String], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use async_trait::async_trait;
+    use cairn_core::provider::{About, Conformance, OpContext, ProviderError, ReadResult, ResourceData, TypeSchema};
+
     use super::*;
+
+    /// A type whose fixture leaves a step unverified.
+    struct Partly(TypeSchema);
+
+    #[async_trait]
+    impl ResourceType for Partly {
+        fn schema(&self) -> &TypeSchema {
+            &self.0
+        }
+        fn about(&self) -> About {
+            About {
+                reference: "the thing's name".into(),
+                conformance: Some(Conformance {
+                    verified: vec![Step::Create, Step::ReadBack],
+                    unverified: vec![(Step::PartialFailure, "the emulator has no such API".into())],
+                }),
+            }
+        }
+        async fn create(&self, _: &OpContext, _: &Json) -> Result<ResourceData, ProviderError> {
+            Err(ProviderError::new("not in this test"))
+        }
+        async fn read(&self, _: &OpContext, _: &str, _: &Json) -> Result<Option<ReadResult>, ProviderError> {
+            Ok(None)
+        }
+        async fn update(&self, _: &OpContext, _: &str, _: &Json, _: &Json) -> Result<ResourceData, ProviderError> {
+            Err(ProviderError::new("not in this test"))
+        }
+        async fn delete(&self, _: &OpContext, _: &str, _: &Json) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn find(&self, _: &OpContext, _: &Json) -> Result<Option<ResourceData>, ProviderError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn an_unverified_step_is_named_with_why_and_never_claimed() {
+        let mut reg = crate::commands::registry();
+        let schema =
+            TypeSchema { type_name: "AWS::Test::Thing".into(), attributes: vec!["Arn".into()], ..Default::default() };
+        reg.register(Arc::new(Partly(schema)));
+        let text = text(&reg);
+        let row = text.lines().find(|l| l.starts_with("AWS::Test::Thing")).expect(&text);
+        assert!(
+            row.contains("the thing's name") && row.contains("Arn") && row.ends_with("all but partial_failure"),
+            "{row}"
+        );
+        assert!(
+            text.contains(
+                "Not verified on the emulator:\n  AWS::Test::Thing partial_failure: the emulator has no such API\n"
+            ),
+            "{text}"
+        );
+        let j = json(&reg);
+        let thing = j.as_array().unwrap().iter().find(|r| r["type"] == "AWS::Test::Thing").unwrap();
+        assert_eq!(thing["verified"], json!(["create", "read_back"]));
+        assert_eq!(thing["unverified"], json!([{"step": "partial_failure", "why": "the emulator has no such API"}]));
+        assert!(thing.get("note").is_none());
+        let sleep = j.as_array().unwrap().iter().find(|r| r["type"] == "Cairn::Time::Sleep").unwrap();
+        assert_eq!(sleep["verified"], json!([]));
+        assert_eq!(sleep["note"], BUILTIN_NOTE);
+    }
 
     #[test]
     fn attributes_wrap_between_items() {
