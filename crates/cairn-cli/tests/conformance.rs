@@ -37,7 +37,7 @@ use serde_json::{json, Map, Value as Json};
 
 const SUBJECT: &str = "Subject";
 const STACK: &str = "dev";
-/// The stacks' region (`Proj::named`'s Cairn.yaml).
+/// The stacks' region (in each project's Cairn.yaml).
 const REGION: &str = "us-east-1";
 
 #[test]
@@ -48,7 +48,7 @@ fn every_type_runs_the_lifecycle_on_the_emulator() {
     let fixtures = cairn_aws::fixtures();
     assert!(!fixtures.is_empty(), "cairn_aws::fixtures() is empty");
     let start = Instant::now();
-    let results: Vec<(&str, Result<Vec<(Step, Outcome)>, String>)> = std::thread::scope(|s| {
+    let results: Vec<(&str, Result<Steps, String>)> = std::thread::scope(|s| {
         let running: Vec<_> = fixtures
             .iter()
             .map(|(name, fixture)| (*name, s.spawn(move || Lifecycle::new(name, fixture).run())))
@@ -89,10 +89,27 @@ fn every_aws_type_has_a_fixture() {
         for (step, why) in fixture.unverified {
             assert!(!why.trim().is_empty(), "{name}: unverified {} says no why", step.name());
         }
+        // A nested create-only change where the schema has one (or why it cannot run).
+        let nested: Vec<&String> =
+            t.schema().create_only.iter().filter(|p| p.contains('.') || p.contains("[*]")).collect();
+        let skipped = fixture.unverified.iter().any(|(s, _)| *s == Step::NestedReplace);
+        match (&fixture.nested_replace, nested.is_empty()) {
+            (None, false) => assert!(
+                skipped,
+                "{name}: the schema has nested create-only paths {nested:?}, the fixture no nested_replace"
+            ),
+            (Some(_), true) => {
+                panic!("{name}: the fixture has a nested_replace, the schema no nested create-only path")
+            }
+            _ => {}
+        }
     }
     let missing: Vec<&str> = reg.type_names().filter(|n| n.starts_with("AWS::") && !with_fixture.contains(n)).collect();
     assert!(missing.is_empty(), "AWS types without a conformance fixture (kit::AwsType::fixture): {missing:?}");
 }
+
+/// What became of each step of a type's run.
+type Steps = Vec<(Step, Outcome)>;
 
 /// What became of a step.
 enum Outcome {
@@ -119,6 +136,13 @@ struct Made {
     physical_id: String,
     inputs: Json,
     project: String,
+}
+
+/// A project of the run's, with the `{uid}` of its names.
+struct Deploy {
+    p: Proj,
+    project: String,
+    uid: String,
 }
 
 /// One type's run.
@@ -203,8 +227,8 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// Remember every resource of the stack's state, to check at the end that it is gone.
-    fn remember(&mut self, step: Step, p: &Proj, project: &str) {
-        let state = self.state(step, p);
+    fn remember(&mut self, step: Step, d: &Deploy) {
+        let state = self.state(step, &d.p);
         for r in state["resources"].as_object().into_iter().flat_map(|m| m.values()) {
             let physical_id = r["physical_id"].as_str().unwrap_or_default().to_string();
             if !self.made.iter().any(|m| m.physical_id == physical_id && m.type_name == r["type"]) {
@@ -213,7 +237,7 @@ impl<'a> Lifecycle<'a> {
                     logical_id: r["id"].as_str().unwrap_or_default().to_string(),
                     physical_id,
                     inputs: r["inputs"].clone(),
-                    project: project.to_string(),
+                    project: d.project.clone(),
                 });
             }
         }
@@ -233,13 +257,13 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// A project of its own for this type, with the template for `props`.
-    fn project(&self, uid: &str, props: Option<&Json>) -> (Proj, String) {
+    fn project(&self, uid: &str, props: Option<&Json>) -> Deploy {
         let name = format!("conf-{uid}");
         let p = Proj::empty();
         p.write("Cairn.yaml", &format!("name: {name}\ntemplate: template.json\ndefaults:\n  region: {REGION}\n"));
         p.write("template.json", &self.template(uid, props));
         p.write(&format!("stacks/{STACK}.yaml"), "parameters: {}\n");
-        (p, name)
+        Deploy { p, project: name, uid: uid.to_string() }
     }
 
     fn op_context(&self, project: &str, type_name: &str, logical_id: &str) -> OpContext {
@@ -282,23 +306,23 @@ impl<'a> Lifecycle<'a> {
     /// The subject's properties `props` as the type receives them: `{uid}` replaced, `Ref`,
     /// `Fn::GetAtt` and `Fn::Sub` resolved from the stack's state (independently of the
     /// engine's evaluation).
-    fn desired(&self, step: Step, props: &Json, uid: &str, project: &str, state: &Json) -> Json {
-        let r = Resolver { state, project, account: &self.account };
-        r.resolve(&uid_in(props, uid)).unwrap_or_else(|e| self.fail(step, e))
+    fn desired(&self, step: Step, props: &Json, d: &Deploy, state: &Json) -> Json {
+        let r = Resolver { state, project: &d.project, account: &self.account };
+        r.resolve(&uid_in(props, &d.uid)).unwrap_or_else(|e| self.fail(step, e))
     }
 
     /// read_back: the subject's live properties mean the same as `props`, property by
     /// property, by the schema's comparison (write-only paths aside).
-    fn read_back(&self, step: Step, p: &Proj, project: &str, uid: &str, props: &Json) {
+    fn read_back(&self, step: Step, d: &Deploy, props: &Json) {
         if !self.verified(Step::ReadBack) {
             return;
         }
-        let state = self.state(step, p);
+        let state = self.state(step, &d.p);
         let subject = &state["resources"][SUBJECT];
         let physical_id = subject["physical_id"].as_str().unwrap_or_else(|| self.fail(step, "no physical id"));
-        let desired = self.desired(step, props, uid, project, &state);
+        let desired = self.desired(step, props, d, &state);
         let live = self
-            .read(step, project, self.type_name, SUBJECT, physical_id, &desired)
+            .read(step, &d.project, self.type_name, SUBJECT, physical_id, &desired)
             .unwrap_or_else(|| self.fail(step, format!("read back: {physical_id} does not exist")));
         let t = self.resource_type(self.type_name);
         for (k, want) in desired.as_object().into_iter().flatten() {
@@ -323,55 +347,48 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// The template for `props`, a preview whose subject line is `sym ... verb`, `up`.
-    fn change(&mut self, step: Step, p: &Proj, project: &str, uid: &str, props: &Json, sym: &str, verb: &str) {
-        p.write("template.json", &self.template(uid, Some(props)));
-        let preview = self.cairn(step, p, &["-s", STACK, "preview"], &[], 0);
+    fn change(&mut self, step: Step, d: &Deploy, props: &Json, (sym, verb): (&str, &str)) {
+        d.p.write("template.json", &self.template(&d.uid, Some(props)));
+        let preview = self.cairn(step, &d.p, &["-s", STACK, "preview"], &[], 0);
         if !has_line(&preview.stdout, sym, SUBJECT, verb) {
             self.fail(step, format!("the preview has no `{sym} {SUBJECT} ... {verb}` line:\n{preview}"));
         }
-        self.cairn(step, p, &["-s", STACK, "up", "--yes"], &[], 0);
-        self.remember(step, p, project);
+        self.cairn(step, &d.p, &["-s", STACK, "up", "--yes"], &[], 0);
+        self.remember(step, d);
     }
 
     /// A replacement (`replace` or `nested_replace`): a new physical id, the old one gone.
-    fn replacement(&mut self, step: Step, p: &Proj, project: &str, uid: &str, props: &Json) {
-        let old = self.subject(step, p);
-        self.change(step, p, project, uid, props, "+-", "replace");
-        let new = self.subject(step, p);
+    fn replacement(&mut self, step: Step, d: &Deploy, props: &Json) {
+        let old = self.subject(step, &d.p);
+        self.change(step, d, props, ("+-", "replace"));
+        let new = self.subject(step, &d.p);
         let (old_id, new_id) = (pid(&old), pid(&new));
         if old_id == new_id {
             self.fail(step, format!("the replacement kept the physical id {old_id}"));
         }
-        if self.read(step, project, self.type_name, SUBJECT, old_id, &old["inputs"]).is_some() {
+        if self.read(step, &d.project, self.type_name, SUBJECT, old_id, &old["inputs"]).is_some() {
             self.fail(step, format!("the replaced {old_id} still exists"));
         }
-        self.read_back(step, p, project, uid, props);
-        self.no_changes(step, p);
+        self.read_back(step, d, props);
+        self.no_changes(step, &d.p);
     }
 
     /// The steps, in order; on a failure, the stacks are destroyed (best effort) before
     /// the failure is passed on.
-    fn run(mut self) -> Vec<(Step, Outcome)> {
-        let (uid, fault_uid) = (token(), token());
-        let (p, project) = self.project(&uid, Some(&self.fixture.create));
-        let (fault, fault_project) = self.project(&fault_uid, None);
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.steps((&p, &project, &uid), (&fault, &fault_project, &fault_uid));
-        }));
+    fn run(mut self) -> Steps {
+        let main = self.project(&token(), Some(&self.fixture.create));
+        let fault = self.project(&token(), None);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.steps(&main, &fault)));
         if let Err(e) = run {
-            for q in [&p, &fault] {
-                let _ = Proj::cmd_in(q.path(), &["-s", STACK, "destroy", "--yes"]).output();
+            for d in [&main, &fault] {
+                let _ = Proj::cmd_in(d.p.path(), &["-s", STACK, "destroy", "--yes"]).output();
             }
             std::panic::resume_unwind(e);
         }
         self.outcomes
     }
 
-    fn steps(
-        &mut self,
-        (p, project, uid): (&Proj, &str, &str),
-        (fault, fault_project, fault_uid): (&Proj, &str, &str),
-    ) {
+    fn steps(&mut self, d: &Deploy, fault: &Deploy) {
         let f = self.fixture;
         if !self.verified(Step::Create) {
             // Nothing else can run without it.
@@ -381,35 +398,33 @@ impl<'a> Lifecycle<'a> {
             return;
         }
         self.step(Step::Create, |l| {
-            l.cairn(Step::Create, p, &["-s", STACK, "up", "--yes"], &[], 0);
-            l.remember(Step::Create, p, project);
-            l.subject(Step::Create, p);
+            l.cairn(Step::Create, &d.p, &["-s", STACK, "up", "--yes"], &[], 0);
+            l.remember(Step::Create, d);
+            l.subject(Step::Create, &d.p);
         });
-        self.step(Step::ReadBack, |l| l.read_back(Step::ReadBack, p, project, uid, &f.create));
-        self.step(Step::NoChanges, |l| l.no_changes(Step::NoChanges, p));
+        self.step(Step::ReadBack, |l| l.read_back(Step::ReadBack, d, &f.create));
+        self.step(Step::NoChanges, |l| l.no_changes(Step::NoChanges, &d.p));
         self.step(Step::Update, |l| {
-            let before = l.subject(Step::Update, p);
-            l.change(Step::Update, p, project, uid, &f.update, "~", "update");
-            let after = l.subject(Step::Update, p);
+            let before = l.subject(Step::Update, &d.p);
+            l.change(Step::Update, d, &f.update, ("~", "update"));
+            let after = l.subject(Step::Update, &d.p);
             if pid(&before) != pid(&after) {
                 l.fail(Step::Update, format!("an update changed the physical id: {} to {}", pid(&before), pid(&after)));
             }
-            l.read_back(Step::Update, p, project, uid, &f.update);
-            l.no_changes(Step::Update, p);
+            l.read_back(Step::Update, d, &f.update);
+            l.no_changes(Step::Update, &d.p);
         });
-        self.step(Step::Replace, |l| l.replacement(Step::Replace, p, project, uid, &f.replace));
+        self.step(Step::Replace, |l| l.replacement(Step::Replace, d, &f.replace));
         match &f.nested_replace {
-            Some(nested) => {
-                self.step(Step::NestedReplace, |l| l.replacement(Step::NestedReplace, p, project, uid, nested))
-            }
+            Some(nested) => self.step(Step::NestedReplace, |l| l.replacement(Step::NestedReplace, d, nested)),
             None => self.outcomes.push((Step::NestedReplace, Outcome::NotApplicable)),
         }
-        self.step(Step::PartialFailure, |l| l.partial_failure(fault, fault_project, fault_uid));
+        self.step(Step::PartialFailure, |l| l.partial_failure(fault));
 
         // Cleaned up whether or not the emulator can verify it.
         if self.verified(Step::Delete) {
             self.step(Step::Delete, |l| {
-                for q in [p, fault] {
+                for q in [&d.p, &fault.p] {
                     l.cairn(Step::Delete, q, &["-s", STACK, "destroy", "--yes"], &[], 0);
                     let state = l.state(Step::Delete, q);
                     if state["resources"] != json!({}) {
@@ -419,7 +434,7 @@ impl<'a> Lifecycle<'a> {
             });
         } else {
             self.step(Step::Delete, |_| ());
-            for q in [p, fault] {
+            for q in [&d.p, &fault.p] {
                 let _ = Proj::cmd_in(q.path(), &["-s", STACK, "destroy", "--yes"]).output();
             }
         }
@@ -444,7 +459,8 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// partial_failure, on a fresh stack (`p`, with only the support resources so far).
-    fn partial_failure(&mut self, p: &Proj, project: &str, uid: &str) {
+    fn partial_failure(&mut self, d: &Deploy) {
+        let p = &d.p;
         let step = Step::PartialFailure;
         let f = self.fixture;
         let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
@@ -452,9 +468,9 @@ impl<'a> Lifecycle<'a> {
         // subject's calls only.
         if f.support.as_object().is_some_and(|m| !m.is_empty()) {
             self.cairn(step, p, &["-s", STACK, "up", "--yes"], &[], 0);
-            self.remember(step, p, project);
+            self.remember(step, d);
         }
-        p.write("template.json", &self.template(uid, Some(&f.create)));
+        p.write("template.json", &self.template(&d.uid, Some(&f.create)));
         // Without `partial_after`, the create's one call: the first call through the proxy
         // (STS goes straight to the emulator).
         let operation = f.partial_after.unwrap_or("*");
@@ -498,23 +514,23 @@ impl<'a> Lifecycle<'a> {
             (None, Some(r)) => self.fail(step, format!("the create was refused, but the state records {SUBJECT}: {r}")),
             _ => {}
         }
-        self.remember(step, p, project);
+        self.remember(step, d);
         if let Some(r) = &tracked {
-            if self.read(step, project, self.type_name, SUBJECT, pid(r), &r["inputs"]).is_none() {
+            if self.read(step, &d.project, self.type_name, SUBJECT, pid(r), &r["inputs"]).is_none() {
                 self.fail(step, format!("the state tracks {}, which does not exist", pid(r)));
             }
         }
 
         // Without the fault, the next up converges (on the same resource).
         self.cairn(step, p, &["-s", STACK, "up", "--yes"], &[], 0);
-        self.remember(step, p, project);
+        self.remember(step, d);
         let after = self.subject(step, p);
         if let Some(r) = &tracked {
             if pid(r) != pid(&after) {
                 self.fail(step, format!("the next up made {} instead of finishing {}", pid(&after), pid(r)));
             }
         }
-        self.read_back(step, p, project, uid, &f.create);
+        self.read_back(step, d, &f.create);
         self.cairn(step, p, &["-s", STACK, "preview", "--refresh", "--expect-no-changes"], &[], 0);
     }
 }
