@@ -102,6 +102,12 @@ impl Aws {
         Arc::new(Aws { config, custom_endpoint, clients: Default::default(), account: OnceCell::new() })
     }
 
+    /// Clients with no configuration at all, for what needs the types but calls nothing
+    /// (`cairn types`): no environment, profile or credentials are read.
+    pub fn unconfigured() -> Arc<Aws> {
+        Aws::from_config(SdkConfig::builder().build())
+    }
+
     /// The client of service `C` for `region` (the default region when empty), made once
     /// per service and region. A global service's client signs in its partition's home
     /// region whatever `region` is.
@@ -176,6 +182,19 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(kit::Typed::new(iam::instance_profile::InstanceProfile, aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
+}
+
+/// The conformance fixture of every AWS type on the provider kit, by type name (the
+/// generic lifecycle suite, `crates/cairn-cli/tests/conformance.rs`, runs each one).
+pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
+    #[allow(unused_mut)]
+    let mut out: Vec<(&'static str, kit::Fixture)> = Vec::new();
+    #[cfg(feature = "iam")]
+    {
+        use kit::AwsType;
+        out.push((iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()));
+    }
+    out
 }
 
 /// Poll `probe` with backoff (100 ms doubling to 5 s) until it gives `Some`, for at most

@@ -59,6 +59,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
         Command::Cancel(a) => cancel(&cwd, cli.stack.as_deref(), a).await,
+        Command::Types(a) => {
+            let reg = crate::types::registry();
+            if a.json {
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&crate::types::json(&reg)).expect("json")));
+            } else {
+                print_stdout(&crate::types::text(&reg));
+            }
+            Ok(())
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod error;
 mod project;
 mod render;
 mod secrets;
+mod types;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,16 @@ pub enum Command {
     /// Clear a stack's lock left by a run that was killed (never the lock of a run still
     /// going on this host, unless --force).
     Cancel(CancelArgs),
+    /// List the supported resource types: what `Ref` gives, the `Fn::GetAtt` attributes,
+    /// and which lifecycle steps the conformance suite verifies on the emulator.
+    Types(TypesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TypesArgs {
+    /// Print the types as a JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -179,3 +179,75 @@ Resources:
     assert_eq!(body(&up.stdout), body(&text.stdout));
     run(&["-s", "dev", "preview", "--expect-no-changes"]).ok();
 }
+
+/// `cairn types`: every registered type, sorted, with no project, no region and no AWS
+/// call (the endpoint here answers nothing, and no credentials are set).
+#[test]
+fn types_text_and_json() {
+    let p = Proj::empty();
+    let run = |args: &[&str]| {
+        let o = Proj::cmd_in(p.path(), args)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        common::Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    };
+    let text = run(&["types"]).ok();
+    p.snapshot("output_types_text", &text);
+    assert!(text.stderr.is_empty(), "{text}");
+    let json = run(&["types", "--json"]).ok();
+    p.snapshot("output_types_json", &json);
+
+    // The shape: one object per registered type, sorted by type.
+    let mut reg = cairn_core::provider::Registry::new();
+    cairn_core::builtin::register(&mut reg);
+    cairn_aws::register(&mut reg, cairn_aws::Aws::unconfigured());
+    let rows = json.json();
+    let rows = rows.as_array().expect("a JSON array");
+    let names: Vec<&str> = rows.iter().map(|r| r["type"].as_str().expect("type is a string")).collect();
+    let mut registered: Vec<&str> = reg.type_names().collect();
+    registered.sort();
+    assert_eq!(names, registered);
+    let step_names: Vec<&str> = cairn_core::provider::Step::ALL.iter().map(|s| s.name()).collect();
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().expect("an array").iter().map(|s| s.as_str().expect("a string").to_string()).collect()
+    };
+    let fixtures = cairn_aws::fixtures();
+    for r in rows {
+        let name = r["type"].as_str().unwrap();
+        assert!(r["ref"].is_string(), "{r}");
+        let t = reg.get(name).unwrap();
+        assert_eq!(strings(&r["attributes"]), t.schema().attributes, "{name}");
+        let verified = strings(&r["verified"]);
+        assert!(verified.iter().all(|s| step_names.contains(&s.as_str())), "{name}: {verified:?}");
+        for u in r["unverified"].as_array().expect("unverified is an array") {
+            assert!(step_names.contains(&u["step"].as_str().expect("step")), "{u}");
+            assert!(!verified.contains(&u["step"].as_str().unwrap().to_string()), "{name}: {u} is also verified");
+            assert!(!u["why"].as_str().expect("why").is_empty(), "{u}");
+        }
+        match fixtures.iter().find(|(n, _)| *n == name) {
+            // The steps the conformance suite runs for the type.
+            Some((_, f)) => {
+                let want: Vec<String> = f.conformance().verified.iter().map(|s| s.name().to_string()).collect();
+                assert_eq!(verified, want, "{name}");
+                assert!(!r["ref"].as_str().unwrap().is_empty(), "{name} says nothing of Ref");
+            }
+            // cairn's own types never claim emulator steps.
+            None => {
+                assert_eq!(verified, Vec::<String>::new(), "{name}");
+                assert!(r["note"].is_string(), "{name} has no note: {r}");
+            }
+        }
+        if name.starts_with("Cairn::") {
+            assert!(r["note"].as_str().unwrap().contains("engine tests"), "{r}");
+            assert!(!r["ref"].as_str().unwrap().is_empty(), "{name} says nothing of Ref");
+        }
+    }
+}

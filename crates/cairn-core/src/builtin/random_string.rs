@@ -32,7 +32,8 @@ use rand::Rng;
 use serde_json::Value as Json;
 
 use crate::provider::{
-    check_against_schema, CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+    check_against_schema, About, CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType,
+    TypeSchema,
 };
 use crate::value::Value;
 
@@ -80,6 +81,11 @@ pub struct RandomString;
 impl ResourceType for RandomString {
     fn schema(&self) -> &TypeSchema {
         &SCHEMA
+    }
+
+    fn about(&self) -> About {
+        // cairn's own type: the engine tests cover it, not the emulator suite.
+        About { reference: "the string".into(), conformance: None }
     }
 
     fn check(&self, properties: &Value) -> Vec<CheckFailure> {

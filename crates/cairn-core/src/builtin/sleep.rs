@@ -30,7 +30,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::provider::{
-    check_against_schema, CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType, TypeSchema,
+    check_against_schema, About, CheckFailure, OpContext, ProviderError, ReadResult, ResourceData, ResourceType,
+    TypeSchema,
 };
 use crate::value::Value;
 
@@ -57,6 +58,11 @@ pub struct Sleep;
 impl ResourceType for Sleep {
     fn schema(&self) -> &TypeSchema {
         &SCHEMA
+    }
+
+    fn about(&self) -> About {
+        // cairn's own type: the engine tests cover it, not the emulator suite.
+        About { reference: "the creation time, with a random suffix".into(), conformance: None }
     }
 
     fn check(&self, properties: &Value) -> Vec<CheckFailure> {
