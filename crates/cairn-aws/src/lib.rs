@@ -178,6 +178,21 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
+/// Every kit type's conformance fixture ([`kit::Fixture`]), by type name: what the generic
+/// lifecycle suite deploys.
+pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
+    #[allow(unused_imports)]
+    use kit::AwsType;
+    #[allow(unused_mut)]
+    let mut out: Vec<(&'static str, kit::Fixture)> = Vec::new();
+    #[cfg(feature = "s3")]
+    {
+        out.push((s3::bucket::TYPE_NAME, s3::bucket::Bucket.fixture()));
+        out.push((s3::bucket_policy::TYPE_NAME, s3::bucket_policy::BucketPolicy.fixture()));
+    }
+    out
+}
+
 /// Poll `probe` with backoff (100 ms doubling to 5 s) until it gives `Some`, for at most
 /// `limit`. Errors end the wait at once.
 pub async fn wait_until<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> Result<T, ProviderError>
