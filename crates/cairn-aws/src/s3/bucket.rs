@@ -39,10 +39,12 @@
 //! answered by S3 with an error of its own ("not configured", [`configured`]).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types as s3t;
 use cairn_core::provider::{OpContext, ProviderError, ResourceData};
 use cairn_core::Value;
@@ -527,8 +529,14 @@ const UNSET_OWNERSHIP: &str = "OwnershipControlsNotFoundError";
 const UNSET_TAGS: &str = "NoSuchTagSet";
 
 /// A call on one setting of the bucket, with S3's "not configured" answer (`unset`) as `None`.
-fn configured<T>(r: Result<T, ProviderError>, unset: &str) -> Result<Option<T>, ProviderError> {
-    match r {
+async fn configured<T, E>(
+    call: impl Future<Output = Result<T, SdkError<E>>>,
+    unset: &str,
+) -> Result<Option<T>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match call.await.map_err(sdk_error) {
         Err(e) if e.code.as_deref() == Some(unset) => Ok(None),
         r => r.map(Some),
     }
@@ -549,10 +557,9 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
                     .await
                     .map_err(sdk_error)?;
             }
-            None => {
-                let r = s3.delete_bucket_ownership_controls().bucket(name).send().await.map_err(sdk_error);
-                configured(r, UNSET_OWNERSHIP)?;
-            }
+            None => configured(s3.delete_bucket_ownership_controls().bucket(name).send(), UNSET_OWNERSHIP)
+                .await
+                .map(drop)?,
         }
     }
     if before.public_access != after.public_access {
@@ -566,8 +573,7 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
                     .map_err(sdk_error)?;
             }
             None => {
-                let r = s3.delete_public_access_block().bucket(name).send().await.map_err(sdk_error);
-                configured(r, UNSET_PUBLIC_ACCESS)?;
+                configured(s3.delete_public_access_block().bucket(name).send(), UNSET_PUBLIC_ACCESS).await.map(drop)?
             }
         }
     }
@@ -581,10 +587,7 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
                     .await
                     .map_err(sdk_error)?;
             }
-            None => {
-                let r = s3.delete_bucket_encryption().bucket(name).send().await.map_err(sdk_error);
-                configured(r, UNSET_ENCRYPTION)?;
-            }
+            None => configured(s3.delete_bucket_encryption().bucket(name).send(), UNSET_ENCRYPTION).await.map(drop)?,
         }
     }
     if before.versioning != after.versioning {
@@ -613,10 +616,7 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
                     .await
                     .map_err(sdk_error)?;
             }
-            None => {
-                let r = s3.delete_bucket_lifecycle().bucket(name).send().await.map_err(sdk_error);
-                configured(r, UNSET_LIFECYCLE)?;
-            }
+            None => configured(s3.delete_bucket_lifecycle().bucket(name).send(), UNSET_LIFECYCLE).await.map(drop)?,
         }
     }
     if before.cors != after.cors {
@@ -626,10 +626,7 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
                     s3t::CorsConfiguration::builder().set_cors_rules(Some(rules.clone())).build().map_err(build_err)?;
                 s3.put_bucket_cors().bucket(name).cors_configuration(conf).send().await.map_err(sdk_error)?;
             }
-            None => {
-                let r = s3.delete_bucket_cors().bucket(name).send().await.map_err(sdk_error);
-                configured(r, UNSET_CORS)?;
-            }
+            None => configured(s3.delete_bucket_cors().bucket(name).send(), UNSET_CORS).await.map(drop)?,
         }
     }
     Ok(())
@@ -638,30 +635,29 @@ async fn apply(s3: &aws_sdk_s3::Client, name: &str, before: &Settings, after: &S
 /// Each setting of a live bucket.
 async fn read_settings(s3: &aws_sdk_s3::Client, name: &str) -> Result<Settings, ProviderError> {
     let versioning = s3.get_bucket_versioning().bucket(name).send().await.map_err(sdk_error)?.status;
-    let encryption =
-        configured(s3.get_bucket_encryption().bucket(name).send().await.map_err(sdk_error), UNSET_ENCRYPTION)?
-            .and_then(|o| o.server_side_encryption_configuration);
-    let public_access =
-        configured(s3.get_public_access_block().bucket(name).send().await.map_err(sdk_error), UNSET_PUBLIC_ACCESS)?
-            .and_then(|o| o.public_access_block_configuration);
-    let lifecycle = configured(
-        s3.get_bucket_lifecycle_configuration().bucket(name).send().await.map_err(sdk_error),
-        UNSET_LIFECYCLE,
-    )?
-    .map(|o| o.rules.unwrap_or_default());
-    let cors = configured(s3.get_bucket_cors().bucket(name).send().await.map_err(sdk_error), UNSET_CORS)?
+    let encryption = configured(s3.get_bucket_encryption().bucket(name).send(), UNSET_ENCRYPTION)
+        .await?
+        .and_then(|o| o.server_side_encryption_configuration);
+    let public_access = configured(s3.get_public_access_block().bucket(name).send(), UNSET_PUBLIC_ACCESS)
+        .await?
+        .and_then(|o| o.public_access_block_configuration);
+    let lifecycle = configured(s3.get_bucket_lifecycle_configuration().bucket(name).send(), UNSET_LIFECYCLE)
+        .await?
+        .map(|o| o.rules.unwrap_or_default());
+    let cors = configured(s3.get_bucket_cors().bucket(name).send(), UNSET_CORS)
+        .await?
         .map(|o| o.cors_rules.unwrap_or_default());
-    let ownership =
-        configured(s3.get_bucket_ownership_controls().bucket(name).send().await.map_err(sdk_error), UNSET_OWNERSHIP)?
-            .and_then(|o| o.ownership_controls)
-            .and_then(|c| c.rules.into_iter().next())
-            .map(|r| r.object_ownership);
+    let ownership = configured(s3.get_bucket_ownership_controls().bucket(name).send(), UNSET_OWNERSHIP)
+        .await?
+        .and_then(|o| o.ownership_controls)
+        .and_then(|c| c.rules.into_iter().next())
+        .map(|r| r.object_ownership);
     Ok(Settings { versioning, encryption, public_access, lifecycle, cors, ownership })
 }
 
 /// All of the bucket's tags.
 async fn get_tags(s3: &aws_sdk_s3::Client, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    let out = configured(s3.get_bucket_tagging().bucket(name).send().await.map_err(sdk_error), UNSET_TAGS)?;
+    let out = configured(s3.get_bucket_tagging().bucket(name).send(), UNSET_TAGS).await?;
     Ok(out.map(|o| o.tag_set.into_iter().map(|t| (t.key, t.value)).collect()).unwrap_or_default())
 }
 
