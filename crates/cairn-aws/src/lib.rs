@@ -187,11 +187,17 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
 /// The conformance fixture of every AWS type on the provider kit, by type name (the
 /// generic lifecycle suite, `crates/cairn-cli/tests/conformance.rs`, runs each one).
 pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
+    #[allow(unused_imports)]
+    use kit::AwsType;
     #[allow(unused_mut)]
     let mut out: Vec<(&'static str, kit::Fixture)> = Vec::new();
+    #[cfg(feature = "s3")]
+    {
+        out.push((s3::bucket::TYPE_NAME, s3::bucket::Bucket.fixture()));
+        out.push((s3::bucket_policy::TYPE_NAME, s3::bucket_policy::BucketPolicy.fixture()));
+    }
     #[cfg(feature = "iam")]
     {
-        use kit::AwsType;
         out.push((iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()));
     }
     out

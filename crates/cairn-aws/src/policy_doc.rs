@@ -35,6 +35,14 @@ pub fn to_text(v: &Json) -> Option<String> {
     }
 }
 
+/// A typed `PolicyDocument` property (`#[serde(deserialize_with = "policy_doc::text")]`): a
+/// mapping or JSON text, read as the compact text AWS takes ([`to_text`]).
+pub fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::Deserialize;
+    to_text(&Json::deserialize(d)?)
+        .ok_or_else(|| serde::de::Error::custom("expected a policy document (a mapping, or JSON text)"))
+}
+
 /// Whether two documents mean the same (see the module doc). Values that are not documents
 /// are equal only when identical.
 pub fn equivalent(a: &Json, b: &Json) -> bool {

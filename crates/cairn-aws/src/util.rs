@@ -17,10 +17,6 @@ pub(crate) fn invalid(message: impl Into<String>) -> ProviderError {
     ProviderError::with_code("InvalidRequest", message)
 }
 
-pub(crate) fn build_err(e: aws_sdk_s3::error::BuildError) -> ProviderError {
-    invalid(e.to_string())
-}
-
 /// A scalar property as a string (numbers and booleans too, as CloudFormation passes them).
 pub(crate) fn scalar_string(v: &Json) -> Option<String> {
     match v {
@@ -52,16 +48,6 @@ pub(crate) fn opt_i32(props: &Json, key: &str) -> Result<Option<i32>, ProviderEr
     }
 }
 
-pub(crate) fn opt_bool(props: &Json, key: &str) -> Result<Option<bool>, ProviderError> {
-    match props.get(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::Bool(b)) => Ok(Some(*b)),
-        Some(Json::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Json::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(v) => Err(invalid(format!("{key}: expected a boolean, found {v}"))),
-    }
-}
-
 /// A list of strings (absent: empty).
 pub(crate) fn str_list(props: &Json, key: &str) -> Result<Vec<String>, ProviderError> {
     match props.get(key) {
@@ -71,24 +57,6 @@ pub(crate) fn str_list(props: &Json, key: &str) -> Result<Vec<String>, ProviderE
             .map(|v| scalar_string(v).ok_or_else(|| invalid(format!("{key}: expected strings, found {v}"))))
             .collect(),
         Some(v) => Err(invalid(format!("{key}: expected a list of strings, found {v}"))),
-    }
-}
-
-/// A mapping property's keys must all be among `known`.
-pub(crate) fn only_keys(v: &Json, path: &str, known: &[&str]) -> Result<(), ProviderError> {
-    match v {
-        Json::Object(map) => {
-            for k in map.keys() {
-                if !known.contains(&k.as_str()) {
-                    return Err(invalid(format!(
-                        "{path}: cairn does not support `{k}` here (supported: {})",
-                        known.join(", ")
-                    )));
-                }
-            }
-            Ok(())
-        }
-        other => Err(invalid(format!("{path}: expected a mapping, found {other}"))),
     }
 }
 

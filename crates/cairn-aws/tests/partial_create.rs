@@ -73,6 +73,57 @@ async fn a_bucket_whose_encryption_is_refused_is_reported_created() {
 }
 
 #[tokio::test]
+async fn a_bucket_whose_tagging_is_refused_gets_its_ownership_tags_from_the_next_update() {
+    let Some((proxy, aws)) = through(vec![Rule::new("PutBucketTagging", 1, access_denied())]).await else { return };
+    let direct = common::aws().await.unwrap();
+    let seed = common::suffix();
+    let ctx = common::ctx("AWS::S3::Bucket", "Logs", &seed);
+    // No `Tags` of its own: the recorded properties cannot show that the tags are missing.
+    let props = json!({"VersioningConfiguration": {"Status": "Enabled"}});
+    let t = Bucket::new(aws.clone());
+    let e = t.create(&ctx, &props).await.unwrap_err();
+    let name = format!("dev-logs-{seed}");
+    refused(&e, "PutBucketTagging", Some(&name));
+    assert_eq!(proxy.counts().refused, 1);
+    let s3 = direct.s3("us-east-1");
+    let tags = s3.get_bucket_tagging().bucket(&name).send().await;
+    assert_eq!(tags.unwrap_err().code(), Some("NoSuchTagSet"));
+
+    // The engine records what read finds, then updates from it.
+    let recorded = t.read(&ctx, &name, &props).await.unwrap().expect("the bucket reads").properties;
+    assert_eq!(recorded, json!({}));
+    t.update(&ctx, &name, &recorded, &props).await.unwrap();
+    let tags: Vec<(String, String)> = s3
+        .get_bucket_tagging()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("tagged")
+        .tag_set
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    for (k, v) in
+        [("cairn:logical-id", "Logs"), ("cairn:stack", "dev"), ("cairn:project", "itest"), ("Environment", "test")]
+    {
+        assert!(tags.contains(&(k.to_string(), v.to_string())), "{k}={v} missing from {tags:?}");
+    }
+    let v = s3.get_bucket_versioning().bucket(&name).send().await.unwrap();
+    assert_eq!(v.status().map(|s| s.as_str()), Some("Enabled"));
+
+    // S3 replaces the whole tag set: an update sends it only when the tags changed.
+    let (refusing, aws) = through(vec![Rule::new("PutBucketTagging", 100, access_denied())]).await.unwrap();
+    let t = Bucket::new(aws);
+    let suspended = json!({"VersioningConfiguration": {"Status": "Suspended"}});
+    t.update(&ctx, &name, &props, &suspended).await.unwrap();
+    assert_eq!(refusing.counts().refused, 0, "no PutBucketTagging when the tags did not change");
+    let tagged = json!({"VersioningConfiguration": {"Status": "Suspended"}, "Tags": [{"Key": "Team", "Value": "ml"}]});
+    let e = t.update(&ctx, &name, &suspended, &tagged).await.unwrap_err();
+    assert_eq!(e.operation.as_deref(), Some("PutBucketTagging"));
+    Bucket::new(direct.clone()).delete(&ctx, &name, &suspended).await.unwrap();
+}
+
+#[tokio::test]
 async fn iam_creates_refused_after_their_first_call_are_reported_created() {
     let rules = vec![
         Rule::new("AttachRolePolicy", 1, access_denied()),

@@ -71,9 +71,11 @@ fn located(schema: &TypeSchema, value: &Json, path: &serde_path_to_error::Path, 
         let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
         // serde's path ends at the field.
         let field_path = if at.is_empty() { field.to_string() } else { at.clone() };
+        // Known when the schema has it, or something below it (a mapping of scalars).
+        let at_field = paths::schema_path_of(&field_path);
         let known_to_schema = !paths::is_nested(&field_path) && schema.properties.contains_key(field)
-            || schema.scalar_types.keys().any(|p| paths::matches(p, &field_path))
-            || schema.defaults.keys().chain(schema.unordered_lists.iter()).any(|p| paths::matches(p, &field_path));
+            || schema.scalar_types.keys().any(|p| paths::covers(&at_field, p))
+            || schema.defaults.keys().chain(schema.unordered_lists.iter()).any(|p| paths::covers(&at_field, p));
         let mut message = if known_to_schema {
             format!("cairn does not support `{field}` of `{}` yet", schema.type_name)
         } else {
@@ -97,8 +99,12 @@ fn located(schema: &TypeSchema, value: &Json, path: &serde_path_to_error::Path, 
 }
 
 /// serde's "invalid type: map, expected a sequence" in cairn's words: "expected a list,
-/// found a mapping".
+/// found a mapping"; "unknown variant `On`, expected `Enabled` or `Suspended`" (a closed set
+/// of strings, a Rust enum) as "expected `Enabled` or `Suspended`, found `On`".
 fn reword(m: &str) -> String {
+    if let Some((variant, wanted)) = m.strip_prefix("unknown variant ").and_then(|r| r.split_once(", expected ")) {
+        return format!("expected {wanted}, found {variant}");
+    }
     let Some((found, wanted)) = m.strip_prefix("invalid type: ").and_then(|r| r.split_once(", expected ")) else {
         return m.to_string();
     };
@@ -181,6 +187,13 @@ mod tests {
         id: Option<String>,
         status: String,
         expiration_in_days: Option<i64>,
+        mode: Option<Mode>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    enum Mode {
+        Fast,
+        Off,
     }
 
     #[derive(Debug, Deserialize, PartialEq)]
@@ -205,6 +218,7 @@ mod tests {
                 ("Rules[*].Status", "string"),
                 ("Rules[*].ExpirationInDays", "integer"),
                 ("Rules[*].Prefix", "string"),
+                ("Rules[*].Window.Start", "string"),
                 ("Enabled", "boolean"),
                 ("Other", "string"),
             ]
@@ -244,6 +258,12 @@ mod tests {
             "{}",
             e.message
         );
+        // A mapping the schema has (something below it), that the type does not take.
+        let e = parse::<Props>(&schema(), &json!({"Rules": [{"Status": "x", "Window": {}}]})).unwrap_err();
+        assert_eq!(e.path, "Rules[0].Window");
+        assert!(e.message.starts_with("cairn does not support `Window` of `AWS::Test::Thing` yet"), "{}", e.message);
+        let e = parse::<Props>(&schema(), &json!({"Rules": [{"Status": "x", "Mode": "Slow"}]})).unwrap_err();
+        assert_eq!((e.path.as_str(), e.message.as_str()), ("Rules[0].Mode", "expected `Fast` or `Off`, found `Slow`"));
         let e = parse::<Props>(&schema(), &json!({"Other": "x"})).unwrap_err();
         assert_eq!(e.path, "Other");
         assert!(e.message.contains("cairn does not support `Other`"), "{}", e.message);
