@@ -173,9 +173,26 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::role::Role::new(aws.clone())));
         reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
-        reg.register(Arc::new(kit::Typed::new(iam::instance_profile::InstanceProfile, aws.clone())));
+        reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
+}
+
+/// The conformance fixture of every type on the provider kit, by type name: what the
+/// generic lifecycle suite (`crates/cairn-cli/tests/conformance.rs`) deploys.
+pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
+    #[allow(unused_imports)]
+    use kit::AwsType;
+    #[allow(unused_mut)]
+    let mut out: Vec<(&'static str, kit::Fixture)> = Vec::new();
+    #[cfg(feature = "iam")]
+    out.extend([
+        (iam::role::TYPE_NAME, iam::role::Role.fixture()),
+        (iam::managed_policy::TYPE_NAME, iam::managed_policy::ManagedPolicy.fixture()),
+        (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
+        (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
+    ]);
+    out
 }
 
 /// Poll `probe` with backoff (100 ms doubling to 5 s) until it gives `Some`, for at most
