@@ -11,12 +11,13 @@
 //! - `Fn::GetAtt`: `PolicyArn`, `PolicyId`, `DefaultVersionId`, `AttachmentCount`,
 //!   `IsAttachable`, `PermissionsBoundaryUsageCount`, `CreateDate`, `UpdateDate`.
 //!
-//! A changed document becomes a new default policy version (the oldest non-default version
-//! is deleted first when the policy already has IAM's maximum of five). `read` reports every
-//! entity the policy is attached to (every page of `ListEntitiesForPolicy`). `delete`
-//! detaches the policy from every entity and deletes its non-default versions first. The
-//! type is not taggable in the schema: `find` adopts a policy with a generated name, never
-//! one with an explicit name.
+//! `create` waits until IAM shows the new policy before it attaches it. A changed document
+//! becomes a new default policy version (the oldest non-default version is deleted first
+//! when the policy already has IAM's maximum of five). `read` reports every entity the
+//! policy is attached to (every page of `ListEntitiesForPolicy`). `delete` detaches the
+//! policy from every entity and deletes its non-default versions first. The type is not
+//! taggable in the schema: `find` adopts a policy with a generated name, never one with an
+//! explicit name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
@@ -238,7 +239,11 @@ impl AwsType for ManagedPolicy {
             .and_then(|p| p.arn)
             .ok_or_else(|| ProviderError::with_code("InvalidResponse", "CreatePolicy returned no ARN"))?;
         cx.created(&arn, async {
-            attach(cx, &iam, &arn, &BTreeSet::new(), &p.entities()).await?;
+            let entities = p.entities();
+            if !entities.is_empty() {
+                cx.wait_visible(&format!("policy {arn} to exist"), || get_policy(&iam, &arn)).await?;
+            }
+            attach(cx, &iam, &arn, &BTreeSet::new(), &entities).await?;
             Ok(policy_data(&get_policy(&iam, &arn).await?))
         })
         .await
