@@ -179,7 +179,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::role::Role::new(aws.clone())));
         reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
-        reg.register(Arc::new(kit::Typed::new(iam::instance_profile::InstanceProfile, aws.clone())));
+        reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
@@ -192,14 +192,17 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     #[allow(unused_mut)]
     let mut out: Vec<(&'static str, kit::Fixture)> = Vec::new();
     #[cfg(feature = "s3")]
-    {
-        out.push((s3::bucket::TYPE_NAME, s3::bucket::Bucket.fixture()));
-        out.push((s3::bucket_policy::TYPE_NAME, s3::bucket_policy::BucketPolicy.fixture()));
-    }
+    out.extend([
+        (s3::bucket::TYPE_NAME, s3::bucket::Bucket.fixture()),
+        (s3::bucket_policy::TYPE_NAME, s3::bucket_policy::BucketPolicy.fixture()),
+    ]);
     #[cfg(feature = "iam")]
-    {
-        out.push((iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()));
-    }
+    out.extend([
+        (iam::role::TYPE_NAME, iam::role::Role.fixture()),
+        (iam::managed_policy::TYPE_NAME, iam::managed_policy::ManagedPolicy.fixture()),
+        (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
+        (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
+    ]);
     out
 }
 
@@ -256,7 +259,56 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provide
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value as Json;
+
     use super::*;
+
+    /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `{uid}`
+    /// replaced.
+    fn resolved(v: &Json) -> Json {
+        match v {
+            Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
+                Json::String(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
+            }
+            Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
+            Json::Array(items) => Json::Array(items.iter().map(resolved).collect()),
+            Json::String(s) => Json::String(s.replace("{uid}", "abc123")),
+            other => other.clone(),
+        }
+    }
+
+    /// Every fixture passes its type's check (support resources too); its update changes
+    /// something in place, and its replacements change a create-only property.
+    #[test]
+    fn fixtures_are_valid_and_do_what_they_say() {
+        let mut reg = Registry::new();
+        register(&mut reg, Aws::from_config(SdkConfig::builder().behavior_version(BehaviorVersion::latest()).build()));
+        let fixtures = fixtures();
+        assert!(!fixtures.is_empty());
+        for (type_name, f) in fixtures {
+            let t = reg.get(type_name).unwrap_or_else(|| panic!("{type_name} is not registered"));
+            let value = |v: &Json| cairn_core::Value::from_json(&resolved(v));
+            let mut props = vec![("create", &f.create), ("update", &f.update), ("replace", &f.replace)];
+            props.extend(f.nested_replace.as_ref().map(|p| ("nested_replace", p)));
+            for (step, p) in props.into_iter().filter(|(_, p)| !p.is_null()) {
+                let failures = t.check(&value(p));
+                assert!(failures.is_empty(), "{type_name} {step}: {failures:?}");
+            }
+            for (id, r) in f.support.as_object().into_iter().flatten() {
+                let support = reg.get(r["Type"].as_str().unwrap_or_default()).expect("a registered support type");
+                let failures = support.check(&value(&r["Properties"]));
+                assert!(failures.is_empty(), "{type_name} support {id}: {failures:?}");
+            }
+            let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.create), &value(&f.update));
+            assert!(!changes.is_empty() && changes.iter().all(|c| !c.forces_replacement), "{type_name} update");
+            let replacements =
+                [&f.replace, f.nested_replace.as_ref().unwrap_or(&Json::Null)].into_iter().filter(|p| !p.is_null());
+            for p in replacements {
+                let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.update), &value(p));
+                assert!(changes.iter().any(|c| c.forces_replacement), "{type_name} replace: {changes:?}");
+            }
+        }
+    }
 
     #[test]
     fn ownership_tags_win_over_own_and_stack_tags() {

@@ -185,14 +185,13 @@ impl AwsType for InstanceProfile {
     }
 
     fn fixture(&self) -> Fixture {
-        let role = |name: &str| {
-            json!({"Type": "AWS::IAM::Role", "Properties": {
-                "RoleName": format!("{name}-{{uid}}"),
-                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}})
-        };
+        // Generated role names: the suite's stacks of this fixture (lifecycle, partial
+        // failure) do not collide.
+        let role = json!({"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}});
         Fixture {
-            support: json!({"First": role("conf-ip-a"), "Second": role("conf-ip-b")}),
+            support: json!({"First": role.clone(), "Second": role}),
             create: json!({"Roles": [{"Ref": "First"}], "Path": "/conformance/"}),
             update: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/"}),
             replace: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/moved/"}),
