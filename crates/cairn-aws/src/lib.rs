@@ -23,17 +23,15 @@
 //! emulator such as moto (`scripts/moto.sh`). When an endpoint URL is set, S3 uses path-style
 //! addressing. Calls use the SDK's standard retry mode with [`max_attempts`] attempts (10, or
 //! `AWS_MAX_ATTEMPTS`); where AWS is eventually consistent (a new bucket, a new IAM entity)
-//! the types also wait, with a bounded backoff ([`wait_until`]).
+//! the types also wait, with a bounded backoff ([`kit::wait`]).
 //!
 //! With `CAIRN_COUNT_API_CALLS=1` the clients count the API calls they make ([`api_calls`]).
 //!
-//! Resources may set `Region:` (the engine passes it in `OpContext::region`): S3 clients are
-//! kept one per region, made on first use. IAM is global: one client.
+//! Resources may set `Region:` (the engine passes it in `OpContext::region`): clients are
+//! kept one per service and region, made on first use ([`kit::clients`]); a global service
+//! (IAM) has one client, signed in its partition's home region.
 
-use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -51,9 +49,6 @@ pub mod schema;
 mod util;
 
 pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
-
-/// How long a type waits for AWS to make a change visible (a new bucket, a new role).
-pub const CONSISTENCY_WAIT: Duration = Duration::from_secs(60);
 
 /// The SDK clients the types share: one per service and region ([`kit::clients`]).
 pub struct Aws {
@@ -206,41 +201,6 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out
 }
 
-/// Poll `probe` with backoff (100 ms doubling to 5 s) until it gives `Some`, for at most
-/// `limit`. Errors end the wait at once.
-pub async fn wait_until<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> Result<T, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, ProviderError>>,
-{
-    let start = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(100);
-    loop {
-        if let Some(v) = probe().await? {
-            return Ok(v);
-        }
-        if start.elapsed() + delay > limit {
-            return Err(ProviderError {
-                code: Some("ConsistencyTimeout".into()),
-                message: format!("gave up after {}s waiting for {what}", limit.as_secs()),
-                retryable: true,
-                ..Default::default()
-            });
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// Tags for a taggable resource: the stack's tags, then the resource's own `Tags` (which win
-/// over the stack's), then cairn's ownership tags (which win over both).
-pub fn merged_tags(ctx: &cairn_core::provider::OpContext, own: &[(String, String)]) -> BTreeMap<String, String> {
-    let mut tags = ctx.stack_tags.clone();
-    tags.extend(own.iter().cloned());
-    tags.extend(ctx.ownership_tags());
-    tags
-}
-
 #[cfg(test)]
 pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provider::OpContext {
     cairn_core::provider::OpContext {
@@ -251,7 +211,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provide
         region: "us-east-1".into(),
         account_id: "123456789012".into(),
         partition: "aws".into(),
-        stack_tags: BTreeMap::from([("Team".to_string(), "data".to_string())]),
+        stack_tags: std::collections::BTreeMap::from([("Team".to_string(), "data".to_string())]),
         name_seed: "abcdefghijkl".into(),
         progress: Default::default(),
     }
@@ -288,9 +248,10 @@ mod tests {
         for (type_name, f) in fixtures {
             let t = reg.get(type_name).unwrap_or_else(|| panic!("{type_name} is not registered"));
             let value = |v: &Json| cairn_core::Value::from_json(&resolved(v));
-            let mut props = vec![("create", &f.create), ("update", &f.update), ("replace", &f.replace)];
+            let mut props = vec![("create", &f.create), ("update", &f.update)];
+            props.extend(f.replace.as_ref().map(|p| ("replace", p)));
             props.extend(f.nested_replace.as_ref().map(|p| ("nested_replace", p)));
-            for (step, p) in props.into_iter().filter(|(_, p)| !p.is_null()) {
+            for (step, p) in props {
                 let failures = t.check(&value(p));
                 assert!(failures.is_empty(), "{type_name} {step}: {failures:?}");
             }
@@ -301,45 +262,13 @@ mod tests {
             }
             let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.create), &value(&f.update));
             assert!(!changes.is_empty() && changes.iter().all(|c| !c.forces_replacement), "{type_name} update");
-            let replacements =
-                [&f.replace, f.nested_replace.as_ref().unwrap_or(&Json::Null)].into_iter().filter(|p| !p.is_null());
-            for p in replacements {
+            // A replacement where the schema has a create-only property, and only there.
+            let top_level = t.schema().create_only.iter().any(|p| !cairn_core::schema::is_nested(p));
+            assert_eq!(f.replace.is_some(), top_level, "{type_name}: replace, and create-only properties");
+            for p in f.replace.iter().chain(&f.nested_replace) {
                 let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.update), &value(p));
                 assert!(changes.iter().any(|c| c.forces_replacement), "{type_name} replace: {changes:?}");
             }
         }
-    }
-
-    #[test]
-    fn ownership_tags_win_over_own_and_stack_tags() {
-        let ctx = test_ctx("AWS::S3::Bucket", "Data");
-        let own = vec![("Team".to_string(), "ml".to_string()), ("cairn:stack".to_string(), "x".to_string())];
-        let tags = merged_tags(&ctx, &own);
-        assert_eq!(tags["Team"], "ml");
-        assert_eq!(tags["cairn:stack"], "dev");
-        assert_eq!(tags["cairn:logical-id"], "Data");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn wait_until_gives_up_after_the_limit() {
-        let mut calls = 0;
-        let err = wait_until(Duration::from_secs(10), "the thing", || {
-            calls += 1;
-            async { Ok::<Option<()>, ProviderError>(None) }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(err.code.as_deref(), Some("ConsistencyTimeout"));
-        assert!(err.retryable);
-        assert!((4..10).contains(&calls), "{calls}");
-        let mut n = 0;
-        let v = wait_until(Duration::from_secs(10), "x", || {
-            n += 1;
-            let done = n >= 3;
-            async move { Ok::<_, ProviderError>(done.then_some(7)) }
-        })
-        .await
-        .unwrap();
-        assert_eq!(v, 7);
     }
 }

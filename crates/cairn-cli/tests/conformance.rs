@@ -414,7 +414,10 @@ impl<'a> Lifecycle<'a> {
             l.read_back(Step::Update, d, &f.update);
             l.no_changes(Step::Update, &d.p);
         });
-        self.step(Step::Replace, |l| l.replacement(Step::Replace, d, &f.replace));
+        match &f.replace {
+            Some(replace) => self.step(Step::Replace, |l| l.replacement(Step::Replace, d, replace)),
+            None => self.outcomes.push((Step::Replace, Outcome::NotApplicable)),
+        }
         match &f.nested_replace {
             Some(nested) => self.step(Step::NestedReplace, |l| l.replacement(Step::NestedReplace, d, nested)),
             None => self.outcomes.push((Step::NestedReplace, Outcome::NotApplicable)),

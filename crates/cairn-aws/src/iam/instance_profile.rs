@@ -23,8 +23,9 @@ use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
+use super::iam_name_char;
 use crate::kit::{AwsType, Cx, Fixture, Live, PropsError, Spec, Typed};
-use crate::util::{iam_name_char, sdk_error};
+use crate::util::sdk_error;
 use crate::Aws;
 
 pub const TYPE_NAME: &str = "AWS::IAM::InstanceProfile";
@@ -194,7 +195,7 @@ impl AwsType for InstanceProfile {
             support: json!({"First": role.clone(), "Second": role}),
             create: json!({"Roles": [{"Ref": "First"}], "Path": "/conformance/"}),
             update: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/"}),
-            replace: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/moved/"}),
+            replace: Some(json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/moved/"})),
             nested_replace: None,
             partial_after: Some("AddRoleToInstanceProfile"),
             unverified: &[],

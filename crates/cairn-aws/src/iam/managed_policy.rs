@@ -30,9 +30,10 @@ use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
+use super::iam_name_char;
 use super::{document_text, live_document, Kind, NOT_FOUND};
 use crate::kit::{paging, AwsType, Cx, Fixture, Live, PropsError, Spec, Typed};
-use crate::util::{iam_name_char, sdk_error};
+use crate::util::sdk_error;
 use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::IAM::ManagedPolicy";
@@ -345,7 +346,7 @@ impl AwsType for ManagedPolicy {
                 "Roles": [{"Ref": "First"}]
             }),
             update,
-            replace,
+            replace: Some(replace),
             nested_replace: None,
             partial_after: Some("AttachRolePolicy"),
             unverified: &[],

@@ -13,6 +13,11 @@ use serde_json::Value as Json;
 use crate::kit::PropsError;
 use crate::policy_doc;
 
+/// A character IAM accepts in role, policy and instance profile names (`[\w+=,.@-]`).
+pub(crate) fn iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
 /// IAM's answer when a role, policy, user or group does not exist.
 pub(crate) const NOT_FOUND: &[&str] = &["NoSuchEntity"];
 

@@ -28,9 +28,10 @@ use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
+use super::iam_name_char;
 use super::{document_text, live_document, Kind, NOT_FOUND};
 use crate::kit::{props, AwsType, Cx, Fixture, Live, PropsError, Spec, Typed};
-use crate::util::{iam_name_char, sdk_error};
+use crate::util::sdk_error;
 use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::IAM::Policy";
@@ -299,7 +300,7 @@ impl AwsType for Policy {
                 "Roles": [{"Ref": "First"}, {"Ref": "Second"}]
             }),
             // The schema marks no property create-only: no change of properties replaces.
-            replace: Json::Null,
+            replace: None,
             nested_replace: None,
             // The first put is the create itself.
             partial_after: None,

@@ -14,8 +14,10 @@
 //! - `Fn::GetAtt`: `Arn`, `RoleId`.
 //!
 //! `create` tags the role in `CreateRole`, waits until IAM shows it, then attaches and puts
-//! its policies. `update` sends only what changed, tags included (`TagRole` with the new
-//! and changed tags, `UntagRole` with the removed keys). `delete` first detaches the role's
+//! its policies. `update` sends only what changed. Tags are compared with the role's live
+//! tags ([`Cx::tag_update`](crate::kit::Cx::tag_update): a changed stack tag and missing
+//! ownership tags are put right too): `TagRole` with the new and changed tags, `UntagRole`
+//! with the removed keys, each only when there are any. `delete` first detaches the role's
 //! managed policies and deletes its inline policies, as CloudFormation does, every page of
 //! them; it does not take the role out of instance profiles (an
 //! `AWS::IAM::InstanceProfile` that names the role depends on it and is deleted first; a
@@ -33,9 +35,10 @@ use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
+use super::iam_name_char;
 use super::{document_text, live_document, NOT_FOUND};
 use crate::kit::{ids, paging, AwsType, Cx, Fixture, Live, PropsError, Spec, Tag, Typed};
-use crate::util::{iam_name_char, loose_eq, sdk_error};
+use crate::util::{loose_eq, sdk_error};
 use crate::{policy_doc, Aws};
 
 pub const TYPE_NAME: &str = "AWS::IAM::Role";
@@ -343,7 +346,7 @@ impl AwsType for Role {
             let deleted = iam.delete_role_policy().role_name(physical_id).policy_name(policy).send().await;
             cx.found(deleted.map_err(sdk_error))?;
         }
-        let tags = cx.tag_diff(&old.tags, &new.tags);
+        let tags = cx.tag_update(&tags(&iam, physical_id).await?, &new.tags);
         if !tags.remove.is_empty() {
             iam.untag_role().role_name(physical_id).set_tag_keys(Some(tags.remove)).send().await.map_err(sdk_error)?;
         }
@@ -412,7 +415,7 @@ impl AwsType for Role {
             support: json!({}),
             create,
             update,
-            replace,
+            replace: Some(replace),
             nested_replace: None,
             partial_after: Some("AttachRolePolicy"),
             unverified: &[],

@@ -66,10 +66,10 @@ pub struct Fixture {
     pub create: Json,
     /// An in-place update of them.
     pub update: Json,
-    /// A change of a (top-level) create-only property: replaces. `Json::Null` when the
-    /// schema marks no property create-only (`AWS::IAM::Policy`): no change of properties
-    /// replaces, so the step does not apply (neither verified nor unverified).
-    pub replace: Json,
+    /// A change of a top-level create-only property: replaces. `None` when the schema
+    /// marks no property create-only (`AWS::IAM::Policy`): nothing replaces, and the step
+    /// does not apply (neither verified nor unverified).
+    pub replace: Option<Json>,
     /// A change below a nested create-only path, where the schema has one.
     pub nested_replace: Option<Json>,
     /// The AWS operation whose call right after the create is refused once (the partial
@@ -88,7 +88,7 @@ impl Fixture {
             .iter()
             .copied()
             .filter(|s| !unverified.iter().any(|(u, _)| u == s))
-            .filter(|s| *s != Step::Replace || !self.replace.is_null())
+            .filter(|s| *s != Step::Replace || self.replace.is_some())
             .filter(|s| *s != Step::NestedReplace || self.nested_replace.is_some())
             .collect();
         Conformance { verified, unverified }
@@ -176,9 +176,12 @@ impl Cx<'_> {
         tags::merged(self.ctx, own)
     }
 
-    /// The tags an update changes ([`tags::diff`] of the merged tags).
-    pub fn tag_diff(&self, old: &[Tag], new: &[Tag]) -> TagDiff {
-        tags::diff(&self.tags(old), &self.tags(new))
+    /// What an update sends to make the resource's `live` tags the ones it should carry
+    /// ([`tags::update`]): compared with what AWS holds, not with what was recorded, so
+    /// that a changed stack tag, or ownership tags missing after a create cut short before
+    /// tagging, are put right too.
+    pub fn tag_update(&self, live: &BTreeMap<String, String>, own: &[Tag]) -> TagDiff {
+        tags::update(live, &self.tags(own))
     }
 
     /// A generated physical name (see [`OpContext::generated_name`]).

@@ -46,6 +46,15 @@ pub fn diff(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>)
     }
 }
 
+/// What makes `live` tags the `wanted` ones: [`diff`], except that tags AWS reserves
+/// (`aws:` keys, which no one can remove) are left alone. Tags added outside cairn are
+/// removed: `read` shows them as part of `Tags` (drift), so the template is the whole set.
+pub fn update(live: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) -> TagDiff {
+    let live: BTreeMap<String, String> =
+        live.iter().filter(|(k, _)| !k.starts_with("aws:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    diff(&live, wanted)
+}
+
 /// The user's `Tags` of a properties value, leniently (the typed read refuses bad ones
 /// first; this is for `read`, which must not fail on what it only compares).
 pub fn own(properties: &Json) -> Vec<Tag> {
@@ -120,6 +129,12 @@ mod tests {
         assert_eq!(d.set, map(&[("b", "20"), ("d", "4")]));
         assert_eq!(d.remove, vec!["c".to_string()]);
         assert!(diff(&after, &after).is_empty());
+        // Against live tags: AWS's own are never removed, missing ownership tags come back.
+        let live = map(&[("aws:cloudformation:stack-name", "x"), ("a", "1"), ("manual", "m")]);
+        let wanted = map(&[("a", "1"), ("cairn:stack", "dev")]);
+        let d = update(&live, &wanted);
+        assert_eq!(d.set, map(&[("cairn:stack", "dev")]));
+        assert_eq!(d.remove, vec!["manual".to_string()]);
     }
 
     #[test]

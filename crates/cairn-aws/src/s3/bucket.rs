@@ -22,10 +22,10 @@
 //! leaves a bucket `find` recognises), then puts each setting. An update applies each
 //! changed setting (a put, or a delete when the setting was removed). Tags: S3's
 //! `PutBucketTagging` replaces the whole set, so cairn sends the whole set, and only when
-//! it changed: an update compares the bucket's tags with the desired ones
-//! ([`kit::tags::diff`](crate::kit::tags::diff)) and makes no call when they are the same.
-//! It compares with the live tags, not the recorded ones, because the recorded ones never
-//! show the ownership tags (a create cut short before tagging leaves a bucket without them).
+//! it changed: an update compares the bucket's live tags with the desired ones
+//! ([`Cx::tag_update`](crate::kit::Cx::tag_update)) and makes no call when they are the
+//! same. (The recorded properties never show the ownership tags: a create cut short before
+//! tagging leaves a bucket without them, and the next update puts them.)
 //!
 //! Like CloudFormation, `delete` does not empty the bucket: deleting a bucket that still
 //! holds objects fails with AWS's `BucketNotEmpty`. `find` (after a crash mid-create) looks
@@ -51,7 +51,7 @@ use cairn_core::Value;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value as Json};
 
-use crate::kit::{ids, tags, AwsType, Cx, Fixture, Live, PropsError, Spec, Tag, Typed};
+use crate::kit::{ids, AwsType, Cx, Fixture, Live, PropsError, Spec, Tag, Typed};
 use crate::util::{loose_eq, sdk_error};
 use crate::Aws;
 
@@ -311,9 +311,8 @@ impl AwsType for Bucket {
     ) -> Result<ResourceData, ProviderError> {
         let (before, after) = (Settings::of(old)?, Settings::of(new)?);
         let s3: aws_sdk_s3::Client = cx.client();
-        let wanted = cx.tags(new.tags());
-        if !tags::diff(&get_tags(&s3, physical_id).await?, &wanted).is_empty() {
-            put_tags(&s3, physical_id, wanted).await?;
+        if !cx.tag_update(&get_tags(&s3, physical_id).await?, new.tags()).is_empty() {
+            put_tags(&s3, physical_id, cx.tags(new.tags())).await?;
         }
         apply(&s3, physical_id, &before, &after).await?;
         Ok(resource_data(cx.ctx, physical_id))
@@ -371,7 +370,7 @@ impl AwsType for Bucket {
             support: json!({}),
             create: named("cairn-conf-{uid}", settings("Enabled", 90, "data")),
             update,
-            replace,
+            replace: Some(replace),
             // The schema's create-only paths are all top-level (BucketName and the name prefix
             // and namespace, which cairn does not take).
             nested_replace: None,
@@ -1130,10 +1129,11 @@ mod tests {
     #[test]
     fn the_fixture_is_valid_and_replaces_by_name() {
         let f = Bucket.fixture();
-        for props in [&f.create, &f.update, &f.replace] {
+        let replace = f.replace.as_ref().expect("BucketName is create-only");
+        for props in [&f.create, &f.update, replace] {
             parse(props).unwrap();
         }
-        assert_ne!(f.create["BucketName"], f.replace["BucketName"]);
+        assert_ne!(f.create["BucketName"], replace["BucketName"]);
         assert_eq!(f.create["BucketName"], f.update["BucketName"]);
         assert!(SPEC.schema.create_only.iter().all(|p| !cairn_core::schema::is_nested(p)));
     }
