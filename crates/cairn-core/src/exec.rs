@@ -548,7 +548,7 @@ pub async fn execute(
             .collect()
     };
     // Edges: delete(A) waits for delete(B) when B depended on A.
-    let deps2: Vec<Vec<usize>> = {
+    let mut deps2: Vec<Vec<usize>> = {
         let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, a) in deletes.iter().enumerate() {
             by_id.entry(a.id.as_str()).or_default().push(i);
@@ -586,6 +586,37 @@ pub async fn execute(
             })
             .collect()
     };
+    // Deletion protection: a protected resource is not deleted (the step fails, saying how
+    // to lift the protection), and neither is anything that uses it (deleted before it).
+    let mut held: Vec<Option<Outcome>> = held.into_iter().map(|h| h.map(Outcome::Skipped)).collect();
+    {
+        let mut stack: Vec<(usize, String)> = Vec::new();
+        for (i, (step, entry)) in deletes.iter().zip(&entries).enumerate() {
+            let Some(r) = entry else { continue };
+            if step.retain {
+                continue;
+            }
+            if let Some(e) = protected(&shared.registry, r, Action::Delete, "cairn does not delete it") {
+                held[i] = Some(Outcome::Failed(e));
+                stack.push((i, r.id.clone()));
+            }
+        }
+        let protected_steps: Vec<usize> = stack.iter().map(|(i, _)| *i).collect();
+        while let Some((i, protected_id)) = stack.pop() {
+            for &user in &deps2[i] {
+                if held[user].is_none() {
+                    held[user] = Some(Outcome::Skipped(format!(
+                        "it uses `{protected_id}`, which is protected from deletion"
+                    )));
+                    stack.push((user, protected_id.clone()));
+                }
+            }
+        }
+        // Nothing is deleted before a protected resource: it fails on its own account.
+        for i in protected_steps {
+            deps2[i].clear();
+        }
+    }
     let delete_refs: Vec<&Step> = deletes.iter().collect();
     let shared2 = shared.clone();
     let held = Arc::new(held);
@@ -598,8 +629,15 @@ pub async fn execute(
         let held = held[i].clone();
         let entry = entries[i].clone();
         Box::pin(async move {
-            if let Some(h) = held {
-                return Outcome::Skipped(h);
+            if let Some(outcome) = held {
+                shared.observer.event(&Event::Finished {
+                    id: step.id.clone(),
+                    type_name: step.type_name.clone(),
+                    action: Action::Delete,
+                    elapsed: Duration::ZERO,
+                    outcome: outcome.clone(),
+                });
+                return outcome;
             }
             run_delete(shared, step, entry, slot).await
         })
@@ -636,6 +674,31 @@ pub async fn execute(
     let journal_error = shared.journal.error();
     let state = shared.state.lock().expect("state lock").clone();
     RunResult { state, steps: results, journal_error, output_errors }
+}
+
+/// When the recorded inputs of `r` turn on its type's deletion protection
+/// ([`crate::provider::TypeSchema::deletion_protection`]): the failure of a step that would
+/// delete it, naming the property and how to lift it.
+fn protected(registry: &Registry, r: &ResourceState, action: Action, consequence: &str) -> Option<StepError> {
+    let property = registry.get(&r.type_name)?.schema().deletion_protection.clone()?;
+    let on = match r.inputs.as_map()?.get(&property)?.reveal() {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    on.then(|| {
+        StepError::engine(
+            &r.id,
+            &r.type_name,
+            action,
+            Some("DeletionProtected"),
+            format!(
+                "{} ({}) is protected from deletion in AWS (`{property}: true`), and {consequence}; \
+                 to delete it, set `{property}` to false, run `cairn up`, then run this again",
+                r.id, r.physical_id
+            ),
+        )
+    })
 }
 
 /// Outputs whose value is still unknown (their resource failed) keep the previous value.
@@ -953,6 +1016,13 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
         }
         Action::Create | Action::Replace => {
             let replacing = now == Action::Replace;
+            if replacing && r.update_replace_policy == DeletionPolicy::Delete {
+                if let Some(e) = old.as_ref().and_then(|old| {
+                    protected(&shared.registry, old, Action::Replace, "a replacement would delete it, so cairn does not replace it")
+                }) {
+                    return Outcome::Failed(e);
+                }
+            }
             if replacing && mode == Some(ReplaceMode::DeleteBeforeCreate) {
                 let old = old.clone().expect("replace has state");
                 if r.update_replace_policy == DeletionPolicy::Delete {

@@ -799,6 +799,60 @@ Resources:
     assert!(h.state().await.is_empty());
 }
 
+fn protected_template(protected: bool, replace: &str) -> String {
+    format!(
+        r#"
+Resources:
+  Table:
+    Type: Test::Thing
+    Properties:
+      Protected: {protected}
+      Replace: {replace}
+  Api:
+    Type: Test::Thing
+    Properties:
+      Value: !Ref Table
+  Other:
+    Type: Test::Thing
+"#
+    )
+}
+
+#[tokio::test]
+async fn a_protected_resource_and_what_uses_it_are_never_deleted() {
+    let h = Harness::new();
+    h.up(&protected_template(true, "a"), &[]).await;
+    let (table, api) = (h.pid("Table").await, h.pid("Api").await);
+    h.cloud.clear_log();
+    let r = h.destroy().await;
+    // Only the unrelated resource goes; the protected one fails, naming how to lift it, and
+    // what uses it is not touched.
+    assert_eq!(h.mutations(), ops(&[(Op::Delete, "Other")]));
+    match outcome(&r, "Table") {
+        Outcome::Failed(e) => {
+            assert_eq!(e.code.as_deref(), Some("DeletionProtected"));
+            assert!(e.message.contains("`Protected: true`"), "{}", e.message);
+            assert!(e.message.contains("set `Protected` to false, run `cairn up`"), "{}", e.message);
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(matches!(outcome(&r, "Api"), Outcome::Skipped(why) if why.contains("`Table`")), "{r:?}");
+    assert!(h.cloud.get(&table).is_some() && h.cloud.get(&api).is_some());
+    assert_eq!(h.state().await.resources.keys().cloned().collect::<Vec<_>>(), ["Api", "Table"]);
+
+    // A replacement would delete it too: refused before anything is made.
+    h.cloud.clear_log();
+    let r = h.up(&protected_template(true, "b"), &[]).await;
+    assert!(matches!(outcome(&r, "Table"), Outcome::Failed(e) if e.code.as_deref() == Some("DeletionProtected")));
+    assert!(h.mutations().iter().all(|(op, id)| !(id == "Table" && *op != Op::Read)), "{:?}", h.mutations());
+    assert_eq!(h.pid("Table").await, table);
+
+    // Lifted in the template and applied: then destroy removes everything.
+    assert_ok(&h.up(&protected_template(false, "a"), &[]).await);
+    assert_ok(&h.destroy().await);
+    assert!(h.live().is_empty(), "{:?}", h.live());
+}
+
 /// A user who adds `DeletionPolicy: Retain` to a deployed resource (and changes nothing
 /// else) and later removes the resource expects it to be kept, as CloudFormation does.
 #[tokio::test]
