@@ -111,6 +111,7 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
         attributes,
         primary_identifier: paths("primaryIdentifier"),
         name_property: name_property.map(str::to_string),
+        deletion_protection: None,
         taggable,
         tag_on_create: tagging["tagOnCreate"].as_bool().unwrap_or(taggable),
         tag_updatable: tagging["tagUpdatable"].as_bool().unwrap_or(taggable),

@@ -79,7 +79,7 @@ pub fn text(reg: &Registry) -> String {
                 unverified.extend(c.unverified.iter().map(|(s, why)| (name.to_string(), *s, why.clone())));
                 if missing.is_empty() {
                     let applicable = c.verified.len();
-                    format!("all {applicable} steps")
+                    format!("all {applicable} that apply")
                 } else {
                     format!("all but {}", missing.join(", "))
                 }
@@ -96,8 +96,8 @@ pub fn text(reg: &Registry) -> String {
     }
     let steps: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
     out.push_str(&format!(
-        "\nThe conformance suite's steps: {}.\nnested_replace applies where the schema has a nested create-only path; \
-         `cairn types --json` lists each type's steps.\n",
+        "\nThe conformance suite's steps: {}.\nreplace applies where the schema has a top-level create-only property, \
+         nested_replace where it has a nested one; `cairn types --json` lists each type's steps.\n",
         steps.join(", ")
     ));
     out
