@@ -9,6 +9,7 @@
 //! | `AWS::IAM::ManagedPolicy` | [`iam::managed_policy`] |
 //! | `AWS::IAM::Policy` | [`iam::policy`] |
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
+//! | `AWS::SQS::Queue` | [`sqs::queue`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -46,6 +47,8 @@ pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod schema;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 mod util;
 
 pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
@@ -176,6 +179,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
     }
+    #[cfg(feature = "sqs")]
+    reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -198,6 +203,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
     ]);
+    #[cfg(feature = "sqs")]
+    out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
     out
 }
 
