@@ -10,6 +10,7 @@
 //! | `AWS::IAM::Policy` | [`iam::policy`] |
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
 //! | `AWS::SQS::Queue` | [`sqs::queue`] |
+//! | `AWS::SNS::Topic` | [`sns::topic`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -47,6 +48,8 @@ pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod schema;
+#[cfg(feature = "sns")]
+pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 mod util;
@@ -181,6 +184,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     }
     #[cfg(feature = "sqs")]
     reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
+    #[cfg(feature = "sns")]
+    reg.register(Arc::new(sns::topic::Topic::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -205,6 +210,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     ]);
     #[cfg(feature = "sqs")]
     out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
+    #[cfg(feature = "sns")]
+    out.push((sns::topic::TYPE_NAME, sns::topic::Topic.fixture()));
     out
 }
 
