@@ -11,6 +11,7 @@
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
 //! | `AWS::SQS::Queue` | [`sqs::queue`] |
 //! | `AWS::SNS::Topic` | [`sns::topic`] |
+//! | `AWS::DynamoDB::Table` | [`dynamodb::table`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -41,6 +42,8 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -186,6 +189,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
     #[cfg(feature = "sns")]
     reg.register(Arc::new(sns::topic::Topic::new(aws.clone())));
+    #[cfg(feature = "dynamodb")]
+    reg.register(Arc::new(dynamodb::table::Table::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -212,6 +217,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
     #[cfg(feature = "sns")]
     out.push((sns::topic::TYPE_NAME, sns::topic::Topic.fixture()));
+    #[cfg(feature = "dynamodb")]
+    out.push((dynamodb::table::TYPE_NAME, dynamodb::table::Table.fixture()));
     out
 }
 

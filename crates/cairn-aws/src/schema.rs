@@ -362,6 +362,24 @@ mod tests {
         assert!(bp.attributes.is_empty());
     }
 
+    #[test]
+    fn queue_topic_and_table_facts() {
+        let q = load(SQS_QUEUE, Some("QueueName"), &[]);
+        assert_eq!(q.create_only, ["FifoQueue", "QueueName"]);
+        assert_eq!(q.attributes, ["QueueUrl", "Arn"]);
+        assert_eq!(q.primary_identifier, ["QueueUrl"]);
+        assert!(q.taggable && q.tag_on_create && q.tag_updatable);
+        let t = load(SNS_TOPIC, Some("TopicName"), &[]);
+        assert_eq!(t.create_only, ["TopicName", "FifoTopic"]);
+        assert_eq!(t.attributes, ["TopicArn"]);
+        // DynamoDB: `KeySchema` is not create-only in the registry schema (the type refuses
+        // a change of it in `update`); nothing nested is create-only.
+        let d = load(DYNAMODB_TABLE, Some("TableName"), &[]);
+        assert_eq!(d.create_only, ["TableName", "ImportSourceSpecification"]);
+        assert_eq!(d.attributes, ["Arn", "StreamArn"]);
+        assert_eq!(d.required, ["KeySchema"]);
+    }
+
     /// Every vendored schema, with its type name.
     const VENDORED: [&str; 15] = [
         S3_BUCKET,

@@ -296,10 +296,8 @@ impl AwsType for Queue {
             .ok_or_else(|| ProviderError::with_code("InvalidResponse", "SQS CreateQueue returned no queue URL"))?;
         let live = cx
             .created(&url, async {
-                cx.wait_until(&format!("queue {name} to exist"), || async {
-                    cx.found(attributes(&sqs, &url).await)
-                })
-                .await
+                cx.wait_until(&format!("queue {name} to exist"), || async { cx.found(attributes(&sqs, &url).await) })
+                    .await
             })
             .await?;
         Ok(data(&url, arn_of(&live)))
@@ -415,7 +413,8 @@ impl AwsType for Queue {
     fn fixture(&self) -> Fixture {
         // A dead-letter queue for the redrive policy (generated name).
         let dlq = json!({"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}});
-        let redrive = |n: u32| json!({"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetters", "Arn"]}, "maxReceiveCount": n});
+        let redrive =
+            |n: u32| json!({"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetters", "Arn"]}, "maxReceiveCount": n});
         let create = json!({
             "VisibilityTimeout": 60,
             "MessageRetentionPeriod": 86400,
@@ -496,7 +495,11 @@ mod tests {
         let text = json!(r#"{"deadLetterTargetArn":"arn:x","maxReceiveCount":"3"}"#);
         let map = json!({"maxReceiveCount": 3, "deadLetterTargetArn": "arn:x"});
         assert!(Queue.equivalent("RedrivePolicy", &text, &map));
-        assert!(!Queue.equivalent("RedrivePolicy", &text, &json!({"maxReceiveCount": 4, "deadLetterTargetArn": "arn:x"})));
+        assert!(!Queue.equivalent(
+            "RedrivePolicy",
+            &text,
+            &json!({"maxReceiveCount": 4, "deadLetterTargetArn": "arn:x"})
+        ));
         assert_eq!(name_of("https://sqs.us-east-1.amazonaws.com/123456789012/jobs"), "jobs");
     }
 }
