@@ -9,6 +9,9 @@
 //! | `AWS::IAM::ManagedPolicy` | [`iam::managed_policy`] |
 //! | `AWS::IAM::Policy` | [`iam::policy`] |
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
+//! | `AWS::SQS::Queue` | [`sqs::queue`] |
+//! | `AWS::SNS::Topic` | [`sns::topic`] |
+//! | `AWS::DynamoDB::Table` | [`dynamodb::table`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -39,6 +42,8 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -46,6 +51,10 @@ pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod schema;
+#[cfg(feature = "sns")]
+pub mod sns;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 mod util;
 
 pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
@@ -176,6 +185,12 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
     }
+    #[cfg(feature = "sqs")]
+    reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
+    #[cfg(feature = "sns")]
+    reg.register(Arc::new(sns::topic::Topic::new(aws.clone())));
+    #[cfg(feature = "dynamodb")]
+    reg.register(Arc::new(dynamodb::table::Table::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -198,6 +213,12 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
     ]);
+    #[cfg(feature = "sqs")]
+    out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
+    #[cfg(feature = "sns")]
+    out.push((sns::topic::TYPE_NAME, sns::topic::Topic.fixture()));
+    #[cfg(feature = "dynamodb")]
+    out.push((dynamodb::table::TYPE_NAME, dynamodb::table::Table.fixture()));
     out
 }
 

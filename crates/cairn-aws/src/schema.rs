@@ -34,9 +34,11 @@ pub const IAM_ROLE: &str = include_str!("../schemas/aws-iam-role.json");
 pub const IAM_MANAGED_POLICY: &str = include_str!("../schemas/aws-iam-managedpolicy.json");
 pub const IAM_POLICY: &str = include_str!("../schemas/aws-iam-policy.json");
 pub const IAM_INSTANCE_PROFILE: &str = include_str!("../schemas/aws-iam-instanceprofile.json");
+pub const SQS_QUEUE: &str = include_str!("../schemas/aws-sqs-queue.json");
+pub const SNS_TOPIC: &str = include_str!("../schemas/aws-sns-topic.json");
+pub const DYNAMODB_TABLE: &str = include_str!("../schemas/aws-dynamodb-table.json");
 // Vendored ahead of the types that will use them (loaded by the tests).
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
-pub const DYNAMODB_TABLE: &str = include_str!("../schemas/aws-dynamodb-table.json");
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
 pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
 pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
@@ -361,8 +363,26 @@ mod tests {
         assert!(bp.attributes.is_empty());
     }
 
+    #[test]
+    fn queue_topic_and_table_facts() {
+        let q = load(SQS_QUEUE, Some("QueueName"), &[]);
+        assert_eq!(q.create_only, ["FifoQueue", "QueueName"]);
+        assert_eq!(q.attributes, ["QueueUrl", "Arn"]);
+        assert_eq!(q.primary_identifier, ["QueueUrl"]);
+        assert!(q.taggable && q.tag_on_create && q.tag_updatable);
+        let t = load(SNS_TOPIC, Some("TopicName"), &[]);
+        assert_eq!(t.create_only, ["TopicName", "FifoTopic"]);
+        assert_eq!(t.attributes, ["TopicArn"]);
+        // DynamoDB: `KeySchema` is not create-only in the registry schema (the type refuses
+        // a change of it in `update`); nothing nested is create-only.
+        let d = load(DYNAMODB_TABLE, Some("TableName"), &[]);
+        assert_eq!(d.create_only, ["TableName", "ImportSourceSpecification"]);
+        assert_eq!(d.attributes, ["Arn", "StreamArn"]);
+        assert_eq!(d.required, ["KeySchema"]);
+    }
+
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 13] = [
+    const VENDORED: [&str; 15] = [
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,
@@ -376,6 +396,8 @@ mod tests {
         EC2_SECURITY_GROUP,
         RDS_DB_INSTANCE,
         ECR_REPOSITORY,
+        SQS_QUEUE,
+        SNS_TOPIC,
     ];
 
     #[test]

@@ -79,6 +79,12 @@ service!(aws_sdk_sts, REGIONAL, as_is);
 service!(aws_sdk_s3, REGIONAL, |c: aws_sdk_s3::config::Builder, b: Build<'_>| c.force_path_style(b.custom_endpoint));
 #[cfg(feature = "iam")]
 service!(aws_sdk_iam, GLOBAL, as_is);
+#[cfg(feature = "sqs")]
+service!(aws_sdk_sqs, REGIONAL, as_is);
+#[cfg(feature = "sns")]
+service!(aws_sdk_sns, REGIONAL, as_is);
+#[cfg(feature = "dynamodb")]
+service!(aws_sdk_dynamodb, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]

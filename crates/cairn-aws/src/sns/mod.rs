@@ -1,0 +1,3 @@
+//! Amazon SNS resource types.
+
+pub mod topic;
