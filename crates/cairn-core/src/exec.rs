@@ -605,9 +605,8 @@ pub async fn execute(
         while let Some((i, protected_id)) = stack.pop() {
             for &user in &deps2[i] {
                 if held[user].is_none() {
-                    held[user] = Some(Outcome::Skipped(format!(
-                        "it uses `{protected_id}`, which is protected from deletion"
-                    )));
+                    held[user] =
+                        Some(Outcome::Skipped(format!("it uses `{protected_id}`, which is protected from deletion")));
                     stack.push((user, protected_id.clone()));
                 }
             }
@@ -1018,7 +1017,12 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             let replacing = now == Action::Replace;
             if replacing && r.update_replace_policy == DeletionPolicy::Delete {
                 if let Some(e) = old.as_ref().and_then(|old| {
-                    protected(&shared.registry, old, Action::Replace, "a replacement would delete it, so cairn does not replace it")
+                    protected(
+                        &shared.registry,
+                        old,
+                        Action::Replace,
+                        "a replacement would delete it, so cairn does not replace it",
+                    )
                 }) {
                     return Outcome::Failed(e);
                 }
