@@ -13,9 +13,10 @@
 //! | `AWS::SNS::Topic` | [`sns::topic`] |
 //! | `AWS::DynamoDB::Table` | [`dynamodb::table`] |
 //!
-//! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
-//! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
-//! registry schemas ([`schema`]); policy documents compare by meaning ([`policy_doc`]).
+//! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
+//! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
+//! from the vendored CloudFormation registry schemas ([`schema`]); policy documents compare
+//! by meaning ([`policy_doc`]). Each service is a cargo feature (all on by default).
 //!
 //! # Configuration
 //!
