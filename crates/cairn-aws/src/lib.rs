@@ -9,6 +9,10 @@
 //! | `AWS::IAM::ManagedPolicy` | [`iam::managed_policy`] |
 //! | `AWS::IAM::Policy` | [`iam::policy`] |
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
+//! | `AWS::CloudWatch::Alarm` | [`cloudwatch::alarm`] |
+//! | `AWS::CloudWatch::Dashboard` | [`cloudwatch::dashboard`] |
+//! | `AWS::Scheduler::ScheduleGroup` | [`scheduler::schedule_group`] |
+//! | `AWS::Scheduler::Schedule` | [`scheduler::schedule`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -39,12 +43,16 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
 pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "scheduler")]
+pub mod scheduler;
 pub mod schema;
 mod util;
 
@@ -176,6 +184,16 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
     }
+    #[cfg(feature = "cloudwatch")]
+    {
+        reg.register(Arc::new(cloudwatch::alarm::Alarm::new(aws.clone())));
+        reg.register(Arc::new(cloudwatch::dashboard::Dashboard::new(aws.clone())));
+    }
+    #[cfg(feature = "scheduler")]
+    {
+        reg.register(Arc::new(scheduler::schedule_group::ScheduleGroup::new(aws.clone())));
+        reg.register(Arc::new(scheduler::schedule::Schedule::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -197,6 +215,16 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::managed_policy::TYPE_NAME, iam::managed_policy::ManagedPolicy.fixture()),
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
+    ]);
+    #[cfg(feature = "cloudwatch")]
+    out.extend([
+        (cloudwatch::alarm::TYPE_NAME, cloudwatch::alarm::Alarm.fixture()),
+        (cloudwatch::dashboard::TYPE_NAME, cloudwatch::dashboard::Dashboard.fixture()),
+    ]);
+    #[cfg(feature = "scheduler")]
+    out.extend([
+        (scheduler::schedule_group::TYPE_NAME, scheduler::schedule_group::ScheduleGroup.fixture()),
+        (scheduler::schedule::TYPE_NAME, scheduler::schedule::Schedule.fixture()),
     ]);
     out
 }
@@ -223,12 +251,27 @@ mod tests {
 
     use super::*;
 
-    /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `{uid}`
-    /// replaced.
+    /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `Fn::Sub`
+    /// of pseudo parameters and names, `{uid}` replaced.
     fn resolved(v: &Json) -> Json {
         match v {
             Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
                 Json::String(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
+            }
+            // `Fn::Sub` with pseudo parameters and `${Id}` (as a name, like `Ref`).
+            Json::Object(m) if m.len() == 1 && m.get("Fn::Sub").is_some_and(Json::is_string) => {
+                let mut s = m["Fn::Sub"].as_str().unwrap_or_default().replace("{uid}", "abc123");
+                for (k, v) in
+                    [("AWS::AccountId", "123456789012"), ("AWS::Region", "us-east-1"), ("AWS::Partition", "aws")]
+                {
+                    s = s.replace(&format!("${{{k}}}"), v);
+                }
+                while let Some(i) = s.find("${") {
+                    let end = s[i..].find('}').map_or(s.len(), |e| i + e + 1);
+                    let name = format!("ref-{}", s[i + 2..end - 1].to_lowercase());
+                    s.replace_range(i..end, &name);
+                }
+                Json::String(s)
             }
             Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
             Json::Array(items) => Json::Array(items.iter().map(resolved).collect()),

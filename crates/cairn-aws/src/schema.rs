@@ -34,6 +34,10 @@ pub const IAM_ROLE: &str = include_str!("../schemas/aws-iam-role.json");
 pub const IAM_MANAGED_POLICY: &str = include_str!("../schemas/aws-iam-managedpolicy.json");
 pub const IAM_POLICY: &str = include_str!("../schemas/aws-iam-policy.json");
 pub const IAM_INSTANCE_PROFILE: &str = include_str!("../schemas/aws-iam-instanceprofile.json");
+pub const CLOUDWATCH_ALARM: &str = include_str!("../schemas/aws-cloudwatch-alarm.json");
+pub const CLOUDWATCH_DASHBOARD: &str = include_str!("../schemas/aws-cloudwatch-dashboard.json");
+pub const SCHEDULER_SCHEDULE_GROUP: &str = include_str!("../schemas/aws-scheduler-schedulegroup.json");
+pub const SCHEDULER_SCHEDULE: &str = include_str!("../schemas/aws-scheduler-schedule.json");
 // Vendored ahead of the types that will use them (loaded by the tests).
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
 pub const DYNAMODB_TABLE: &str = include_str!("../schemas/aws-dynamodb-table.json");
@@ -361,7 +365,7 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 13] = [
+    const VENDORED: [&str; 17] = [
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,
@@ -375,6 +379,10 @@ mod tests {
         EC2_SECURITY_GROUP,
         RDS_DB_INSTANCE,
         ECR_REPOSITORY,
+        CLOUDWATCH_ALARM,
+        CLOUDWATCH_DASHBOARD,
+        SCHEDULER_SCHEDULE_GROUP,
+        SCHEDULER_SCHEDULE,
     ];
 
     #[test]
