@@ -364,6 +364,39 @@ mod tests {
         assert!(bp.attributes.is_empty());
     }
 
+    #[test]
+    fn cloudwatch_and_scheduler_schema_facts() {
+        let alarm = load(CLOUDWATCH_ALARM, Some("AlarmName"), &[]);
+        assert_eq!(alarm.create_only, ["AlarmName"]);
+        assert_eq!(alarm.attributes, ["Arn"]);
+        assert_eq!(alarm.primary_identifier, ["AlarmName"]);
+        assert!(alarm.unordered_lists.contains(&"Dimensions".to_string()));
+        assert_eq!(alarm.defaults["ActionsEnabled"], true);
+        assert!(alarm.required.is_empty());
+        assert!(alarm.taggable && alarm.tag_on_create && alarm.tag_updatable);
+
+        let dash = load(CLOUDWATCH_DASHBOARD, Some("DashboardName"), &[]);
+        assert_eq!(dash.create_only, ["DashboardName"]);
+        assert!(dash.attributes.is_empty());
+        assert_eq!(dash.required, ["DashboardBody"]);
+        assert_eq!(dash.properties["DashboardBody"], "string");
+
+        let group = load(SCHEDULER_SCHEDULE_GROUP, Some("Name"), &["LastModificationDate"]);
+        assert_eq!(group.create_only, ["Name"]);
+        assert_eq!(group.attributes, ["Arn", "CreationDate", "LastModificationDate", "State"]);
+        assert!(group.taggable && group.tag_updatable);
+
+        let schedule = load(SCHEDULER_SCHEDULE, Some("Name"), &["Arn"]);
+        // GroupName is not create-only: the type moves a schedule to another group.
+        assert_eq!(schedule.create_only, ["Name"]);
+        assert_eq!(schedule.attributes, ["Arn"]);
+        let mut req = schedule.required.clone();
+        req.sort();
+        assert_eq!(req, ["FlexibleTimeWindow", "ScheduleExpression", "Target"]);
+        assert!(!schedule.taggable);
+        assert_eq!(schedule.enums["State"], [serde_json::json!("ENABLED"), serde_json::json!("DISABLED")]);
+    }
+
     /// Every vendored schema, with its type name.
     const VENDORED: [&str; 17] = [
         S3_BUCKET,
