@@ -12,6 +12,10 @@
 //! | `AWS::SQS::Queue` | [`sqs::queue`] |
 //! | `AWS::SNS::Topic` | [`sns::topic`] |
 //! | `AWS::DynamoDB::Table` | [`dynamodb::table`] |
+//! | `AWS::CloudWatch::Alarm` | [`cloudwatch::alarm`] |
+//! | `AWS::CloudWatch::Dashboard` | [`cloudwatch::dashboard`] |
+//! | `AWS::Scheduler::ScheduleGroup` | [`scheduler::schedule_group`] |
+//! | `AWS::Scheduler::Schedule` | [`scheduler::schedule`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -45,12 +49,16 @@ use tokio::sync::OnceCell;
 pub mod api_calls;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
 pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "scheduler")]
+pub mod scheduler;
 pub mod schema;
 #[cfg(feature = "sns")]
 pub mod sns;
@@ -192,6 +200,16 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(sns::topic::Topic::new(aws.clone())));
     #[cfg(feature = "dynamodb")]
     reg.register(Arc::new(dynamodb::table::Table::new(aws.clone())));
+    #[cfg(feature = "cloudwatch")]
+    {
+        reg.register(Arc::new(cloudwatch::alarm::Alarm::new(aws.clone())));
+        reg.register(Arc::new(cloudwatch::dashboard::Dashboard::new(aws.clone())));
+    }
+    #[cfg(feature = "scheduler")]
+    {
+        reg.register(Arc::new(scheduler::schedule_group::ScheduleGroup::new(aws.clone())));
+        reg.register(Arc::new(scheduler::schedule::Schedule::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -220,6 +238,16 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((sns::topic::TYPE_NAME, sns::topic::Topic.fixture()));
     #[cfg(feature = "dynamodb")]
     out.push((dynamodb::table::TYPE_NAME, dynamodb::table::Table.fixture()));
+    #[cfg(feature = "cloudwatch")]
+    out.extend([
+        (cloudwatch::alarm::TYPE_NAME, cloudwatch::alarm::Alarm.fixture()),
+        (cloudwatch::dashboard::TYPE_NAME, cloudwatch::dashboard::Dashboard.fixture()),
+    ]);
+    #[cfg(feature = "scheduler")]
+    out.extend([
+        (scheduler::schedule_group::TYPE_NAME, scheduler::schedule_group::ScheduleGroup.fixture()),
+        (scheduler::schedule::TYPE_NAME, scheduler::schedule::Schedule.fixture()),
+    ]);
     out
 }
 
@@ -245,12 +273,27 @@ mod tests {
 
     use super::*;
 
-    /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `{uid}`
-    /// replaced.
+    /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `Fn::Sub`
+    /// of pseudo parameters and names, `{uid}` replaced.
     fn resolved(v: &Json) -> Json {
         match v {
             Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
                 Json::String(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
+            }
+            // `Fn::Sub` with pseudo parameters and `${Id}` (as a name, like `Ref`).
+            Json::Object(m) if m.len() == 1 && m.get("Fn::Sub").is_some_and(Json::is_string) => {
+                let mut s = m["Fn::Sub"].as_str().unwrap_or_default().replace("{uid}", "abc123");
+                for (k, v) in
+                    [("AWS::AccountId", "123456789012"), ("AWS::Region", "us-east-1"), ("AWS::Partition", "aws")]
+                {
+                    s = s.replace(&format!("${{{k}}}"), v);
+                }
+                while let Some(i) = s.find("${") {
+                    let end = s[i..].find('}').map_or(s.len(), |e| i + e + 1);
+                    let name = format!("ref-{}", s[i + 2..end - 1].to_lowercase());
+                    s.replace_range(i..end, &name);
+                }
+                Json::String(s)
             }
             Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
             Json::Array(items) => Json::Array(items.iter().map(resolved).collect()),

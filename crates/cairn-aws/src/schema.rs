@@ -37,6 +37,10 @@ pub const IAM_INSTANCE_PROFILE: &str = include_str!("../schemas/aws-iam-instance
 pub const SQS_QUEUE: &str = include_str!("../schemas/aws-sqs-queue.json");
 pub const SNS_TOPIC: &str = include_str!("../schemas/aws-sns-topic.json");
 pub const DYNAMODB_TABLE: &str = include_str!("../schemas/aws-dynamodb-table.json");
+pub const CLOUDWATCH_ALARM: &str = include_str!("../schemas/aws-cloudwatch-alarm.json");
+pub const CLOUDWATCH_DASHBOARD: &str = include_str!("../schemas/aws-cloudwatch-dashboard.json");
+pub const SCHEDULER_SCHEDULE_GROUP: &str = include_str!("../schemas/aws-scheduler-schedulegroup.json");
+pub const SCHEDULER_SCHEDULE: &str = include_str!("../schemas/aws-scheduler-schedule.json");
 // Vendored ahead of the types that will use them (loaded by the tests).
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
@@ -381,8 +385,41 @@ mod tests {
         assert_eq!(d.required, ["KeySchema"]);
     }
 
+    #[test]
+    fn cloudwatch_and_scheduler_schema_facts() {
+        let alarm = load(CLOUDWATCH_ALARM, Some("AlarmName"), &[]);
+        assert_eq!(alarm.create_only, ["AlarmName"]);
+        assert_eq!(alarm.attributes, ["Arn"]);
+        assert_eq!(alarm.primary_identifier, ["AlarmName"]);
+        assert!(alarm.unordered_lists.contains(&"Dimensions".to_string()));
+        assert_eq!(alarm.defaults["ActionsEnabled"], true);
+        assert!(alarm.required.is_empty());
+        assert!(alarm.taggable && alarm.tag_on_create && alarm.tag_updatable);
+
+        let dash = load(CLOUDWATCH_DASHBOARD, Some("DashboardName"), &[]);
+        assert_eq!(dash.create_only, ["DashboardName"]);
+        assert!(dash.attributes.is_empty());
+        assert_eq!(dash.required, ["DashboardBody"]);
+        assert_eq!(dash.properties["DashboardBody"], "string");
+
+        let group = load(SCHEDULER_SCHEDULE_GROUP, Some("Name"), &["LastModificationDate"]);
+        assert_eq!(group.create_only, ["Name"]);
+        assert_eq!(group.attributes, ["Arn", "CreationDate", "LastModificationDate", "State"]);
+        assert!(group.taggable && group.tag_updatable);
+
+        let schedule = load(SCHEDULER_SCHEDULE, Some("Name"), &["Arn"]);
+        // GroupName is not create-only: the type moves a schedule to another group.
+        assert_eq!(schedule.create_only, ["Name"]);
+        assert_eq!(schedule.attributes, ["Arn"]);
+        let mut req = schedule.required.clone();
+        req.sort();
+        assert_eq!(req, ["FlexibleTimeWindow", "ScheduleExpression", "Target"]);
+        assert!(!schedule.taggable);
+        assert_eq!(schedule.enums["State"], [serde_json::json!("ENABLED"), serde_json::json!("DISABLED")]);
+    }
+
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 15] = [
+    const VENDORED: [&str; 19] = [
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,
@@ -398,6 +435,10 @@ mod tests {
         ECR_REPOSITORY,
         SQS_QUEUE,
         SNS_TOPIC,
+        CLOUDWATCH_ALARM,
+        CLOUDWATCH_DASHBOARD,
+        SCHEDULER_SCHEDULE_GROUP,
+        SCHEDULER_SCHEDULE,
     ];
 
     #[test]

@@ -8,8 +8,9 @@
 //!   addressing) and the query's sub-resource (`PUT /bucket?encryption` is
 //!   `PutBucketEncryption`). The SDK's `x-id` query parameter, when present, names the
 //!   operation outright.
-//! - Another REST service (named by the request's SigV4 credential scope): `METHOD /path`,
-//!   with REST-JSON errors.
+//! - Another REST service (named by the request's SigV4 credential scope): the operation
+//!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
+//!   else `service:METHOD /path`; with REST-JSON errors.
 
 use crate::http::Request;
 
@@ -46,8 +47,40 @@ pub fn classify(req: &Request) -> (Protocol, String) {
     }
     match signing_service(req).as_deref() {
         None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
-        Some(other) => (Protocol::RestJson, format!("{other}:{} {path}", req.method)),
+        Some(other) => {
+            let op = rest_operation(other, &req.method, path);
+            (Protocol::RestJson, op.map_or_else(|| format!("{other}:{} {path}", req.method), str::to_string))
+        }
     }
+}
+
+/// REST-JSON operations by signing service, method and path pattern (`{}`: one segment).
+pub const REST_OPERATIONS: [(&str, &str, &str, &str); 12] = [
+    ("scheduler", "POST", "/schedules/{}", "CreateSchedule"),
+    ("scheduler", "GET", "/schedules/{}", "GetSchedule"),
+    ("scheduler", "PUT", "/schedules/{}", "UpdateSchedule"),
+    ("scheduler", "DELETE", "/schedules/{}", "DeleteSchedule"),
+    ("scheduler", "GET", "/schedules", "ListSchedules"),
+    ("scheduler", "POST", "/schedule-groups/{}", "CreateScheduleGroup"),
+    ("scheduler", "GET", "/schedule-groups/{}", "GetScheduleGroup"),
+    ("scheduler", "DELETE", "/schedule-groups/{}", "DeleteScheduleGroup"),
+    ("scheduler", "GET", "/schedule-groups", "ListScheduleGroups"),
+    ("scheduler", "GET", "/tags/{}", "ListTagsForResource"),
+    ("scheduler", "POST", "/tags/{}", "TagResource"),
+    ("scheduler", "DELETE", "/tags/{}", "UntagResource"),
+];
+
+/// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
+fn rest_operation(service: &str, method: &str, path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    REST_OPERATIONS.iter().find_map(|(svc, m, pattern, op)| {
+        let want: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+        let matches = *svc == service
+            && *m == method
+            && want.len() == segments.len()
+            && want.iter().zip(&segments).all(|(w, s)| (*w == "{}" && !s.is_empty()) || w == s);
+        matches.then_some(*op)
+    })
 }
 
 /// The service in the request's SigV4 credential scope (`Credential=AKID/date/region/SERVICE/aws4_request`).
@@ -365,6 +398,29 @@ mod tests {
             classify(&req("GET", "/2015-03-31/functions/f", &[lambda], "")),
             (Protocol::RestJson, "lambda:GET /2015-03-31/functions/f".to_string())
         );
+        let scheduler = (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/scheduler/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        for (method, target, op) in [
+            ("POST", "/schedules/nightly", "CreateSchedule"),
+            ("PUT", "/schedules/nightly?groupName=g", "UpdateSchedule"),
+            ("GET", "/schedules?groupName=g", "ListSchedules"),
+            ("DELETE", "/schedule-groups/g", "DeleteScheduleGroup"),
+            (
+                "GET",
+                "/tags/arn%3Aaws%3Ascheduler%3Aus-east-1%3A123456789012%3Aschedule-group%2Fg",
+                "ListTagsForResource",
+            ),
+            ("PATCH", "/schedules/nightly", "scheduler:PATCH /schedules/nightly"),
+            ("GET", "/schedules/a/b", "scheduler:GET /schedules/a/b"),
+        ] {
+            assert_eq!(
+                classify(&req(method, target, &[scheduler], "")),
+                (Protocol::RestJson, op.to_string()),
+                "{method} {target}"
+            );
+        }
     }
 
     #[test]

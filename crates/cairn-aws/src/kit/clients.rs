@@ -85,6 +85,10 @@ service!(aws_sdk_sqs, REGIONAL, as_is);
 service!(aws_sdk_sns, REGIONAL, as_is);
 #[cfg(feature = "dynamodb")]
 service!(aws_sdk_dynamodb, REGIONAL, as_is);
+#[cfg(feature = "cloudwatch")]
+service!(aws_sdk_cloudwatch, REGIONAL, as_is);
+#[cfg(feature = "scheduler")]
+service!(aws_sdk_scheduler, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]
