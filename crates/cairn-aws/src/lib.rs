@@ -9,6 +9,8 @@
 //! | `AWS::IAM::ManagedPolicy` | [`iam::managed_policy`] |
 //! | `AWS::IAM::Policy` | [`iam::policy`] |
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
+//! | `AWS::IAM::RolePolicy` | [`iam::role_policy`] |
+//! | `AWS::Logs::LogGroup` | [`logs::log_group`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -42,6 +44,8 @@ pub mod api_calls;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
+#[cfg(feature = "logs")]
+pub mod logs;
 pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -175,7 +179,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
+        reg.register(Arc::new(iam::role_policy::RolePolicy::new(aws.clone())));
     }
+    #[cfg(feature = "logs")]
+    reg.register(Arc::new(logs::log_group::LogGroup::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -197,7 +204,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::managed_policy::TYPE_NAME, iam::managed_policy::ManagedPolicy.fixture()),
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
+        (iam::role_policy::TYPE_NAME, iam::role_policy::RolePolicy.fixture()),
     ]);
+    #[cfg(feature = "logs")]
+    out.push((logs::log_group::TYPE_NAME, logs::log_group::LogGroup.fixture()));
     out
 }
 
@@ -224,16 +234,19 @@ mod tests {
     use super::*;
 
     /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `{uid}`
-    /// replaced.
-    fn resolved(v: &Json) -> Json {
+    /// replaced; a `Fn::GetAtt` of a support resource is known only after `up` (as in a
+    /// preview before the support resources exist).
+    fn resolved(v: &Json) -> cairn_core::Value {
+        use cairn_core::Value;
         match v {
             Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
-                Json::String(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
+                Value::string(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
             }
-            Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
-            Json::Array(items) => Json::Array(items.iter().map(resolved).collect()),
-            Json::String(s) => Json::String(s.replace("{uid}", "abc123")),
-            other => other.clone(),
+            Json::Object(m) if m.len() == 1 && m.contains_key("Fn::GetAtt") => Value::Unknown,
+            Json::Object(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
+            Json::Array(items) => Value::List(items.iter().map(resolved).collect()),
+            Json::String(s) => Value::string(s.replace("{uid}", "abc123")),
+            other => Value::from_json(other),
         }
     }
 
@@ -247,7 +260,7 @@ mod tests {
         assert!(!fixtures.is_empty());
         for (type_name, f) in fixtures {
             let t = reg.get(type_name).unwrap_or_else(|| panic!("{type_name} is not registered"));
-            let value = |v: &Json| cairn_core::Value::from_json(&resolved(v));
+            let value = resolved;
             let mut props = vec![("create", &f.create), ("update", &f.update)];
             props.extend(f.replace.as_ref().map(|p| ("replace", p)));
             props.extend(f.nested_replace.as_ref().map(|p| ("nested_replace", p)));

@@ -79,6 +79,10 @@ service!(aws_sdk_sts, REGIONAL, as_is);
 service!(aws_sdk_s3, REGIONAL, |c: aws_sdk_s3::config::Builder, b: Build<'_>| c.force_path_style(b.custom_endpoint));
 #[cfg(feature = "iam")]
 service!(aws_sdk_iam, GLOBAL, as_is);
+#[cfg(feature = "logs")]
+service!(aws_sdk_cloudwatchlogs, REGIONAL, as_is);
+#[cfg(feature = "lambda")]
+service!(aws_sdk_lambda, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]
