@@ -11,6 +11,7 @@
 //! | `AWS::IAM::InstanceProfile` | [`iam::instance_profile`] |
 //! | `AWS::IAM::RolePolicy` | [`iam::role_policy`] |
 //! | `AWS::Logs::LogGroup` | [`logs::log_group`] |
+//! | `AWS::Lambda::Function` | [`lambda::function`] |
 //!
 //! Every type follows the pattern of `cairn_core::builtin` (module doc, schema, the
 //! `ResourceType` impl, pure helpers, tests). Schemas come from the vendored CloudFormation
@@ -44,6 +45,8 @@ pub mod api_calls;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
 pub mod policy_doc;
@@ -183,6 +186,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     }
     #[cfg(feature = "logs")]
     reg.register(Arc::new(logs::log_group::LogGroup::new(aws.clone())));
+    #[cfg(feature = "lambda")]
+    reg.register(Arc::new(lambda::function::Function::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -208,6 +213,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     ]);
     #[cfg(feature = "logs")]
     out.push((logs::log_group::TYPE_NAME, logs::log_group::LogGroup.fixture()));
+    #[cfg(feature = "lambda")]
+    out.push((lambda::function::TYPE_NAME, lambda::function::Function.fixture()));
     out
 }
 

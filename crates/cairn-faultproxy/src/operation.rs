@@ -8,6 +8,9 @@
 //!   addressing) and the query's sub-resource (`PUT /bucket?encryption` is
 //!   `PutBucketEncryption`). The SDK's `x-id` query parameter, when present, names the
 //!   operation outright.
+//! - Lambda's REST-JSON: the method and the path's shape (`GET
+//!   /2015-03-31/functions/{name}/configuration` is `GetFunctionConfiguration`), for the
+//!   operations cairn's Lambda types call ([`lambda_operation`]).
 //! - Another REST service (named by the request's SigV4 credential scope): `METHOD /path`,
 //!   with REST-JSON errors.
 
@@ -46,8 +49,39 @@ pub fn classify(req: &Request) -> (Protocol, String) {
     }
     match signing_service(req).as_deref() {
         None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
+        Some("lambda") => match lambda_operation(&req.method, path) {
+            Some(op) => (Protocol::RestJson, op.to_string()),
+            None => (Protocol::RestJson, format!("lambda:{} {path}", req.method)),
+        },
         Some(other) => (Protocol::RestJson, format!("{other}:{} {path}", req.method)),
     }
+}
+
+/// A Lambda operation by method and path (`{}` is one segment: a name, an ARN, a statement
+/// id), or `None` for a route not listed.
+pub fn lambda_operation(method: &str, path: &str) -> Option<&'static str> {
+    const ROUTES: [(&str, &str, &str); 12] = [
+        ("POST", "/2015-03-31/functions", "CreateFunction"),
+        ("GET", "/2015-03-31/functions/{}", "GetFunction"),
+        ("DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
+        ("GET", "/2015-03-31/functions/{}/configuration", "GetFunctionConfiguration"),
+        ("PUT", "/2015-03-31/functions/{}/configuration", "UpdateFunctionConfiguration"),
+        ("PUT", "/2015-03-31/functions/{}/code", "UpdateFunctionCode"),
+        ("POST", "/2015-03-31/functions/{}/policy", "AddPermission"),
+        ("GET", "/2015-03-31/functions/{}/policy", "GetPolicy"),
+        ("DELETE", "/2015-03-31/functions/{}/policy/{}", "RemovePermission"),
+        ("GET", "/2017-03-31/tags/{}", "ListTags"),
+        ("POST", "/2017-03-31/tags/{}", "TagResource"),
+        ("DELETE", "/2017-03-31/tags/{}", "UntagResource"),
+    ];
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES.iter().find_map(|(m, route, op)| {
+        let shape: Vec<&str> = route.split('/').collect();
+        let fits = *m == method
+            && shape.len() == segments.len()
+            && shape.iter().zip(&segments).all(|(want, got)| *want == "{}" && !got.is_empty() || want == got);
+        fits.then_some(*op)
+    })
 }
 
 /// The service in the request's SigV4 credential scope (`Credential=AKID/date/region/SERVICE/aws4_request`).
@@ -363,8 +397,22 @@ mod tests {
         );
         assert_eq!(
             classify(&req("GET", "/2015-03-31/functions/f", &[lambda], "")),
-            (Protocol::RestJson, "lambda:GET /2015-03-31/functions/f".to_string())
+            (Protocol::RestJson, "GetFunction".to_string())
         );
+        assert_eq!(
+            classify(&req("GET", "/2015-03-31/layers/l/versions", &[lambda], "")),
+            (Protocol::RestJson, "lambda:GET /2015-03-31/layers/l/versions".to_string())
+        );
+        assert_eq!(lambda_operation("GET", "/2015-03-31/functions/f/configuration"), Some("GetFunctionConfiguration"));
+        assert_eq!(
+            lambda_operation("PUT", "/2015-03-31/functions/f/configuration"),
+            Some("UpdateFunctionConfiguration")
+        );
+        assert_eq!(lambda_operation("POST", "/2015-03-31/functions"), Some("CreateFunction"));
+        assert_eq!(lambda_operation("DELETE", "/2015-03-31/functions/f/policy/sid"), Some("RemovePermission"));
+        let arn = "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af";
+        assert_eq!(lambda_operation("POST", arn), Some("TagResource"));
+        assert_eq!(lambda_operation("GET", "/2015-03-31/functions//configuration"), None);
     }
 
     #[test]
