@@ -16,6 +16,9 @@
 //! | `AWS::CloudWatch::Dashboard` | [`cloudwatch::dashboard`] |
 //! | `AWS::Scheduler::ScheduleGroup` | [`scheduler::schedule_group`] |
 //! | `AWS::Scheduler::Schedule` | [`scheduler::schedule`] |
+//! | `AWS::IAM::RolePolicy` | [`iam::role_policy`] |
+//! | `AWS::Logs::LogGroup` | [`logs::log_group`] |
+//! | `AWS::Lambda::Function` | [`lambda::function`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -47,13 +50,17 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
-#[cfg(feature = "dynamodb")]
-pub mod dynamodb;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "logs")]
+pub mod logs;
 pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -193,6 +200,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::managed_policy::ManagedPolicy::new(aws.clone())));
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
+        reg.register(Arc::new(iam::role_policy::RolePolicy::new(aws.clone())));
     }
     #[cfg(feature = "sqs")]
     reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
@@ -210,6 +218,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(scheduler::schedule_group::ScheduleGroup::new(aws.clone())));
         reg.register(Arc::new(scheduler::schedule::Schedule::new(aws.clone())));
     }
+    #[cfg(feature = "logs")]
+    reg.register(Arc::new(logs::log_group::LogGroup::new(aws.clone())));
+    #[cfg(feature = "lambda")]
+    reg.register(Arc::new(lambda::function::Function::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -231,6 +243,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::managed_policy::TYPE_NAME, iam::managed_policy::ManagedPolicy.fixture()),
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
+        (iam::role_policy::TYPE_NAME, iam::role_policy::RolePolicy.fixture()),
     ]);
     #[cfg(feature = "sqs")]
     out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
@@ -248,6 +261,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (scheduler::schedule_group::TYPE_NAME, scheduler::schedule_group::ScheduleGroup.fixture()),
         (scheduler::schedule::TYPE_NAME, scheduler::schedule::Schedule.fixture()),
     ]);
+    #[cfg(feature = "logs")]
+    out.push((logs::log_group::TYPE_NAME, logs::log_group::LogGroup.fixture()));
+    #[cfg(feature = "lambda")]
+    out.push((lambda::function::TYPE_NAME, lambda::function::Function.fixture()));
     out
 }
 
@@ -274,11 +291,14 @@ mod tests {
     use super::*;
 
     /// A fixture's properties as the suite deploys them: `{"Ref": X}` as a name, `Fn::Sub`
-    /// of pseudo parameters and names, `{uid}` replaced.
-    fn resolved(v: &Json) -> Json {
+    /// of pseudo parameters and names, `{uid}` replaced; a `Fn::GetAtt` of a support
+    /// resource is known only after `up` (as in a preview before the support resources
+    /// exist).
+    fn resolved(v: &Json) -> cairn_core::Value {
+        use cairn_core::Value;
         match v {
             Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
-                Json::String(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
+                Value::string(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
             }
             // `Fn::Sub` with pseudo parameters and `${Id}` (as a name, like `Ref`).
             Json::Object(m) if m.len() == 1 && m.get("Fn::Sub").is_some_and(Json::is_string) => {
@@ -293,12 +313,13 @@ mod tests {
                     let name = format!("ref-{}", s[i + 2..end - 1].to_lowercase());
                     s.replace_range(i..end, &name);
                 }
-                Json::String(s)
+                Value::string(s)
             }
-            Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
-            Json::Array(items) => Json::Array(items.iter().map(resolved).collect()),
-            Json::String(s) => Json::String(s.replace("{uid}", "abc123")),
-            other => other.clone(),
+            Json::Object(m) if m.len() == 1 && m.contains_key("Fn::GetAtt") => Value::Unknown,
+            Json::Object(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect()),
+            Json::Array(items) => Value::List(items.iter().map(resolved).collect()),
+            Json::String(s) => Value::string(s.replace("{uid}", "abc123")),
+            other => Value::from_json(other),
         }
     }
 
@@ -312,7 +333,7 @@ mod tests {
         assert!(!fixtures.is_empty());
         for (type_name, f) in fixtures {
             let t = reg.get(type_name).unwrap_or_else(|| panic!("{type_name} is not registered"));
-            let value = |v: &Json| cairn_core::Value::from_json(&resolved(v));
+            let value = resolved;
             let mut props = vec![("create", &f.create), ("update", &f.update)];
             props.extend(f.replace.as_ref().map(|p| ("replace", p)));
             props.extend(f.nested_replace.as_ref().map(|p| ("nested_replace", p)));

@@ -41,8 +41,11 @@ pub const CLOUDWATCH_ALARM: &str = include_str!("../schemas/aws-cloudwatch-alarm
 pub const CLOUDWATCH_DASHBOARD: &str = include_str!("../schemas/aws-cloudwatch-dashboard.json");
 pub const SCHEDULER_SCHEDULE_GROUP: &str = include_str!("../schemas/aws-scheduler-schedulegroup.json");
 pub const SCHEDULER_SCHEDULE: &str = include_str!("../schemas/aws-scheduler-schedule.json");
-// Vendored ahead of the types that will use them (loaded by the tests).
+pub const IAM_ROLE_POLICY: &str = include_str!("../schemas/aws-iam-rolepolicy.json");
+pub const LOGS_LOG_GROUP: &str = include_str!("../schemas/aws-logs-loggroup.json");
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
+// Vendored ahead of the types that will use them (loaded by the tests).
+pub const LAMBDA_PERMISSION: &str = include_str!("../schemas/aws-lambda-permission.json");
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
 pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
 pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
@@ -362,6 +365,14 @@ mod tests {
         assert_eq!(ip.required, ["Roles"]);
         assert!(!ip.taggable);
 
+        let rp = load(IAM_ROLE_POLICY, Some("PolicyName"), &[]);
+        let mut co = rp.create_only.clone();
+        co.sort();
+        assert_eq!(co, ["PolicyName", "RoleName"]);
+        assert!(rp.attributes.is_empty());
+        assert_eq!(rp.primary_identifier, ["PolicyName", "RoleName"]);
+        assert!(!rp.taggable);
+
         let bp = load(S3_BUCKET_POLICY, None, &[]);
         assert_eq!(bp.create_only, ["Bucket"]);
         assert!(bp.attributes.is_empty());
@@ -419,14 +430,17 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 19] = [
+    const VENDORED: [&str; 22] = [
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,
         IAM_MANAGED_POLICY,
         IAM_POLICY,
         IAM_INSTANCE_PROFILE,
+        IAM_ROLE_POLICY,
+        LOGS_LOG_GROUP,
         LAMBDA_FUNCTION,
+        LAMBDA_PERMISSION,
         DYNAMODB_TABLE,
         EC2_VPC,
         EC2_SUBNET,
@@ -480,6 +494,27 @@ mod tests {
         assert_eq!(f.comparable("Code", &code), serde_json::json!({}));
         assert!(f.taggable && f.tag_on_create && f.tag_updatable);
         assert_eq!(f.tag_property.as_deref(), Some("Tags"));
+    }
+
+    #[test]
+    fn log_group_and_lambda_permission_facts() {
+        let lg = load(LOGS_LOG_GROUP, Some("LogGroupName"), &[]);
+        assert_eq!(lg.create_only, ["LogGroupName"]);
+        assert_eq!(lg.attributes, ["Arn"]);
+        assert_eq!(lg.properties["RetentionInDays"], "integer");
+        assert!(lg.taggable && lg.tag_on_create && lg.tag_updatable);
+        assert!(lg.required.is_empty());
+
+        let perm = load(LAMBDA_PERMISSION, None, &[]);
+        assert_eq!(perm.attributes, ["Id"]);
+        let mut req = perm.required.clone();
+        req.sort();
+        assert_eq!(req, ["Action", "FunctionName", "Principal"]);
+        // Every property is create-only: a permission is never updated in place.
+        for p in perm.properties.keys() {
+            assert!(perm.create_only.contains(p), "{p}");
+        }
+        assert!(!perm.taggable);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   operation outright.
 //! - Another REST service (named by the request's SigV4 credential scope): the operation
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
-//!   else `service:METHOD /path`; with REST-JSON errors.
+//!   else `service:METHOD /path`; with REST-JSON errors (Lambda and Scheduler are in the table).
 
 use crate::http::Request;
 
@@ -55,7 +55,19 @@ pub fn classify(req: &Request) -> (Protocol, String) {
 }
 
 /// REST-JSON operations by signing service, method and path pattern (`{}`: one segment).
-pub const REST_OPERATIONS: [(&str, &str, &str, &str); 12] = [
+pub const REST_OPERATIONS: [(&str, &str, &str, &str); 24] = [
+    ("lambda", "POST", "/2015-03-31/functions", "CreateFunction"),
+    ("lambda", "GET", "/2015-03-31/functions/{}", "GetFunction"),
+    ("lambda", "DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
+    ("lambda", "GET", "/2015-03-31/functions/{}/configuration", "GetFunctionConfiguration"),
+    ("lambda", "PUT", "/2015-03-31/functions/{}/configuration", "UpdateFunctionConfiguration"),
+    ("lambda", "PUT", "/2015-03-31/functions/{}/code", "UpdateFunctionCode"),
+    ("lambda", "POST", "/2015-03-31/functions/{}/policy", "AddPermission"),
+    ("lambda", "GET", "/2015-03-31/functions/{}/policy", "GetPolicy"),
+    ("lambda", "DELETE", "/2015-03-31/functions/{}/policy/{}", "RemovePermission"),
+    ("lambda", "GET", "/2017-03-31/tags/{}", "ListTags"),
+    ("lambda", "POST", "/2017-03-31/tags/{}", "TagResource"),
+    ("lambda", "DELETE", "/2017-03-31/tags/{}", "UntagResource"),
     ("scheduler", "POST", "/schedules/{}", "CreateSchedule"),
     ("scheduler", "GET", "/schedules/{}", "GetSchedule"),
     ("scheduler", "PUT", "/schedules/{}", "UpdateSchedule"),
@@ -396,7 +408,7 @@ mod tests {
         );
         assert_eq!(
             classify(&req("GET", "/2015-03-31/functions/f", &[lambda], "")),
-            (Protocol::RestJson, "lambda:GET /2015-03-31/functions/f".to_string())
+            (Protocol::RestJson, "GetFunction".to_string())
         );
         let scheduler = (
             "Authorization",
@@ -421,6 +433,23 @@ mod tests {
                 "{method} {target}"
             );
         }
+        assert_eq!(
+            classify(&req("GET", "/2015-03-31/layers/l/versions", &[lambda], "")),
+            (Protocol::RestJson, "lambda:GET /2015-03-31/layers/l/versions".to_string())
+        );
+        assert_eq!(
+            rest_operation("lambda", "GET", "/2015-03-31/functions/f/configuration"),
+            Some("GetFunctionConfiguration")
+        );
+        assert_eq!(
+            rest_operation("lambda", "PUT", "/2015-03-31/functions/f/configuration"),
+            Some("UpdateFunctionConfiguration")
+        );
+        assert_eq!(rest_operation("lambda", "POST", "/2015-03-31/functions"), Some("CreateFunction"));
+        assert_eq!(rest_operation("lambda", "DELETE", "/2015-03-31/functions/f/policy/sid"), Some("RemovePermission"));
+        let arn = "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af";
+        assert_eq!(rest_operation("lambda", "POST", arn), Some("TagResource"));
+        assert_eq!(rest_operation("lambda", "GET", "/2015-03-31/functions//configuration"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod instance_profile;
 pub mod managed_policy;
 pub mod policy;
 pub mod role;
+pub mod role_policy;
 
 use std::collections::BTreeSet;
 

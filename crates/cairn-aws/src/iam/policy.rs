@@ -80,7 +80,13 @@ fn data(id: &str) -> ResourceData {
     ResourceData { physical_id: id.to_string(), attributes: BTreeMap::from([("Id".to_string(), Value::from(id))]) }
 }
 
-async fn put(iam: &aws_sdk_iam::Client, kind: Kind, entity: &str, name: &str, doc: &str) -> Result<(), ProviderError> {
+pub(super) async fn put(
+    iam: &aws_sdk_iam::Client,
+    kind: Kind,
+    entity: &str,
+    name: &str,
+    doc: &str,
+) -> Result<(), ProviderError> {
     match kind {
         Kind::Role => iam
             .put_role_policy()
@@ -114,7 +120,7 @@ async fn put(iam: &aws_sdk_iam::Client, kind: Kind, entity: &str, name: &str, do
 
 /// The entity's policy document of that name, or `None` when the entity or its policy does
 /// not exist.
-async fn get(
+pub(super) async fn get(
     cx: &Cx<'_>,
     iam: &aws_sdk_iam::Client,
     kind: Kind,
@@ -152,7 +158,7 @@ async fn get(
 
 /// Delete the entity's policy of that name; done already when the entity or the policy is
 /// gone.
-async fn remove(
+pub(super) async fn remove(
     cx: &Cx<'_>,
     iam: &aws_sdk_iam::Client,
     kind: Kind,

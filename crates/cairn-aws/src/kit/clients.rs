@@ -89,6 +89,10 @@ service!(aws_sdk_dynamodb, REGIONAL, as_is);
 service!(aws_sdk_cloudwatch, REGIONAL, as_is);
 #[cfg(feature = "scheduler")]
 service!(aws_sdk_scheduler, REGIONAL, as_is);
+#[cfg(feature = "logs")]
+service!(aws_sdk_cloudwatchlogs, REGIONAL, as_is);
+#[cfg(feature = "lambda")]
+service!(aws_sdk_lambda, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]

@@ -1,0 +1,578 @@
+//! `AWS::Lambda::Function`: a Lambda function whose code is a .zip archive.
+//!
+//! | property | notes |
+//! | --- | --- |
+//! | `FunctionName` | string, create-only; generated when absent (`{stack}-{logical id}-{seed}`, 64 characters) |
+//! | `Code` | required; `{ZipFile}` (inline source) or `{S3Bucket, S3Key, S3ObjectVersion}`; write-only |
+//! | `Role` | the ARN of the execution role, required |
+//! | `Runtime`, `Handler` | required by Lambda for a .zip archive |
+//! | `MemorySize` | MB, default 128 |
+//! | `Timeout` | seconds, default 3 |
+//! | `Architectures` | `[x86_64]` (default) or `[arm64]` |
+//! | `Environment` | `{Variables: {NAME: value}}`; values are sent as strings |
+//! | `Description` | string |
+//! | `Tags` | `[{Key, Value}]`, merged with the stack's tags and cairn's ownership tags |
+//!
+//! Left out (refused by `check`): `PackageType` and `Code.ImageUri` (container images),
+//! `VpcConfig`, `Code.SourceKMSKeyArn`, `Code.S3ObjectStorageMode`, `CapacityProviderConfig`,
+//! `CodeSigningConfigArn`, `DeadLetterConfig`, `DurableConfig`, `EphemeralStorage`,
+//! `FileSystemConfigs`, `FunctionScalingConfig`, `ImageConfig`, `KmsKeyArn`, `Layers`,
+//! `LoggingConfig`, `PublishToLatestPublished`, `RecursiveLoop`,
+//! `ReservedConcurrentExecutions`, `RuntimeManagementConfig`, `SnapStart`, `TenancyConfig`,
+//! `TracingConfig`.
+//!
+//! Inline code (`Code.ZipFile`), as CloudFormation does it: the source becomes `index.js`
+//! (Node.js runtimes) or `index.py` (Python runtimes) in a .zip archive that cairn makes,
+//! the same bytes for the same source ([`super::zip`]); the handler is then
+//! `index.<function>`. Unlike CloudFormation, cairn does not add the `cfn-response` module
+//! beside it. Every member of `Code` is write-only: `read` never compares the code, and a
+//! change of the template's `Code` is what updates it.
+//!
+//! - `Ref`: the function name.
+//! - `Fn::GetAtt`: `Arn` (`SnapStartResponse.*` are not given: `SnapStart` is left out).
+//!
+//! `create` calls `CreateFunction` (code, settings and tags in one call), retrying while
+//! Lambda answers that the role "cannot be assumed by Lambda" (a new role takes a few
+//! seconds to be usable), then waits until the function's `State` is `Active`. `update`:
+//! changed code (or `Architectures`, which Lambda takes with the code) is
+//! `UpdateFunctionCode`, changed settings `UpdateFunctionConfiguration`, each after waiting
+//! until the last update is no longer in progress (`LastUpdateStatus`), and waited for;
+//! tags are compared with the live ones ([`Cx::tag_update`](crate::kit::Cx::tag_update)):
+//! `TagResource`, `UntagResource`, each only when needed. `find` looks up the deterministic
+//! name and adopts the function when it carries this resource's ownership tags (a function
+//! is tagged in the call that creates it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment as LambdaEnvironment, FunctionCode, LastUpdateStatus, Runtime, State,
+};
+use cairn_core::provider::{ProviderError, ResourceData};
+use cairn_core::Value;
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+
+use crate::kit::wait::Transient;
+use crate::kit::{ids, AwsType, Cx, Fixture, Live, PropsError, Spec, Tag, Typed};
+use crate::util::{loose_eq, scalar_string, sdk_error};
+use crate::Aws;
+
+pub const TYPE_NAME: &str = "AWS::Lambda::Function";
+
+static SPEC: Spec = Spec {
+    schema: LazyLock::new(|| crate::schema::load(crate::schema::LAMBDA_FUNCTION, Some("FunctionName"), &[])),
+    not_found: &["ResourceNotFoundException"],
+    timeout: Duration::from_secs(300),
+    reference: "the function name",
+};
+
+/// Lambda's defaults for what the template leaves out.
+const DEFAULT_MEMORY: i32 = 128;
+const DEFAULT_TIMEOUT: i32 = 3;
+const DEFAULT_ARCHITECTURE: &str = "x86_64";
+
+/// Lambda's answer while a new role is not yet usable by it.
+const ROLE_NOT_ASSUMABLE: Transient = Transient {
+    code: "InvalidParameterValueException",
+    message_contains: Some("cannot be assumed by Lambda"),
+    waiting_for: "the role to be assumable by Lambda",
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Props {
+    function_name: Option<String>,
+    code: Code,
+    role: String,
+    runtime: Option<String>,
+    handler: Option<String>,
+    memory_size: Option<i32>,
+    timeout: Option<i32>,
+    architectures: Option<Vec<String>>,
+    environment: Option<Environment>,
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+}
+
+/// `Code`: where the function's .zip archive comes from.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Code {
+    zip_file: Option<String>,
+    s3_bucket: Option<String>,
+    s3_key: Option<String>,
+    s3_object_version: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Environment {
+    variables: Option<BTreeMap<String, Json>>,
+}
+
+/// The archive a function runs, resolved from `Code` (a local asset would be one more
+/// source, uploaded before the call).
+#[derive(Debug, PartialEq)]
+pub enum Source {
+    /// Inline source: a .zip archive of one file that cairn makes.
+    Inline { archive: Vec<u8> },
+    /// An archive in S3.
+    S3 { bucket: String, key: String, version: Option<String> },
+}
+
+/// The file inline source becomes, by runtime (as CloudFormation names it).
+fn inline_file(runtime: &str) -> Option<&'static str> {
+    if runtime.starts_with("nodejs") {
+        Some("index.js")
+    } else if runtime.starts_with("python") {
+        Some("index.py")
+    } else {
+        None
+    }
+}
+
+impl Props {
+    fn source(&self) -> Result<Source, PropsError> {
+        let err = |path: &str, message: String| PropsError { path: path.into(), message };
+        let c = &self.code;
+        match (&c.zip_file, &c.s3_bucket, &c.s3_key) {
+            (Some(text), None, None) => {
+                if c.s3_object_version.is_some() {
+                    return Err(err("Code.S3ObjectVersion", "takes `S3Bucket` and `S3Key`, not `ZipFile`".into()));
+                }
+                let runtime = self.runtime.as_deref().unwrap_or_default();
+                let file = inline_file(runtime).ok_or_else(|| {
+                    err(
+                        "Code.ZipFile",
+                        format!(
+                            "inline code needs a Node.js or Python runtime (it becomes index.js or index.py), not `{runtime}`; put the archive in S3 and give `S3Bucket` and `S3Key`"
+                        ),
+                    )
+                })?;
+                Ok(Source::Inline { archive: super::zip::single_file(file, text.as_bytes()) })
+            }
+            (None, Some(bucket), Some(key)) => {
+                Ok(Source::S3 { bucket: bucket.clone(), key: key.clone(), version: c.s3_object_version.clone() })
+            }
+            _ => Err(err("Code", "give either `ZipFile`, or `S3Bucket` and `S3Key`".into())),
+        }
+    }
+
+    /// The environment variables as Lambda takes them (strings), or an error at the path of
+    /// one that is not a scalar.
+    fn variables(&self) -> Result<Option<HashMap<String, String>>, PropsError> {
+        let Some(vars) = self.environment.as_ref().and_then(|e| e.variables.as_ref()) else { return Ok(None) };
+        vars.iter()
+            .map(|(k, v)| match scalar_string(v) {
+                Some(s) => Ok((k.clone(), s)),
+                None => Err(PropsError {
+                    path: format!("Environment.Variables.{k}"),
+                    message: "expected a string, number or boolean".into(),
+                }),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    fn architectures(&self) -> Option<Vec<Architecture>> {
+        self.architectures.as_ref().map(|a| a.iter().map(|s| Architecture::from(s.as_str())).collect())
+    }
+
+    /// Whether anything `UpdateFunctionConfiguration` sets differs.
+    fn settings_differ(&self, other: &Props) -> Result<bool, PropsError> {
+        Ok(self.role != other.role
+            || self.runtime != other.runtime
+            || self.handler != other.handler
+            || self.memory_size != other.memory_size
+            || self.timeout != other.timeout
+            || self.description != other.description
+            || self.variables()? != other.variables()?)
+    }
+}
+
+/// The `AWS::Lambda::Function` resource type.
+pub struct Function;
+
+impl Function {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(aws: Arc<Aws>) -> Typed<Function> {
+        Typed::new(Function, aws)
+    }
+}
+
+/// A character Lambda accepts in a function name (`[a-zA-Z0-9_-]`).
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+fn function_name(cx: &Cx<'_>, p: &Props) -> String {
+    p.function_name.clone().unwrap_or_else(|| cx.generated_name(64, false, name_char))
+}
+
+fn data(name: &str, arn: &str) -> ResourceData {
+    ResourceData { physical_id: name.to_string(), attributes: BTreeMap::from([("Arn".to_string(), Value::from(arn))]) }
+}
+
+fn environment(vars: Option<HashMap<String, String>>) -> LambdaEnvironment {
+    LambdaEnvironment::builder().set_variables(Some(vars.unwrap_or_default())).build()
+}
+
+/// The function once it has settled: `State` no longer `Pending` and no update in
+/// progress. A failed function or update is an error with Lambda's reason.
+async fn settled(
+    cx: &Cx<'_>,
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    what: &str,
+) -> Result<GetFunctionConfigurationOutput, ProviderError> {
+    cx.wait_until(&format!("function {name} {what}"), || async {
+        let c = lambda.get_function_configuration().function_name(name).send().await.map_err(sdk_error)?;
+        if c.state() == Some(&State::Failed) {
+            return Err(ProviderError::with_code(
+                c.state_reason_code().map(|r| r.as_str().to_string()).unwrap_or_else(|| "Failed".into()),
+                format!(
+                    "function {name} is in state Failed: {}; fix the cause, then run `cairn up` again",
+                    c.state_reason().unwrap_or("Lambda gave no reason")
+                ),
+            ));
+        }
+        if c.last_update_status() == Some(&LastUpdateStatus::Failed) {
+            return Err(ProviderError::with_code(
+                c.last_update_status_reason_code().map(|r| r.as_str().to_string()).unwrap_or_else(|| "Failed".into()),
+                format!(
+                    "the last update of function {name} failed: {}; fix the cause, then run `cairn up` again",
+                    c.last_update_status_reason().unwrap_or("Lambda gave no reason")
+                ),
+            ));
+        }
+        let busy = c.state() == Some(&State::Pending) || c.last_update_status() == Some(&LastUpdateStatus::InProgress);
+        Ok((!busy).then_some(c))
+    })
+    .await
+}
+
+async fn live_tags(lambda: &aws_sdk_lambda::Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = lambda.list_tags().resource(arn).send().await.map_err(sdk_error)?;
+    Ok(out.tags.unwrap_or_default().into_iter().collect())
+}
+
+/// `Environment` values compared as Lambda keeps them (strings): `{"N": 1}` is `{"N": "1"}`.
+fn same_environment(a: &Json, b: &Json) -> bool {
+    let vars = |v: &Json| -> Option<BTreeMap<String, String>> {
+        match v.get("Variables") {
+            None | Some(Json::Null) => Some(BTreeMap::new()),
+            Some(Json::Object(m)) => m.iter().map(|(k, v)| scalar_string(v).map(|s| (k.clone(), s))).collect(),
+            Some(_) => None,
+        }
+    };
+    match (vars(a), vars(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[async_trait]
+impl AwsType for Function {
+    type Props = Props;
+
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
+    fn validate(&self, p: &Props) -> Result<(), PropsError> {
+        for (value, path) in [(&p.runtime, "Runtime"), (&p.handler, "Handler")] {
+            if value.is_none() {
+                return Err(PropsError {
+                    path: path.into(),
+                    message: format!("a function whose code is a .zip archive needs `{path}`"),
+                });
+            }
+        }
+        p.source()?;
+        p.variables()?;
+        Ok(())
+    }
+
+    fn equivalent(&self, property: &str, old: &Json, new: &Json) -> bool {
+        match property {
+            "Environment" => same_environment(old, new),
+            _ => loose_eq(old, new),
+        }
+    }
+
+    async fn create(&self, cx: &Cx<'_>, p: &Props) -> Result<ResourceData, ProviderError> {
+        let name = function_name(cx, p);
+        let code = match p.source()? {
+            Source::Inline { archive } => FunctionCode::builder().zip_file(Blob::new(archive)).build(),
+            Source::S3 { bucket, key, version } => {
+                FunctionCode::builder().s3_bucket(bucket).s3_key(key).set_s3_object_version(version).build()
+            }
+        };
+        let variables = p.variables()?;
+        let tags: HashMap<String, String> = cx.tags(&p.tags).into_iter().collect();
+        let lambda: aws_sdk_lambda::Client = cx.client();
+        let out = cx
+            .retrying(&[ROLE_NOT_ASSUMABLE], || {
+                let call = lambda
+                    .create_function()
+                    .function_name(&name)
+                    .role(&p.role)
+                    .set_runtime(p.runtime.as_deref().map(Runtime::from))
+                    .set_handler(p.handler.clone())
+                    .code(code.clone())
+                    .set_description(p.description.clone())
+                    .set_memory_size(p.memory_size)
+                    .set_timeout(p.timeout)
+                    .set_architectures(p.architectures())
+                    .set_environment(variables.clone().map(|v| environment(Some(v))))
+                    .set_tags(Some(tags.clone()));
+                async move { call.send().await.map_err(sdk_error) }
+            })
+            .await?;
+        let arn = out.function_arn.unwrap_or_default();
+        cx.created(&name, settled(cx, &lambda, &name, "to be active")).await?;
+        Ok(data(&name, &arn))
+    }
+
+    async fn read(&self, cx: &Cx<'_>, physical_id: &str, desired: &Json) -> Result<Option<Live>, ProviderError> {
+        let lambda: aws_sdk_lambda::Client = cx.client();
+        let out = lambda.get_function().function_name(physical_id).send().await.map_err(sdk_error)?;
+        let Some(c) = out.configuration else { return Ok(None) };
+        let arn = c.function_arn.clone().unwrap_or_default();
+        let wants = |k: &str| desired.get(k).is_some_and(|v| !v.is_null());
+        let mut props = BTreeMap::new();
+        if wants("FunctionName") {
+            props.insert("FunctionName".to_string(), json!(physical_id));
+        }
+        // Every member of `Code` is write-only: nothing of it is compared.
+        props.insert("Code".into(), json!({}));
+        props.insert("Role".into(), json!(c.role.clone().unwrap_or_default()));
+        if let Some(r) = &c.runtime {
+            props.insert("Runtime".into(), json!(r.as_str()));
+        }
+        if let Some(h) = &c.handler {
+            props.insert("Handler".into(), json!(h));
+        }
+        if let Some(m) = c.memory_size.filter(|m| *m != DEFAULT_MEMORY || wants("MemorySize")) {
+            props.insert("MemorySize".into(), json!(m));
+        }
+        if let Some(t) = c.timeout.filter(|t| *t != DEFAULT_TIMEOUT || wants("Timeout")) {
+            props.insert("Timeout".into(), json!(t));
+        }
+        let arch: Vec<&str> = c.architectures().iter().map(|a| a.as_str()).collect();
+        if (!arch.is_empty() && arch != [DEFAULT_ARCHITECTURE]) || wants("Architectures") {
+            props.insert("Architectures".into(), json!(arch));
+        }
+        let vars: Map<String, Json> = c
+            .environment
+            .as_ref()
+            .and_then(|e| e.variables.as_ref())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+            .unwrap_or_default();
+        if !vars.is_empty() {
+            props.insert("Environment".into(), json!({"Variables": vars}));
+        } else if let Some(env) = desired.get("Environment").filter(|v| !v.is_null()) {
+            // No variables: in the user's shape (`{}` or `{Variables: {}}`).
+            let shape = if env.get("Variables").is_some() { json!({"Variables": {}}) } else { json!({}) };
+            props.insert("Environment".into(), shape);
+        }
+        if let Some(d) = c.description.as_ref().filter(|d| !d.is_empty() || wants("Description")) {
+            props.insert("Description".into(), json!(d));
+        }
+        let tags = out.tags.unwrap_or_default().into_iter().collect();
+        Ok(Some(Live { data: data(physical_id, &arn), properties: props, tags: Some(tags) }))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        physical_id: &str,
+        old: &Props,
+        new: &Props,
+    ) -> Result<ResourceData, ProviderError> {
+        let lambda: aws_sdk_lambda::Client = cx.client();
+        let mut current = settled(cx, &lambda, physical_id, "to finish its last update").await?;
+        if old.code != new.code || old.architectures != new.architectures {
+            let call = lambda.update_function_code().function_name(physical_id).set_architectures(new.architectures());
+            let call = match new.source()? {
+                Source::Inline { archive } => call.zip_file(Blob::new(archive)),
+                Source::S3 { bucket, key, version } => {
+                    call.s3_bucket(bucket).s3_key(key).set_s3_object_version(version)
+                }
+            };
+            call.send().await.map_err(sdk_error)?;
+            current = settled(cx, &lambda, physical_id, "to take the new code").await?;
+        }
+        if old.settings_differ(new)? {
+            let variables = new.variables()?;
+            cx.retrying(&[ROLE_NOT_ASSUMABLE], || {
+                let call = lambda
+                    .update_function_configuration()
+                    .function_name(physical_id)
+                    .role(&new.role)
+                    .set_runtime(new.runtime.as_deref().map(Runtime::from))
+                    .set_handler(new.handler.clone())
+                    .description(new.description.clone().unwrap_or_default())
+                    .memory_size(new.memory_size.unwrap_or(DEFAULT_MEMORY))
+                    .timeout(new.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                    .environment(environment(variables.clone()));
+                async move { call.send().await.map_err(sdk_error) }
+            })
+            .await?;
+            current = settled(cx, &lambda, physical_id, "to take the new settings").await?;
+        }
+        let arn = current.function_arn.clone().unwrap_or_default();
+        let diff = cx.tag_update(&live_tags(&lambda, &arn).await?, &new.tags);
+        if !diff.remove.is_empty() {
+            lambda.untag_resource().resource(&arn).set_tag_keys(Some(diff.remove)).send().await.map_err(sdk_error)?;
+        }
+        if !diff.set.is_empty() {
+            lambda
+                .tag_resource()
+                .resource(&arn)
+                .set_tags(Some(diff.set.into_iter().collect()))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(data(physical_id, &arn))
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, physical_id: &str, _p: &Props) -> Result<(), ProviderError> {
+        let lambda: aws_sdk_lambda::Client = cx.client();
+        lambda.delete_function().function_name(physical_id).send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn find(&self, cx: &Cx<'_>, p: &Props) -> Result<Option<ResourceData>, ProviderError> {
+        let name = function_name(cx, p);
+        let lambda: aws_sdk_lambda::Client = cx.client();
+        let out = lambda.get_function().function_name(&name).send().await.map_err(sdk_error)?;
+        let Some(c) = out.configuration else { return Ok(None) };
+        let tags = out.tags.unwrap_or_default().into_iter().collect();
+        Ok(ids::is_owned(cx.ctx, &tags).then(|| data(&name, c.function_arn().unwrap_or_default())))
+    }
+
+    fn fixture(&self) -> Fixture {
+        let role = json!({"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}});
+        let create = json!({
+            "Runtime": "python3.12",
+            "Handler": "index.handler",
+            "Role": {"Fn::GetAtt": ["Exec", "Arn"]},
+            "Code": {"ZipFile": "def handler(event, context):\n    return 'v1'\n"},
+            "MemorySize": 128,
+            "Timeout": 5,
+            "Architectures": ["x86_64"],
+            "Environment": {"Variables": {"STAGE": "create"}},
+            "Description": "cairn conformance",
+            "Tags": [{"Key": "Team", "Value": "conformance"}]
+        });
+        let update = json!({
+            "Runtime": "python3.13",
+            "Handler": "index.handler",
+            "Role": {"Fn::GetAtt": ["Exec", "Arn"]},
+            "Code": {"ZipFile": "def handler(event, context):\n    return 'v2'\n"},
+            "MemorySize": 256,
+            "Timeout": 10,
+            "Architectures": ["x86_64"],
+            "Environment": {"Variables": {"STAGE": "update", "RETRIES": 3}},
+            "Description": "cairn conformance, updated",
+            "Tags": [{"Key": "Team", "Value": "platform"}, {"Key": "Stage", "Value": "update"}]
+        });
+        let mut replace = update.clone();
+        replace["FunctionName"] = json!("conf-fn-{uid}");
+        Fixture {
+            support: json!({"Exec": role}),
+            create,
+            update,
+            replace: Some(replace),
+            nested_replace: None,
+            // `CreateFunction` sends the code, settings and tags: a failure after it (the
+            // wait for `Active`) leaves a complete function, which the engine reads back and
+            // records as made. The partial failure is the refused create itself.
+            partial_after: None,
+            unverified: &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: Json) -> Result<Props, ProviderError> {
+        Function::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+    }
+
+    fn base(code: Json) -> Json {
+        json!({"Runtime": "nodejs20.x", "Handler": "index.handler", "Role": "arn:aws:iam::123456789012:role/r", "Code": code})
+    }
+
+    #[test]
+    fn inline_code_becomes_a_deterministic_archive_named_by_runtime() {
+        let p = parse(base(json!({"ZipFile": "exports.handler = async () => 1;"}))).unwrap();
+        let Source::Inline { archive } = p.source().unwrap() else { panic!("inline") };
+        assert_eq!(archive, super::super::zip::single_file("index.js", b"exports.handler = async () => 1;"));
+        assert_eq!(p.source().unwrap(), Source::Inline { archive });
+        let mut py = base(json!({"ZipFile": "def handler(e, c): pass"}));
+        py["Runtime"] = json!("python3.12");
+        let Source::Inline { archive } = parse(py).unwrap().source().unwrap() else { panic!("inline") };
+        assert_eq!(&archive[30..38], b"index.py");
+        let mut java = base(json!({"ZipFile": "class A {}"}));
+        java["Runtime"] = json!("java21");
+        let e = parse(java).unwrap_err();
+        assert!(e.message.starts_with("Code.ZipFile: inline code needs a Node.js or Python runtime"), "{}", e.message);
+    }
+
+    #[test]
+    fn code_is_inline_or_s3_and_nothing_else() {
+        let p = parse(base(json!({"S3Bucket": "b", "S3Key": "k.zip", "S3ObjectVersion": "3"}))).unwrap();
+        assert_eq!(
+            p.source().unwrap(),
+            Source::S3 { bucket: "b".into(), key: "k.zip".into(), version: Some("3".into()) }
+        );
+        let e = parse(base(json!({"S3Bucket": "b"}))).unwrap_err();
+        assert_eq!(e.message, "Code: give either `ZipFile`, or `S3Bucket` and `S3Key`");
+        let e = parse(base(json!({"ZipFile": "x", "S3Bucket": "b", "S3Key": "k"}))).unwrap_err();
+        assert_eq!(e.message, "Code: give either `ZipFile`, or `S3Bucket` and `S3Key`");
+        let e = parse(base(json!({"ImageUri": "repo:tag"}))).unwrap_err();
+        assert!(e.message.starts_with("Code.ImageUri: "), "{}", e.message);
+        let mut no_handler = base(json!({"ZipFile": "x"}));
+        no_handler.as_object_mut().unwrap().remove("Handler");
+        assert_eq!(
+            parse(no_handler).unwrap_err().message,
+            "Handler: a function whose code is a .zip archive needs `Handler`"
+        );
+    }
+
+    #[test]
+    fn environment_values_are_strings() {
+        let mut v = base(json!({"ZipFile": "x"}));
+        v["Environment"] = json!({"Variables": {"N": 3, "ON": true, "S": "s"}});
+        let vars = parse(v.clone()).unwrap().variables().unwrap().unwrap();
+        assert_eq!((vars["N"].as_str(), vars["ON"].as_str(), vars["S"].as_str()), ("3", "true", "s"));
+        v["Environment"] = json!({"Variables": {"L": [1]}});
+        assert_eq!(parse(v).unwrap_err().message, "Environment.Variables.L: expected a string, number or boolean");
+        assert!(same_environment(&json!({"Variables": {"N": 3}}), &json!({"Variables": {"N": "3"}})));
+        assert!(same_environment(&json!({}), &json!({"Variables": {}})));
+        assert!(!same_environment(&json!({"Variables": {"N": 3}}), &json!({"Variables": {"N": "4"}})));
+    }
+
+    #[test]
+    fn generated_names_fit_lambda() {
+        let ctx = crate::test_ctx(TYPE_NAME, "Api.Handler");
+        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
+        let p = parse(base(json!({"ZipFile": "x"}))).unwrap();
+        assert_eq!(function_name(&cx, &p), "dev-Api-Handler-abcdefghijkl");
+        assert!(!name_char('.') && !name_char('/') && name_char('_'));
+    }
+}

@@ -1,0 +1,4 @@
+//! AWS Lambda resource types.
+
+pub mod function;
+pub mod zip;

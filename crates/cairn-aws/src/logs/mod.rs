@@ -1,0 +1,3 @@
+//! Amazon CloudWatch Logs resource types.
+
+pub mod log_group;
