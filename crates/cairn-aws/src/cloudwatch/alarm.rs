@@ -381,9 +381,7 @@ mod tests {
     use super::*;
 
     fn alarm() -> Typed<Alarm> {
-        Alarm::new(Aws::from_config(
-            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
-        ))
+        Alarm::new(Aws::unconfigured())
     }
 
     fn base() -> Json {
@@ -417,7 +415,7 @@ mod tests {
     #[test]
     fn generated_names_fit_cloudwatch() {
         let ctx = crate::test_ctx(TYPE_NAME, "Errors.Alarm");
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         let name = alarm_name(&cx, &alarm().parse(&base()).unwrap());
         assert_eq!(name, "dev-Errors-Alarm-abcdefghijkl");

@@ -173,9 +173,7 @@ mod tests {
     use super::*;
 
     fn dashboard() -> Typed<Dashboard> {
-        Dashboard::new(Aws::from_config(
-            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
-        ))
+        Dashboard::new(Aws::unconfigured())
     }
 
     #[test]

@@ -771,7 +771,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        Table::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        Table::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]

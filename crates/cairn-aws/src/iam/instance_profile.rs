@@ -208,7 +208,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        InstanceProfile::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        InstanceProfile::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn generated_names_follow_the_seed() {
         let ctx = crate::test_ctx(TYPE_NAME, "Access.Profile");
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         let p = parse(json!({"Roles": ["a"]})).unwrap();
         assert_eq!(profile_name(&cx, &p), "dev-Access-Profile-abcdefghijkl");

@@ -359,7 +359,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        ManagedPolicy::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        ManagedPolicy::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]

@@ -320,7 +320,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        Policy::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        Policy::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]

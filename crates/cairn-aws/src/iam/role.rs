@@ -432,9 +432,7 @@ mod tests {
     }
 
     fn role() -> Typed<Role> {
-        Role::new(Aws::from_config(
-            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
-        ))
+        Role::new(Aws::unconfigured())
     }
 
     #[test]
@@ -489,7 +487,7 @@ mod tests {
     fn generated_names_fit_iam() {
         let mut ctx = crate::test_ctx(TYPE_NAME, "Access.Role");
         ctx.stack = "a-very-long-stack-name-that-goes-on-and-on-and-on-and-on".into();
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         let name = role_name(&cx, &role().parse(&json!({"AssumeRolePolicyDocument": trust()})).unwrap());
         assert!(name.len() <= 64, "{name}");

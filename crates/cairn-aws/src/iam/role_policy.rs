@@ -183,7 +183,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        RolePolicy::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        RolePolicy::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]

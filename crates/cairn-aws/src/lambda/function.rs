@@ -509,7 +509,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        Function::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        Function::new(Aws::unconfigured()).parse(&v)
     }
 
     fn base(code: Json) -> Json {
@@ -569,7 +569,7 @@ mod tests {
     #[test]
     fn generated_names_fit_lambda() {
         let ctx = crate::test_ctx(TYPE_NAME, "Api.Handler");
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         let p = parse(base(json!({"ZipFile": "x"}))).unwrap();
         assert_eq!(function_name(&cx, &p), "dev-Api-Handler-abcdefghijkl");

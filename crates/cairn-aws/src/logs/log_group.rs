@@ -255,13 +255,13 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        LogGroup::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        LogGroup::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]
     fn retention_is_an_integer_from_the_schema_list() {
         assert_eq!(parse(json!({"RetentionInDays": "30"})).unwrap().retention_in_days, Some(30));
-        let t = LogGroup::new(Aws::from_config(aws_config::SdkConfig::builder().build()));
+        let t = LogGroup::new(Aws::unconfigured());
         use cairn_core::provider::ResourceType;
         let failures = t.check(&cairn_core::Value::from_json(&json!({"RetentionInDays": 2})));
         assert_eq!(failures.len(), 1, "{failures:?}");
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn generated_names_keep_slashes_and_follow_the_seed() {
         let ctx = crate::test_ctx(TYPE_NAME, "App.Logs");
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         assert_eq!(group_name(&cx, &parse(json!({})).unwrap()), "dev-App-Logs-abcdefghijkl");
         assert!(name_char('/') && name_char('#') && !name_char(':') && !name_char(' '));

@@ -945,7 +945,7 @@ mod tests {
     use super::*;
 
     fn parse(v: &Json) -> Result<Props, ProviderError> {
-        Bucket::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(v)
+        Bucket::new(Aws::unconfigured()).parse(v)
     }
 
     fn settings(v: &Json) -> Settings {
@@ -1085,9 +1085,7 @@ mod tests {
         let err = parse(&json!({"PublicAccessBlockConfiguration": "yes"})).unwrap_err();
         assert_eq!(err.message, "PublicAccessBlockConfiguration: expected a mapping, found the string \"yes\"");
 
-        let aws = Aws::from_config(
-            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
-        );
+        let aws = Aws::unconfigured();
         let t = Bucket::new(aws);
         let failures = t.check(&Value::from_json(&json!({"BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "DES"}}]}})));
         // The schema's enum finds it first, at its exact path.

@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        BucketPolicy::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        BucketPolicy::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]

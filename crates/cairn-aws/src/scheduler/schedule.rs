@@ -411,9 +411,7 @@ mod tests {
     use super::*;
 
     fn schedule() -> Typed<Schedule> {
-        Schedule::new(Aws::from_config(
-            aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build(),
-        ))
+        Schedule::new(Aws::unconfigured())
     }
 
     fn base() -> Json {

@@ -215,7 +215,7 @@ mod tests {
     fn generated_names_fit_the_scheduler() {
         let mut ctx = crate::test_ctx(TYPE_NAME, "Jobs.Group");
         ctx.stack = "a-very-long-stack-name-that-goes-on-and-on-and-on-and-on".into();
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         let name = group_name(&cx, &Props { name: None, tags: vec![] });
         assert!(name.len() <= 64, "{name}");

@@ -325,7 +325,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        Topic::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        Topic::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]
@@ -339,7 +339,7 @@ mod tests {
         let e = parse(json!({"Subscription": []})).unwrap_err();
         assert!(e.message.starts_with("Subscription: cairn does not support `Subscription`"), "{}", e.message);
         let ctx = crate::test_ctx(TYPE_NAME, "Events");
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         let name = topic_name(&cx, &parse(json!({"FifoTopic": true})).unwrap());
         assert_eq!(name, "dev-Events-abcdefghijkl.fifo");

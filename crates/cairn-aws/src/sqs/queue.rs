@@ -454,7 +454,7 @@ mod tests {
     use super::*;
 
     fn parse(v: Json) -> Result<Props, ProviderError> {
-        Queue::new(Aws::from_config(aws_config::SdkConfig::builder().build())).parse(&v)
+        Queue::new(Aws::unconfigured()).parse(&v)
     }
 
     #[test]
@@ -484,7 +484,7 @@ mod tests {
         let e = parse(json!({"QueueName": "jobs.fifo"})).unwrap_err();
         assert!(e.message.starts_with("QueueName: only a FIFO queue's name"), "{}", e.message);
         let ctx = crate::test_ctx(TYPE_NAME, "Jobs");
-        let aws = Aws::from_config(aws_config::SdkConfig::builder().build());
+        let aws = Aws::unconfigured();
         let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
         assert_eq!(queue_name(&cx, &parse(json!({})).unwrap()), "dev-Jobs-abcdefghijkl");
         assert_eq!(queue_name(&cx, &parse(json!({"FifoQueue": true})).unwrap()), "dev-Jobs-abcdefghijkl.fifo");
