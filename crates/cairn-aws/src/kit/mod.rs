@@ -189,6 +189,16 @@ impl Cx<'_> {
         self.ctx.generated_name(max_len, lowercase, allowed)
     }
 
+    /// A generated name of letters, digits, `-` and `_` (SQS queues, SNS topics), with
+    /// `.fifo` at its end for a FIFO one, `max_len` characters in all.
+    pub fn generated_fifo_name(&self, max_len: usize, fifo: bool) -> String {
+        let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        match fifo {
+            true => format!("{}.fifo", self.generated_name(max_len - ".fifo".len(), false, plain)),
+            false => self.generated_name(max_len, false, plain),
+        }
+    }
+
     /// An idempotency token for `purpose` ([`ids::token`]).
     pub fn token(&self, purpose: &str, max_len: usize) -> String {
         ids::token(self.ctx, purpose, max_len)

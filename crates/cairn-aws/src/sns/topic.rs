@@ -113,15 +113,10 @@ impl Topic {
     }
 }
 
-fn topic_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_'
-}
-
 fn topic_name(cx: &Cx<'_>, p: &Props) -> String {
     match &p.topic_name {
         Some(n) => n.clone(),
-        None if p.fifo() => format!("{}.fifo", cx.generated_name(251, false, topic_name_char)),
-        None => cx.generated_name(256, false, topic_name_char),
+        None => cx.generated_fifo_name(256, p.fifo()),
     }
 }
 

@@ -175,17 +175,12 @@ impl Queue {
     }
 }
 
-fn queue_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_'
-}
-
 /// The queue's name: the template's, or one generated from the seed (80 characters at most,
 /// `.fifo` included for a FIFO queue).
 fn queue_name(cx: &Cx<'_>, p: &Props) -> String {
     match &p.queue_name {
         Some(n) => n.clone(),
-        None if p.fifo() => format!("{}.fifo", cx.generated_name(75, false, queue_name_char)),
-        None => cx.generated_name(80, false, queue_name_char),
+        None => cx.generated_fifo_name(80, p.fifo()),
     }
 }
 
