@@ -334,7 +334,8 @@ mod tests {
         for (type_name, f) in fixtures {
             let t = reg.get(type_name).unwrap_or_else(|| panic!("{type_name} is not registered"));
             let value = resolved;
-            let mut props = vec![("create", &f.create), ("update", &f.update)];
+            let mut props = vec![("create", &f.create)];
+            props.extend(f.update.as_ref().map(|p| ("update", p)));
             props.extend(f.replace.as_ref().map(|p| ("replace", p)));
             props.extend(f.nested_replace.as_ref().map(|p| ("nested_replace", p)));
             for (step, p) in props {
@@ -346,13 +347,26 @@ mod tests {
                 let failures = support.check(&value(&r["Properties"]));
                 assert!(failures.is_empty(), "{type_name} support {id}: {failures:?}");
             }
-            let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.create), &value(&f.update));
-            assert!(!changes.is_empty() && changes.iter().all(|c| !c.forces_replacement), "{type_name} update");
+            // An in-place update wherever the schema has a property that is not create-only.
+            let updatable = t
+                .schema()
+                .properties
+                .keys()
+                .any(|p| !t.schema().create_only.contains(p) && !t.schema().read_only.contains(p));
+            assert_eq!(f.update.is_some(), updatable, "{type_name}: update, and updatable properties");
+            if let Some(update) = &f.update {
+                let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.create), &value(update));
+                assert!(!changes.is_empty() && changes.iter().all(|c| !c.forces_replacement), "{type_name} update");
+            }
             // A replacement where the schema has a create-only property, and only there.
             let top_level = t.schema().create_only.iter().any(|p| !cairn_core::schema::is_nested(p));
             assert_eq!(f.replace.is_some(), top_level, "{type_name}: replace, and create-only properties");
             for p in f.replace.iter().chain(&f.nested_replace) {
-                let changes = cairn_core::plan::diff_properties(t.as_ref(), &value(&f.update), &value(p));
+                let changes = cairn_core::plan::diff_properties(
+                    t.as_ref(),
+                    &value(f.update.as_ref().unwrap_or(&f.create)),
+                    &value(p),
+                );
                 assert!(changes.iter().any(|c| c.forces_replacement), "{type_name} replace: {changes:?}");
             }
         }

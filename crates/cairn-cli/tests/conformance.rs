@@ -404,16 +404,22 @@ impl<'a> Lifecycle<'a> {
         });
         self.step(Step::ReadBack, |l| l.read_back(Step::ReadBack, d, &f.create));
         self.step(Step::NoChanges, |l| l.no_changes(Step::NoChanges, &d.p));
-        self.step(Step::Update, |l| {
-            let before = l.subject(Step::Update, &d.p);
-            l.change(Step::Update, d, &f.update, ("~", "update"));
-            let after = l.subject(Step::Update, &d.p);
-            if pid(&before) != pid(&after) {
-                l.fail(Step::Update, format!("an update changed the physical id: {} to {}", pid(&before), pid(&after)));
-            }
-            l.read_back(Step::Update, d, &f.update);
-            l.no_changes(Step::Update, &d.p);
-        });
+        match &f.update {
+            Some(update) => self.step(Step::Update, |l| {
+                let before = l.subject(Step::Update, &d.p);
+                l.change(Step::Update, d, update, ("~", "update"));
+                let after = l.subject(Step::Update, &d.p);
+                if pid(&before) != pid(&after) {
+                    l.fail(
+                        Step::Update,
+                        format!("an update changed the physical id: {} to {}", pid(&before), pid(&after)),
+                    );
+                }
+                l.read_back(Step::Update, d, update);
+                l.no_changes(Step::Update, &d.p);
+            }),
+            None => self.outcomes.push((Step::Update, Outcome::NotApplicable)),
+        }
         match &f.replace {
             Some(replace) => self.step(Step::Replace, |l| l.replacement(Step::Replace, d, replace)),
             None => self.outcomes.push((Step::Replace, Outcome::NotApplicable)),

@@ -365,7 +365,7 @@ impl AwsType for Alarm {
         Fixture {
             support: json!({}),
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             // The create is one call (PutMetricAlarm, tags included); the read after it

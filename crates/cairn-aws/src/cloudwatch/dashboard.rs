@@ -158,7 +158,7 @@ impl AwsType for Dashboard {
         Fixture {
             support: json!({}),
             create,
-            update: update.clone(),
+            update: Some(update.clone()),
             replace: Some(json!({"DashboardName": "conf-dash-{uid}", "DashboardBody": update["DashboardBody"]})),
             nested_replace: None,
             // The create is one call (PutDashboard).

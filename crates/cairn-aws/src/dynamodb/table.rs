@@ -757,7 +757,7 @@ impl AwsType for Table {
         Fixture {
             support: json!({}),
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             partial_after: Some("UpdateTimeToLive"),

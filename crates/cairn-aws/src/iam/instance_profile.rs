@@ -194,7 +194,7 @@ impl AwsType for InstanceProfile {
         Fixture {
             support: json!({"First": role.clone(), "Second": role}),
             create: json!({"Roles": [{"Ref": "First"}], "Path": "/conformance/"}),
-            update: json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/"}),
+            update: Some(json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/"})),
             replace: Some(json!({"Roles": [{"Ref": "Second"}], "Path": "/conformance/moved/"})),
             nested_replace: None,
             partial_after: Some("AddRoleToInstanceProfile"),

@@ -345,7 +345,7 @@ impl AwsType for ManagedPolicy {
                 "Path": "/conformance/",
                 "Roles": [{"Ref": "First"}]
             }),
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             partial_after: Some("AttachRolePolicy"),

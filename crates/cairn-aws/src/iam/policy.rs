@@ -300,11 +300,11 @@ impl AwsType for Policy {
             support: json!({"First": holder.clone(), "Second": holder}),
             create: json!({"PolicyName": "conf-inline", "PolicyDocument": doc("s3:GetObject"), "Roles": [{"Ref": "First"}]}),
             // A rename, another document and a second role: all in place.
-            update: json!({
+            update: Some(json!({
                 "PolicyName": "conf-inline-renamed",
                 "PolicyDocument": doc("s3:PutObject"),
                 "Roles": [{"Ref": "First"}, {"Ref": "Second"}]
-            }),
+            })),
             // The schema marks no property create-only: no change of properties replaces.
             replace: None,
             nested_replace: None,

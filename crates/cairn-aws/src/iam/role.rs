@@ -414,7 +414,7 @@ impl AwsType for Role {
         Fixture {
             support: json!({}),
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             partial_after: Some("AttachRolePolicy"),

@@ -166,7 +166,9 @@ impl AwsType for RolePolicy {
         Fixture {
             support: json!({"Holder": holder}),
             create: json!({"PolicyName": "conf-inline", "RoleName": {"Ref": "Holder"}, "PolicyDocument": doc("s3:GetObject")}),
-            update: json!({"PolicyName": "conf-inline", "RoleName": {"Ref": "Holder"}, "PolicyDocument": doc("s3:PutObject")}),
+            update: Some(
+                json!({"PolicyName": "conf-inline", "RoleName": {"Ref": "Holder"}, "PolicyDocument": doc("s3:PutObject")}),
+            ),
             replace: Some(
                 json!({"PolicyName": "conf-inline-renamed", "RoleName": {"Ref": "Holder"}, "PolicyDocument": doc("s3:PutObject")}),
             ),

@@ -64,8 +64,9 @@ pub struct Fixture {
     pub support: Json,
     /// The subject's properties when first made.
     pub create: Json,
-    /// An in-place update of them.
-    pub update: Json,
+    /// An in-place update of them. `None` when every property is create-only
+    /// (`AWS::Lambda::Permission`): nothing updates in place, and the step does not apply.
+    pub update: Option<Json>,
     /// A change of a top-level create-only property: replaces. `None` when the schema
     /// marks no property create-only (`AWS::IAM::Policy`): nothing replaces, and the step
     /// does not apply (neither verified nor unverified).
@@ -88,6 +89,7 @@ impl Fixture {
             .iter()
             .copied()
             .filter(|s| !unverified.iter().any(|(u, _)| u == s))
+            .filter(|s| *s != Step::Update || self.update.is_some())
             .filter(|s| *s != Step::Replace || self.replace.is_some())
             .filter(|s| *s != Step::NestedReplace || self.nested_replace.is_some())
             .collect();

@@ -492,7 +492,7 @@ impl AwsType for Function {
         Fixture {
             support: json!({"Exec": role}),
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             // `CreateFunction` sends the code, settings and tags: a failure after it (the

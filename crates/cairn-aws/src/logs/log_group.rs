@@ -237,7 +237,9 @@ impl AwsType for LogGroup {
         Fixture {
             support: json!({}),
             create: json!({"RetentionInDays": 7, "Tags": [{"Key": "Team", "Value": "conformance"}]}),
-            update: json!({"RetentionInDays": 14, "Tags": [{"Key": "Team", "Value": "platform"}, {"Key": "Stage", "Value": "update"}]}),
+            update: Some(
+                json!({"RetentionInDays": 14, "Tags": [{"Key": "Team", "Value": "platform"}, {"Key": "Stage", "Value": "update"}]}),
+            ),
             replace: Some(json!({
                 "LogGroupName": "/cairn/conformance/{uid}",
                 "RetentionInDays": 14,

@@ -369,7 +369,7 @@ impl AwsType for Bucket {
         Fixture {
             support: json!({}),
             create: named("cairn-conf-{uid}", settings("Enabled", 90, "data")),
-            update,
+            update: Some(update),
             replace: Some(replace),
             // The schema's create-only paths are all top-level (BucketName and the name prefix
             // and namespace, which cairn does not take).
@@ -1128,11 +1128,11 @@ mod tests {
     fn the_fixture_is_valid_and_replaces_by_name() {
         let f = Bucket.fixture();
         let replace = f.replace.as_ref().expect("BucketName is create-only");
-        for props in [&f.create, &f.update, replace] {
+        for props in [&f.create, f.update.as_ref().unwrap(), replace] {
             parse(props).unwrap();
         }
         assert_ne!(f.create["BucketName"], replace["BucketName"]);
-        assert_eq!(f.create["BucketName"], f.update["BucketName"]);
+        assert_eq!(f.create["BucketName"], f.update.as_ref().unwrap()["BucketName"]);
         assert!(SPEC.schema.create_only.iter().all(|p| !cairn_core::schema::is_nested(p)));
     }
 }

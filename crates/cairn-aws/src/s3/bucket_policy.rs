@@ -138,7 +138,7 @@ impl AwsType for BucketPolicy {
         Fixture {
             support: json!({"First": bucket(first), "Second": bucket(second)}),
             create: policy("First", first, json!(["s3:DeleteObject"])),
-            update: policy("First", first, json!(["s3:DeleteObject", "s3:PutObject"])),
+            update: Some(policy("First", first, json!(["s3:DeleteObject", "s3:PutObject"]))),
             replace: Some(policy("Second", second, json!(["s3:DeleteObject", "s3:PutObject"]))),
             nested_replace: None,
             // The create is one call (PutBucketPolicy).
@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(f.create["Bucket"], json!({"Ref": "First"}));
         let replace = f.replace.as_ref().expect("Bucket is create-only");
         assert_eq!(replace["Bucket"], json!({"Ref": "Second"}));
-        for p in [&f.create, &f.update, replace] {
+        for p in [&f.create, f.update.as_ref().unwrap(), replace] {
             let mut p = p.clone();
             p["Bucket"] = json!("b");
             parse(p).unwrap();

@@ -396,7 +396,7 @@ impl AwsType for Schedule {
         Fixture {
             support,
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             // The create is one call (CreateSchedule).

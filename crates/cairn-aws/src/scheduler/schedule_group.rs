@@ -193,7 +193,9 @@ impl AwsType for ScheduleGroup {
         Fixture {
             support: json!({}),
             create: json!({"Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Stage", "Value": "create"}]}),
-            update: json!({"Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Owner", "Value": "cairn"}]}),
+            update: Some(
+                json!({"Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Owner", "Value": "cairn"}]}),
+            ),
             replace: Some(json!({
                 "Name": "conf-group-{uid}",
                 "Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Owner", "Value": "cairn"}]

@@ -304,7 +304,7 @@ impl AwsType for Topic {
         Fixture {
             support: json!({}),
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             // One call makes the topic with its attributes and tags: a refused

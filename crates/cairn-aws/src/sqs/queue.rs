@@ -433,7 +433,7 @@ impl AwsType for Queue {
         Fixture {
             support: json!({"DeadLetters": dlq}),
             create,
-            update,
+            update: Some(update),
             replace: Some(replace),
             nested_replace: None,
             // One call makes the queue with all of its settings and tags: a refused
