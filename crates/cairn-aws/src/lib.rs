@@ -281,6 +281,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provide
         stack_tags: std::collections::BTreeMap::from([("Team".to_string(), "data".to_string())]),
         name_seed: "abcdefghijkl".into(),
         progress: Default::default(),
+        assets: Default::default(),
     }
 }
 
@@ -320,6 +321,18 @@ mod tests {
             Json::Array(items) => Value::List(items.iter().map(resolved).collect()),
             Json::String(s) => Value::string(s.replace("{uid}", "abc123")),
             other => Value::from_json(other),
+        }
+    }
+
+    /// `Fn::GetAtt` names the CloudFormation documentation lists beyond the schema's
+    /// read-only properties.
+    #[test]
+    fn documented_attributes_beyond_the_schema() {
+        let mut reg = Registry::new();
+        register(&mut reg, Aws::unconfigured());
+        for (t, a) in [("AWS::SQS::Queue", "QueueName"), ("AWS::SNS::Topic", "TopicName")] {
+            let Some(t) = reg.get(t) else { continue };
+            assert!(t.schema().attributes.iter().any(|x| x == a), "{a}");
         }
     }
 

@@ -52,6 +52,18 @@ pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygr
 pub const RDS_DB_INSTANCE: &str = include_str!("../schemas/aws-rds-dbinstance.json");
 pub const ECR_REPOSITORY: &str = include_str!("../schemas/aws-ecr-repository.json");
 
+/// `schema` with `Fn::GetAtt` attributes that the CloudFormation documentation lists but
+/// the registry schema does not mark read-only (`QueueName` of a queue, `TopicName` of a
+/// topic). The type's `create` and `read` return them like the others.
+pub fn with_attributes(mut schema: TypeSchema, names: &[&str]) -> TypeSchema {
+    for n in names {
+        if !schema.attributes.iter().any(|a| a == n) {
+            schema.attributes.push(n.to_string());
+        }
+    }
+    schema
+}
+
 /// Build a [`TypeSchema`] from a registry schema's text. Panics if the vendored text is not
 /// a registry schema (the tests load every vendored file).
 pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str]) -> TypeSchema {
@@ -121,6 +133,7 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
         primary_identifier: paths("primaryIdentifier"),
         name_property: name_property.map(str::to_string),
         deletion_protection: None,
+        assets: Vec::new(),
         taggable,
         tag_on_create: tagging["tagOnCreate"].as_bool().unwrap_or(taggable),
         tag_updatable: tagging["tagUpdatable"].as_bool().unwrap_or(taggable),

@@ -137,6 +137,7 @@ fn build_graph(text: String, registry: &Registry) -> Result<DesiredGraph, String
         partition: "aws".into(),
         parameters: Default::default(),
         exports: Default::default(),
+        assets: Default::default(),
         secret_parameters: Default::default(),
     };
     DesiredGraph::build(&template, inputs, registry).map_err(|d| d.to_string())
@@ -150,6 +151,7 @@ fn exec_options(parallel: usize) -> ExecOptions {
         partition: "aws".into(),
         stack_tags: BTreeMap::new(),
         parallel,
+        assets: Default::default(),
     }
 }
 

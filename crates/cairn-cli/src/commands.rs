@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use cairn_core::asset::Assets;
 use cairn_core::engine::Session;
 use cairn_core::exec::{ExecOptions, Observer, RunResult};
 use cairn_core::graph::{DesiredGraph, StackInputs};
@@ -114,6 +115,8 @@ struct Ctx {
     region: String,
     /// The template, loaded once (its errors are reported by the commands that need it).
     template: Result<cairn_core::template::Template, cairn_core::Diagnostics>,
+    /// Packages the project's local assets, once per run ([`crate::assets`]).
+    assets: Assets,
 }
 
 impl Ctx {
@@ -161,7 +164,9 @@ impl Ctx {
                 }
             }
         }
+        let assets = Assets::new(Arc::new(crate::assets::FsPackager::new(project.dir.clone())));
         let mut ctx = Ctx {
+            assets,
             project,
             stack,
             settings,
@@ -270,6 +275,7 @@ impl Ctx {
             partition,
             stack_tags: self.settings.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             parallel,
+            assets: self.assets.clone(),
         })
     }
 
@@ -299,6 +305,7 @@ impl Ctx {
             parameters: self.settings.parameters.clone(),
             secret_parameters: self.secret_params.clone(),
             exports,
+            assets: self.assets.clone(),
         };
         let graph = DesiredGraph::build(&template, inputs, &self.registry).map_err(|d| self.project.diagnostics(d))?;
         Ok(graph)
@@ -1160,6 +1167,7 @@ async fn stack(cwd: &Path, stack_flag: Option<&str>, c: StackCommand) -> Result<
                 partition: "aws".into(),
                 stack_tags: BTreeMap::new(),
                 parallel: 1,
+                assets: Assets::default(),
             };
             let mut session =
                 Session::open(backend.clone(), &stack, Some(cairn_state::lock_info("import")), &registry, &opts)

@@ -1,6 +1,7 @@
 //! `cairn`: infrastructure as code for AWS. This binary parses arguments, reads the
 //! project's files, and renders; the work happens in cairn-core and cairn-state.
 
+mod assets;
 mod commands;
 mod error;
 mod project;

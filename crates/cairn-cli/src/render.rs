@@ -229,6 +229,10 @@ pub(crate) fn change_text(
     show_secrets: bool,
     st: Style,
 ) {
+    if let Some(text) = asset_change(c) {
+        let _ = writeln!(out, "{pad}{} {}: {text}{forces}", st.action(Action::Update, "~"), c.name);
+        return;
+    }
     match details_of(c).as_ref() {
         [d] if d.path.is_empty() => detail_text(out, pad, &c.name, d, forces, show_secrets, st),
         details => {
@@ -240,6 +244,19 @@ pub(crate) fn change_text(
             }
         }
     }
+}
+
+/// A local asset whose content changed ([`cairn_core::asset`]), in words: "content of
+/// functions/api changed (SHA-256 HNSkQYHPSg2j => sNb3oEnPI232)".
+fn asset_change(c: &PropertyChange) -> Option<String> {
+    let asset = |v: &Option<Value>| cairn_core::asset::Asset::from_json(&v.as_ref()?.to_display_json(false));
+    let (old, new) = (asset(&c.old)?, asset(&c.new)?);
+    let short = |a: &cairn_core::asset::Asset| a.sha256.chars().take(12).collect::<String>();
+    Some(if old.path == new.path {
+        format!("content of {} changed (SHA-256 {} => {})", new.path, short(&old), short(&new))
+    } else {
+        format!("{} => {} (SHA-256 {} => {})", old.path, new.path, short(&old), short(&new))
+    })
 }
 
 /// A change's details; for a change made without them (never by

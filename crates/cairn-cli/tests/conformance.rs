@@ -278,6 +278,7 @@ impl<'a> Lifecycle<'a> {
             stack_tags: BTreeMap::new(),
             name_seed: String::new(),
             progress: Default::default(),
+            assets: Default::default(),
         }
     }
 

@@ -40,6 +40,8 @@ pub struct ExecOptions {
     pub stack_tags: BTreeMap<String, String>,
     /// Upper bound of provider calls in flight.
     pub parallel: usize,
+    /// Where providers get the archives of local assets.
+    pub assets: crate::asset::Assets,
 }
 
 impl ExecOptions {
@@ -55,6 +57,7 @@ impl ExecOptions {
             stack_tags: self.stack_tags.clone(),
             name_seed: name_seed.to_string(),
             progress: Default::default(),
+            assets: self.assets.clone(),
         }
     }
 }
@@ -1487,6 +1490,7 @@ mod tests {
             partition: "aws".into(),
             stack_tags: BTreeMap::new(),
             parallel: 4,
+            assets: Default::default(),
         };
         let log = Arc::new(Log(Mutex::new(Vec::new())));
         let observer: Arc<dyn Observer> = log.clone();

@@ -42,6 +42,8 @@ pub struct StackInputs {
     pub secret_parameters: BTreeSet<String>,
     /// Exports of other stacks in the same backend, for `Fn::ImportValue`.
     pub exports: BTreeMap<String, Value>,
+    /// Packages what a type takes as a local asset ([`crate::asset`]).
+    pub assets: crate::asset::Assets,
 }
 
 impl StackInputs {
@@ -112,6 +114,8 @@ pub struct DesiredGraph {
     pub components: BTreeSet<String>,
     /// `Fn::GetAtt` attribute names by type, from the registry.
     attributes: HashMap<String, Vec<String>>,
+    /// The properties that may be a local asset, by type, from the registry.
+    asset_properties: HashMap<String, Vec<String>>,
 }
 
 const PSEUDO: &[&str] = &[
@@ -142,7 +146,13 @@ impl DesiredGraph {
             .type_names()
             .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().attributes.clone())))
             .collect();
-        let mut graph = DesiredGraph { inputs, scopes, resources: IndexMap::new(), components, attributes };
+        let asset_properties = registry
+            .type_names()
+            .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().assets.clone())))
+            .filter(|(_, a)| !a.is_empty())
+            .collect();
+        let mut graph =
+            DesiredGraph { inputs, scopes, resources: IndexMap::new(), components, attributes, asset_properties };
         if diags.is_empty() {
             // Dependencies need every scope in place.
             let mut leaves = leaves;
@@ -206,12 +216,28 @@ impl DesiredGraph {
     pub fn properties(&self, r: &DesiredResource, lookup: &dyn ResourceLookup) -> Result<Value, Diagnostic> {
         let def = &self.template_of(r).resources[&r.logical_id];
         let Some(node) = &def.properties else { return Ok(Value::Map(BTreeMap::new())) };
-        let v = eval::evaluate(node, &self.env(r.scope, lookup))?;
+        let mut v = eval::evaluate(node, &self.env(r.scope, lookup))?;
+        self.package_assets(r, node, &mut v)?;
         match v {
             Value::Null => Ok(Value::Map(BTreeMap::new())),
             Value::Map(_) | Value::Unknown => Ok(v),
             other => Err(Diagnostic::at(&node.span, format!("Properties must be a mapping, found {}", other.kind()))),
         }
+    }
+
+    /// A string where the type takes a local asset is a path of the project: packaged,
+    /// it becomes the asset's value ([`crate::asset`]).
+    fn package_assets(&self, r: &DesiredResource, node: &Node, v: &mut Value) -> Result<(), Diagnostic> {
+        let (Some(names), Value::Map(props)) = (self.asset_properties.get(&r.type_name), v) else { return Ok(()) };
+        for name in names {
+            let Some(Value::String(path)) = props.get(name) else { continue };
+            let asset = self.inputs.assets.package(path).map_err(|e| {
+                let span = node.as_map().and_then(|m| m.get(name)).map_or(&node.span, |n| &n.span);
+                Diagnostic::at(span, format!("{} ({}) {name}: {e}", r.id, r.type_name))
+            })?;
+            props.insert(name.clone(), asset.to_value());
+        }
+        Ok(())
     }
 
     /// The region the resource deploys to (`Region:` or the stack's).

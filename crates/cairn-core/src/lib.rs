@@ -7,6 +7,7 @@
 //! No AWS and no file IO here: files come in through [`template::SourceLoader`], state goes
 //! out through [`state::Backend`].
 
+pub mod asset;
 pub mod builtin;
 pub mod diag;
 pub mod diff;
@@ -22,6 +23,7 @@ pub mod schema;
 pub mod state;
 pub mod template;
 pub mod value;
+pub mod zip;
 
 pub use diag::{Diagnostic, Diagnostics, Span};
 pub use value::Value;

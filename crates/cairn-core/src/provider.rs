@@ -75,6 +75,10 @@ pub struct TypeSchema {
     /// path, nested ones too: a provider coerces `"30"` to `30` (and `30` to `"30"`) by it,
     /// as CloudFormation does, before it reads the properties.
     pub scalar_types: BTreeMap<String, &'static str>,
+    /// Top-level properties that may be given as a path of the project (a Lambda
+    /// function's `Code`): a string there is packaged into an asset ([`crate::asset`]),
+    /// cairn's, not the registry schema's.
+    pub assets: Vec<String>,
 }
 
 /// Everything a provider call needs to know about where and for whom it acts.
@@ -96,6 +100,8 @@ pub struct OpContext {
     /// Where a long call reports that it is still waiting (the engine turns it into
     /// [`crate::exec::Event::Waiting`]; `up` shows "waiting for DBInstance to be available, 2m10s").
     pub progress: ProgressSink,
+    /// The archives of local assets the properties name ([`crate::asset`]).
+    pub assets: crate::asset::Assets,
 }
 
 /// A callback for "still waiting for `what`, `elapsed` so far" (no-op by default).

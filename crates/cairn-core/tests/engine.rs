@@ -73,6 +73,7 @@ impl Harness {
             partition: "aws".into(),
             stack_tags: BTreeMap::new(),
             parallel: self.parallel,
+            assets: Default::default(),
         }
     }
 
@@ -99,6 +100,7 @@ impl Harness {
             parameters,
             secret_parameters: Default::default(),
             exports: BTreeMap::new(),
+            assets: Default::default(),
         };
         Arc::new(DesiredGraph::build(&template, inputs, &self.registry).unwrap_or_else(|d| panic!("graph: {d:?}")))
     }

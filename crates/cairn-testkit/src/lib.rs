@@ -76,5 +76,6 @@ pub fn op_context(type_name: &str, logical_id: &str, name_seed: &str) -> OpConte
         stack_tags: Default::default(),
         name_seed: name_seed.to_string(),
         progress: Default::default(),
+        assets: Default::default(),
     }
 }

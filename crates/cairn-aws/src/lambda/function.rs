@@ -52,7 +52,8 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment as LambdaEnvironment, FunctionCode, LastUpdateStatus, Runtime, State,
 };
-use cairn_core::provider::{ProviderError, ResourceData};
+use cairn_core::asset::Asset;
+use cairn_core::provider::{ProviderError, ResourceData, TypeSchema};
 use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
@@ -65,7 +66,11 @@ use crate::Aws;
 pub const TYPE_NAME: &str = "AWS::Lambda::Function";
 
 static SPEC: Spec = Spec {
-    schema: LazyLock::new(|| crate::schema::load(crate::schema::LAMBDA_FUNCTION, Some("FunctionName"), &[])),
+    schema: LazyLock::new(|| TypeSchema {
+        // `Code: functions/api`: a folder or file of the project, packaged by the CLI.
+        assets: vec!["Code".to_string()],
+        ..crate::schema::load(crate::schema::LAMBDA_FUNCTION, Some("FunctionName"), &[])
+    }),
     not_found: &["ResourceNotFoundException"],
     timeout: Duration::from_secs(300),
     reference: "the function name",
@@ -108,6 +113,17 @@ pub struct Code {
     s3_bucket: Option<String>,
     s3_key: Option<String>,
     s3_object_version: Option<String>,
+    /// A local asset: `Code: functions/api` in the template, packaged by the CLI
+    /// ([`cairn_core::asset`]).
+    #[serde(rename = "Cairn::Asset")]
+    asset: Option<AssetRef>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct AssetRef {
+    path: String,
+    sha256: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,12 +132,13 @@ struct Environment {
     variables: Option<BTreeMap<String, Json>>,
 }
 
-/// The archive a function runs, resolved from `Code` (a local asset would be one more
-/// source, uploaded before the call).
+/// The archive a function runs, resolved from `Code`.
 #[derive(Debug, PartialEq)]
 pub enum Source {
     /// Inline source: a .zip archive of one file that cairn makes.
     Inline { archive: Vec<u8> },
+    /// A file or folder of the project, packaged by the CLI; uploaded as the archive.
+    Asset(Asset),
     /// An archive in S3.
     S3 { bucket: String, key: String, version: Option<String> },
 }
@@ -141,6 +158,12 @@ impl Props {
     fn source(&self) -> Result<Source, PropsError> {
         let err = |path: &str, message: String| PropsError { path: path.into(), message };
         let c = &self.code;
+        if let Some(a) = &c.asset {
+            if c.zip_file.is_some() || c.s3_bucket.is_some() || c.s3_key.is_some() || c.s3_object_version.is_some() {
+                return Err(err("Code", "is a local path: it takes nothing else".into()));
+            }
+            return Ok(Source::Asset(Asset { path: a.path.clone(), sha256: a.sha256.clone() }));
+        }
         match (&c.zip_file, &c.s3_bucket, &c.s3_key) {
             (Some(text), None, None) => {
                 if c.s3_object_version.is_some() {
@@ -155,12 +178,15 @@ impl Props {
                         ),
                     )
                 })?;
-                Ok(Source::Inline { archive: super::zip::single_file(file, text.as_bytes()) })
+                Ok(Source::Inline { archive: cairn_core::zip::single_file(file, text.as_bytes()) })
             }
             (None, Some(bucket), Some(key)) => {
                 Ok(Source::S3 { bucket: bucket.clone(), key: key.clone(), version: c.s3_object_version.clone() })
             }
-            _ => Err(err("Code", "give either `ZipFile`, or `S3Bucket` and `S3Key`".into())),
+            _ => Err(err(
+                "Code",
+                "give a path of the project (`Code: functions/api`), `ZipFile`, or `S3Bucket` and `S3Key`".into(),
+            )),
         }
     }
 
@@ -217,6 +243,22 @@ fn function_name(cx: &Cx<'_>, p: &Props) -> String {
 
 fn data(name: &str, arn: &str) -> ResourceData {
     ResourceData { physical_id: name.to_string(), attributes: BTreeMap::from([("Arn".to_string(), Value::from(arn))]) }
+}
+
+/// Lambda's limit on an archive sent in the call (a larger one goes through S3).
+const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
+
+/// The archive of a local asset, as the run packaged it.
+fn archive(cx: &Cx<'_>, asset: &Asset) -> Result<Vec<u8>, ProviderError> {
+    let bytes = cx.ctx.assets.archive(asset).map_err(ProviderError::new)?;
+    if bytes.len() > DIRECT_UPLOAD_LIMIT {
+        return Err(ProviderError::new(format!(
+                "the archive of `{}` is {} MB, and Lambda takes at most 50 MB in the call: upload it to S3 and give `Code: {{S3Bucket, S3Key}}`",
+                asset.path,
+                bytes.len() / (1024 * 1024)
+        )));
+    }
+    Ok(bytes.as_ref().clone())
 }
 
 fn environment(vars: Option<HashMap<String, String>>) -> LambdaEnvironment {
@@ -310,6 +352,7 @@ impl AwsType for Function {
         let name = function_name(cx, p);
         let code = match p.source()? {
             Source::Inline { archive } => FunctionCode::builder().zip_file(Blob::new(archive)).build(),
+            Source::Asset(asset) => FunctionCode::builder().zip_file(Blob::new(archive(cx, &asset)?)).build(),
             Source::S3 { bucket, key, version } => {
                 FunctionCode::builder().s3_bucket(bucket).s3_key(key).set_s3_object_version(version).build()
             }
@@ -350,8 +393,13 @@ impl AwsType for Function {
         if wants("FunctionName") {
             props.insert("FunctionName".to_string(), json!(physical_id));
         }
-        // Every member of `Code` is write-only: nothing of it is compared.
-        props.insert("Code".into(), json!({}));
+        // Every member of `Code` is write-only: nothing of it is compared, but for a local
+        // asset, whose digest is the archive's as Lambda's `CodeSha256` gives it.
+        let code = match desired.get("Code").and_then(Asset::from_json) {
+            Some(a) => Asset { path: a.path, sha256: c.code_sha256.clone().unwrap_or_default() }.to_json(),
+            None => json!({}),
+        };
+        props.insert("Code".into(), code);
         props.insert("Role".into(), json!(c.role.clone().unwrap_or_default()));
         if let Some(r) = &c.runtime {
             props.insert("Runtime".into(), json!(r.as_str()));
@@ -402,6 +450,7 @@ impl AwsType for Function {
             let call = lambda.update_function_code().function_name(physical_id).set_architectures(new.architectures());
             let call = match new.source()? {
                 Source::Inline { archive } => call.zip_file(Blob::new(archive)),
+                Source::Asset(asset) => call.zip_file(Blob::new(archive(cx, &asset)?)),
                 Source::S3 { bucket, key, version } => {
                     call.s3_bucket(bucket).s3_key(key).set_s3_object_version(version)
                 }
@@ -517,10 +566,24 @@ mod tests {
     }
 
     #[test]
+    fn a_local_asset_is_code_alone_and_passes_the_schema_check() {
+        let asset = Asset { path: "functions/api".into(), sha256: Asset::digest(b"zip") };
+        let t = Function::new(Aws::unconfigured());
+        let props = base(asset.to_json());
+        assert!(cairn_core::provider::ResourceType::check(&t, &cairn_core::Value::from_json(&props)).is_empty());
+        assert_eq!(parse(props).unwrap().source().unwrap(), Source::Asset(asset.clone()));
+        let mut both = asset.to_json();
+        both["ZipFile"] = json!("x");
+        let e = parse(base(both)).unwrap_err();
+        assert_eq!(e.message, "Code: is a local path: it takes nothing else");
+        assert!(cairn_core::provider::ResourceType::schema(&t).assets.contains(&"Code".to_string()));
+    }
+
+    #[test]
     fn inline_code_becomes_a_deterministic_archive_named_by_runtime() {
         let p = parse(base(json!({"ZipFile": "exports.handler = async () => 1;"}))).unwrap();
         let Source::Inline { archive } = p.source().unwrap() else { panic!("inline") };
-        assert_eq!(archive, super::super::zip::single_file("index.js", b"exports.handler = async () => 1;"));
+        assert_eq!(archive, cairn_core::zip::single_file("index.js", b"exports.handler = async () => 1;"));
         assert_eq!(p.source().unwrap(), Source::Inline { archive });
         let mut py = base(json!({"ZipFile": "def handler(e, c): pass"}));
         py["Runtime"] = json!("python3.12");
@@ -540,9 +603,15 @@ mod tests {
             Source::S3 { bucket: "b".into(), key: "k.zip".into(), version: Some("3".into()) }
         );
         let e = parse(base(json!({"S3Bucket": "b"}))).unwrap_err();
-        assert_eq!(e.message, "Code: give either `ZipFile`, or `S3Bucket` and `S3Key`");
+        assert_eq!(
+            e.message,
+            "Code: give a path of the project (`Code: functions/api`), `ZipFile`, or `S3Bucket` and `S3Key`"
+        );
         let e = parse(base(json!({"ZipFile": "x", "S3Bucket": "b", "S3Key": "k"}))).unwrap_err();
-        assert_eq!(e.message, "Code: give either `ZipFile`, or `S3Bucket` and `S3Key`");
+        assert_eq!(
+            e.message,
+            "Code: give a path of the project (`Code: functions/api`), `ZipFile`, or `S3Bucket` and `S3Key`"
+        );
         let e = parse(base(json!({"ImageUri": "repo:tag"}))).unwrap_err();
         assert!(e.message.starts_with("Code.ImageUri: "), "{}", e.message);
         let mut no_handler = base(json!({"ZipFile": "x"}));

@@ -1,4 +1,3 @@
 //! AWS Lambda resource types.
 
 pub mod function;
-pub mod zip;

@@ -47,7 +47,10 @@ use crate::Aws;
 pub const TYPE_NAME: &str = "AWS::SNS::Topic";
 
 static SPEC: Spec = Spec {
-    schema: LazyLock::new(|| crate::schema::load(crate::schema::SNS_TOPIC, Some("TopicName"), &[])),
+    schema: LazyLock::new(|| {
+        let schema = crate::schema::load(crate::schema::SNS_TOPIC, Some("TopicName"), &[]);
+        crate::schema::with_attributes(schema, &["TopicName"])
+    }),
     not_found: &["NotFound", "NotFoundException"],
     timeout: Duration::from_secs(60),
     reference: "the topic ARN",

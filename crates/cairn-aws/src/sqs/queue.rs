@@ -52,7 +52,10 @@ use crate::Aws;
 pub const TYPE_NAME: &str = "AWS::SQS::Queue";
 
 static SPEC: Spec = Spec {
-    schema: LazyLock::new(|| crate::schema::load(crate::schema::SQS_QUEUE, Some("QueueName"), &[])),
+    schema: LazyLock::new(|| {
+        let schema = crate::schema::load(crate::schema::SQS_QUEUE, Some("QueueName"), &[]);
+        crate::schema::with_attributes(schema, &["QueueName"])
+    }),
     // The JSON protocol's code, and the query protocol's (which SQS still sends for
     // compatibility).
     not_found: &["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"],

@@ -50,5 +50,6 @@ pub fn ctx(type_name: &str, logical_id: &str, seed: &str) -> OpContext {
         stack_tags: BTreeMap::from([("Environment".to_string(), "test".to_string())]),
         name_seed: seed.into(),
         progress: Default::default(),
+        assets: Default::default(),
     }
 }

@@ -166,6 +166,7 @@ Resources:
             partition: "aws".into(),
             stack_tags: BTreeMap::new(),
             parallel: 4,
+            assets: Default::default(),
         }
     }
 
@@ -186,6 +187,7 @@ Resources:
             parameters: m.entries.into_iter().map(|(k, v)| (k.name, v)).collect(),
             secret_parameters: Default::default(),
             exports: BTreeMap::new(),
+            assets: Default::default(),
         };
         Arc::new(DesiredGraph::build(&t, inputs, registry).expect("graph"))
     }

@@ -50,6 +50,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> crate::provider::Op
         stack_tags: Default::default(),
         name_seed: "abcdefghijkl".into(),
         progress: Default::default(),
+        assets: Default::default(),
     }
 }
 
