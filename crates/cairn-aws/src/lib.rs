@@ -50,6 +50,8 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "apigatewayv2")]
+pub mod apigatewayv2;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "dynamodb")]
@@ -222,6 +224,14 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(logs::log_group::LogGroup::new(aws.clone())));
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::function::Function::new(aws.clone())));
+    #[cfg(feature = "apigatewayv2")]
+    {
+        reg.register(Arc::new(apigatewayv2::api::Api::new(aws.clone())));
+        reg.register(Arc::new(apigatewayv2::integration::Integration::new(aws.clone())));
+        reg.register(Arc::new(apigatewayv2::authorizer::Authorizer::new(aws.clone())));
+        reg.register(Arc::new(apigatewayv2::route::Route::new(aws.clone())));
+        reg.register(Arc::new(apigatewayv2::stage::Stage::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -265,6 +275,14 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((logs::log_group::TYPE_NAME, logs::log_group::LogGroup.fixture()));
     #[cfg(feature = "lambda")]
     out.push((lambda::function::TYPE_NAME, lambda::function::Function.fixture()));
+    #[cfg(feature = "apigatewayv2")]
+    out.extend([
+        (apigatewayv2::api::TYPE_NAME, apigatewayv2::api::Api.fixture()),
+        (apigatewayv2::integration::TYPE_NAME, apigatewayv2::integration::Integration.fixture()),
+        (apigatewayv2::authorizer::TYPE_NAME, apigatewayv2::authorizer::Authorizer.fixture()),
+        (apigatewayv2::route::TYPE_NAME, apigatewayv2::route::Route.fixture()),
+        (apigatewayv2::stage::TYPE_NAME, apigatewayv2::stage::Stage.fixture()),
+    ]);
     out
 }
 

@@ -51,6 +51,11 @@ pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
 pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
 pub const RDS_DB_INSTANCE: &str = include_str!("../schemas/aws-rds-dbinstance.json");
 pub const ECR_REPOSITORY: &str = include_str!("../schemas/aws-ecr-repository.json");
+pub const APIGATEWAYV2_API: &str = include_str!("../schemas/aws-apigatewayv2-api.json");
+pub const APIGATEWAYV2_INTEGRATION: &str = include_str!("../schemas/aws-apigatewayv2-integration.json");
+pub const APIGATEWAYV2_AUTHORIZER: &str = include_str!("../schemas/aws-apigatewayv2-authorizer.json");
+pub const APIGATEWAYV2_ROUTE: &str = include_str!("../schemas/aws-apigatewayv2-route.json");
+pub const APIGATEWAYV2_STAGE: &str = include_str!("../schemas/aws-apigatewayv2-stage.json");
 
 /// `schema` with `Fn::GetAtt` attributes that the CloudFormation documentation lists but
 /// the registry schema does not mark read-only (`QueueName` of a queue, `TopicName` of a
@@ -443,7 +448,7 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 22] = [
+    const VENDORED: [&str; 27] = [
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,
@@ -466,6 +471,11 @@ mod tests {
         CLOUDWATCH_DASHBOARD,
         SCHEDULER_SCHEDULE_GROUP,
         SCHEDULER_SCHEDULE,
+        APIGATEWAYV2_API,
+        APIGATEWAYV2_INTEGRATION,
+        APIGATEWAYV2_AUTHORIZER,
+        APIGATEWAYV2_ROUTE,
+        APIGATEWAYV2_STAGE,
     ];
 
     #[test]
@@ -477,7 +487,14 @@ mod tests {
         assert_eq!(with_nested(|s| &s.create_only), ["AWS::ECR::Repository"]);
         assert_eq!(
             with_nested(|s| &s.write_only),
-            ["AWS::S3::Bucket", "AWS::Lambda::Function", "AWS::EC2::VPC", "AWS::EC2::SecurityGroup"]
+            [
+                "AWS::S3::Bucket",
+                "AWS::Lambda::Function",
+                "AWS::EC2::VPC",
+                "AWS::EC2::SecurityGroup",
+                // `BodyS3Location.Bucket` and the rest of the OpenAPI import's location.
+                "AWS::ApiGatewayV2::Api"
+            ]
         );
         for s in &all {
             // Every path is in the engine's syntax (no pointer left), and every
@@ -528,6 +545,40 @@ mod tests {
             assert!(perm.create_only.contains(p), "{p}");
         }
         assert!(!perm.taggable);
+    }
+
+    #[test]
+    fn api_gateway_v2_facts() {
+        let api = load(APIGATEWAYV2_API, Some("Name"), &[]);
+        assert_eq!(api.create_only, ["ProtocolType"]);
+        assert_eq!(api.attributes, ["ApiId", "ApiEndpoint", "ExecuteApiArn"]);
+        assert_eq!(api.primary_identifier, ["ApiId"]);
+        assert!(api.taggable && api.tag_on_create && api.tag_updatable);
+        // `Tags` is a map here, not a list: the kit shows the live tags in that shape.
+        assert_eq!(api.tag_property.as_deref(), Some("Tags"));
+        assert_eq!(api.properties["Tags"], "object");
+        for p in ["Body", "BodyS3Location.Bucket", "Target", "RouteKey", "CredentialsArn"] {
+            assert!(api.write_only.contains(&p.to_string()), "{p}");
+        }
+        let stage = load(APIGATEWAYV2_STAGE, Some("StageName"), &[]);
+        let mut co = stage.create_only.clone();
+        co.sort();
+        assert_eq!(co, ["ApiId", "StageName"]);
+        assert!(stage.attributes.is_empty());
+        assert_eq!(stage.properties["Tags"], "object");
+        for (schema, id) in [
+            (APIGATEWAYV2_INTEGRATION, "IntegrationId"),
+            (APIGATEWAYV2_AUTHORIZER, "AuthorizerId"),
+            (APIGATEWAYV2_ROUTE, "RouteId"),
+        ] {
+            let s = load(schema, None, &[]);
+            assert_eq!(s.create_only, ["ApiId"], "{}", s.type_name);
+            assert_eq!(s.attributes, [id], "{}", s.type_name);
+            assert!(s.primary_identifier.contains(&"ApiId".to_string()), "{}", s.type_name);
+            assert!(!s.taggable, "{}", s.type_name);
+        }
+        let route = load(APIGATEWAYV2_ROUTE, None, &[]);
+        assert!(route.is_write_only("AuthorizerId"));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   operation outright.
 //! - Another REST service (named by the request's SigV4 credential scope): the operation
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
-//!   else `service:METHOD /path`; with REST-JSON errors (Lambda and Scheduler are in the table).
+//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v2 are in the table).
 
 use crate::http::Request;
 
@@ -55,7 +55,7 @@ pub fn classify(req: &Request) -> (Protocol, String) {
 }
 
 /// REST-JSON operations by signing service, method and path pattern (`{}`: one segment).
-pub const REST_OPERATIONS: [(&str, &str, &str, &str); 24] = [
+pub const REST_OPERATIONS: [(&str, &str, &str, &str); 53] = [
     ("lambda", "POST", "/2015-03-31/functions", "CreateFunction"),
     ("lambda", "GET", "/2015-03-31/functions/{}", "GetFunction"),
     ("lambda", "DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
@@ -80,6 +80,35 @@ pub const REST_OPERATIONS: [(&str, &str, &str, &str); 24] = [
     ("scheduler", "GET", "/tags/{}", "ListTagsForResource"),
     ("scheduler", "POST", "/tags/{}", "TagResource"),
     ("scheduler", "DELETE", "/tags/{}", "UntagResource"),
+    ("apigateway", "POST", "/v2/apis", "CreateApi"),
+    ("apigateway", "GET", "/v2/apis", "GetApis"),
+    ("apigateway", "GET", "/v2/apis/{}", "GetApi"),
+    ("apigateway", "PATCH", "/v2/apis/{}", "UpdateApi"),
+    ("apigateway", "DELETE", "/v2/apis/{}", "DeleteApi"),
+    ("apigateway", "DELETE", "/v2/apis/{}/cors", "DeleteCorsConfiguration"),
+    ("apigateway", "POST", "/v2/apis/{}/integrations", "CreateIntegration"),
+    ("apigateway", "GET", "/v2/apis/{}/integrations", "GetIntegrations"),
+    ("apigateway", "GET", "/v2/apis/{}/integrations/{}", "GetIntegration"),
+    ("apigateway", "PATCH", "/v2/apis/{}/integrations/{}", "UpdateIntegration"),
+    ("apigateway", "DELETE", "/v2/apis/{}/integrations/{}", "DeleteIntegration"),
+    ("apigateway", "POST", "/v2/apis/{}/authorizers", "CreateAuthorizer"),
+    ("apigateway", "GET", "/v2/apis/{}/authorizers", "GetAuthorizers"),
+    ("apigateway", "GET", "/v2/apis/{}/authorizers/{}", "GetAuthorizer"),
+    ("apigateway", "PATCH", "/v2/apis/{}/authorizers/{}", "UpdateAuthorizer"),
+    ("apigateway", "DELETE", "/v2/apis/{}/authorizers/{}", "DeleteAuthorizer"),
+    ("apigateway", "POST", "/v2/apis/{}/routes", "CreateRoute"),
+    ("apigateway", "GET", "/v2/apis/{}/routes", "GetRoutes"),
+    ("apigateway", "GET", "/v2/apis/{}/routes/{}", "GetRoute"),
+    ("apigateway", "PATCH", "/v2/apis/{}/routes/{}", "UpdateRoute"),
+    ("apigateway", "DELETE", "/v2/apis/{}/routes/{}", "DeleteRoute"),
+    ("apigateway", "POST", "/v2/apis/{}/stages", "CreateStage"),
+    ("apigateway", "GET", "/v2/apis/{}/stages", "GetStages"),
+    ("apigateway", "GET", "/v2/apis/{}/stages/{}", "GetStage"),
+    ("apigateway", "PATCH", "/v2/apis/{}/stages/{}", "UpdateStage"),
+    ("apigateway", "DELETE", "/v2/apis/{}/stages/{}", "DeleteStage"),
+    ("apigateway", "GET", "/v2/tags/{}", "GetTags"),
+    ("apigateway", "POST", "/v2/tags/{}", "TagResource"),
+    ("apigateway", "DELETE", "/v2/tags/{}", "UntagResource"),
 ];
 
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
@@ -450,6 +479,13 @@ mod tests {
         let arn = "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af";
         assert_eq!(rest_operation("lambda", "POST", arn), Some("TagResource"));
         assert_eq!(rest_operation("lambda", "GET", "/2015-03-31/functions//configuration"), None);
+        // API Gateway v2 (signed as `apigateway`): sub-resources by API id, tags by ARN.
+        assert_eq!(rest_operation("apigateway", "POST", "/v2/apis"), Some("CreateApi"));
+        assert_eq!(rest_operation("apigateway", "DELETE", "/v2/apis/a1b2c3/cors"), Some("DeleteCorsConfiguration"));
+        assert_eq!(rest_operation("apigateway", "PATCH", "/v2/apis/a1b2c3/routes/r1"), Some("UpdateRoute"));
+        assert_eq!(rest_operation("apigateway", "GET", "/v2/apis/a1b2c3/stages/%24default"), Some("GetStage"));
+        let arn = "/v2/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fa1b2c3";
+        assert_eq!(rest_operation("apigateway", "DELETE", arn), Some("UntagResource"));
     }
 
     #[test]

@@ -337,7 +337,10 @@ impl<T: AwsType> ResourceType for Typed<T> {
         };
         let mut shown = live.properties;
         if let (Some(tags), Some(prop)) = (&live.tags, &self.schema().tag_property) {
+            // A map-shaped `Tags` (`AWS::ApiGatewayV2::Api`) is shown as a map.
+            let map_shaped = self.schema().properties.get(prop).is_some_and(|t| *t == "object");
             match tags::visible(tags, ctx, properties) {
+                Some(v) if map_shaped => shown.insert(prop.clone(), tags::as_map(v)),
                 Some(v) => shown.insert(prop.clone(), v),
                 None => shown.remove(prop),
             };

@@ -1,6 +1,11 @@
 //! Tags: what a taggable resource carries ([`merged`]: the stack's tags, the resource's own
 //! `Tags`, cairn's ownership tags), what an update sends ([`diff`]: only the tags that
 //! changed), and what `read` shows ([`visible`]: without ownership and stack tags).
+//!
+//! `Tags` is a list of `{Key, Value}` for most types, and a map of key to value for some
+//! (`AWS::ApiGatewayV2::Api`, `AWS::ApiGatewayV2::Stage`): [`own`] reads both, [`from_map`]
+//! turns a typed map into the kit's [`Tag`]s, and [`as_map`] gives what [`visible`] shows
+//! in the map shape.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,9 +60,32 @@ pub fn update(live: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>
     diff(&live, wanted)
 }
 
-/// The user's `Tags` of a properties value, leniently (the typed read refuses bad ones
-/// first; this is for `read`, which must not fail on what it only compares).
+/// A map-shaped `Tags` (`{"Team": "ml"}`) as [`Tag`]s, by key.
+pub fn from_map(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect()
+}
+
+/// What [`visible`] gives (a list of `{Key, Value}`), in the map shape of a type whose
+/// `Tags` is a map of key to value.
+pub fn as_map(visible: Json) -> Json {
+    match visible {
+        Json::Array(items) => Json::Object(
+            items.iter().filter_map(|t| Some((t.get("Key")?.as_str()?.to_string(), t.get("Value")?.clone()))).collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The user's `Tags` of a properties value, a list of `{Key, Value}` or a map of key to
+/// value, leniently (the typed read refuses bad ones first; this is for `read`, which must
+/// not fail on what it only compares).
 pub fn own(properties: &Json) -> Vec<Tag> {
+    if let Some(map) = properties.get("Tags").and_then(Json::as_object) {
+        return map
+            .iter()
+            .filter_map(|(k, v)| Some(Tag { key: k.clone(), value: crate::util::scalar_string(v)? }))
+            .collect();
+    }
     properties
         .get("Tags")
         .and_then(Json::as_array)
@@ -155,5 +183,19 @@ mod tests {
             )
         );
         assert_eq!(visible(&map(&[("cairn:stack", "dev")]), &ctx, &json!({})), None);
+    }
+
+    #[test]
+    fn map_shaped_tags_are_read_and_shown_as_a_map() {
+        let ctx = crate::test_ctx("AWS::ApiGatewayV2::Api", "Api");
+        let desired = json!({"Tags": {"Owner": "me", "Count": 3}});
+        assert_eq!(
+            own(&desired),
+            [Tag { key: "Owner".into(), value: "me".into() }, Tag { key: "Count".into(), value: "3".into() }]
+        );
+        let live = map(&[("cairn:stack", "dev"), ("Owner", "me"), ("Count", "3"), ("Manual", "x")]);
+        let shown = visible(&live, &ctx, &desired).map(as_map);
+        assert_eq!(shown, Some(json!({"Owner": "me", "Count": "3", "Manual": "x"})));
+        assert_eq!(from_map(&map(&[("a", "1")])), [Tag { key: "a".into(), value: "1".into() }]);
     }
 }
