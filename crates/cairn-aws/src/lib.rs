@@ -19,6 +19,7 @@
 //! | `AWS::IAM::RolePolicy` | [`iam::role_policy`] |
 //! | `AWS::Logs::LogGroup` | [`logs::log_group`] |
 //! | `AWS::Lambda::Function` | [`lambda::function`] |
+//! | `AWS::Lambda::Permission` | [`lambda::permission`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -222,6 +223,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(logs::log_group::LogGroup::new(aws.clone())));
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::function::Function::new(aws.clone())));
+    #[cfg(feature = "lambda")]
+    reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -265,6 +268,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((logs::log_group::TYPE_NAME, logs::log_group::LogGroup.fixture()));
     #[cfg(feature = "lambda")]
     out.push((lambda::function::TYPE_NAME, lambda::function::Function.fixture()));
+    #[cfg(feature = "lambda")]
+    out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));
     out
 }
 

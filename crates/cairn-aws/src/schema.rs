@@ -44,8 +44,8 @@ pub const SCHEDULER_SCHEDULE: &str = include_str!("../schemas/aws-scheduler-sche
 pub const IAM_ROLE_POLICY: &str = include_str!("../schemas/aws-iam-rolepolicy.json");
 pub const LOGS_LOG_GROUP: &str = include_str!("../schemas/aws-logs-loggroup.json");
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
-// Vendored ahead of the types that will use them (loaded by the tests).
 pub const LAMBDA_PERMISSION: &str = include_str!("../schemas/aws-lambda-permission.json");
+// Vendored ahead of the types that will use them (loaded by the tests).
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
 pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
 pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");

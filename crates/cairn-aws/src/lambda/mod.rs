@@ -1,4 +1,5 @@
 //! AWS Lambda resource types.
 
 pub mod function;
+pub mod permission;
 pub mod zip;
