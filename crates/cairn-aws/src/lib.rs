@@ -20,6 +20,7 @@
 //! | `AWS::Logs::LogGroup` | [`logs::log_group`] |
 //! | `AWS::Lambda::Function` | [`lambda::function`] |
 //! | `AWS::Lambda::Permission` | [`lambda::permission`] |
+//! | `AWS::Cognito::UserPool` | [`cognito::user_pool`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -53,6 +54,8 @@ use tokio::sync::OnceCell;
 pub mod api_calls;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+#[cfg(feature = "cognito")]
+pub mod cognito;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "iam")]
@@ -225,6 +228,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(lambda::function::Function::new(aws.clone())));
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
+    #[cfg(feature = "cognito")]
+    reg.register(Arc::new(cognito::user_pool::UserPool::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -270,6 +275,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((lambda::function::TYPE_NAME, lambda::function::Function.fixture()));
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));
+    #[cfg(feature = "cognito")]
+    out.push((cognito::user_pool::TYPE_NAME, cognito::user_pool::UserPool.fixture()));
     out
 }
 

@@ -45,6 +45,8 @@ pub const IAM_ROLE_POLICY: &str = include_str!("../schemas/aws-iam-rolepolicy.js
 pub const LOGS_LOG_GROUP: &str = include_str!("../schemas/aws-logs-loggroup.json");
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
 pub const LAMBDA_PERMISSION: &str = include_str!("../schemas/aws-lambda-permission.json");
+pub const COGNITO_USER_POOL: &str = include_str!("../schemas/aws-cognito-userpool.json");
+pub const COGNITO_USER_POOL_CLIENT: &str = include_str!("../schemas/aws-cognito-userpoolclient.json");
 // Vendored ahead of the types that will use them (loaded by the tests).
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
 pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
@@ -430,7 +432,9 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 22] = [
+    const VENDORED: [&str; 24] = [
+        COGNITO_USER_POOL,
+        COGNITO_USER_POOL_CLIENT,
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,

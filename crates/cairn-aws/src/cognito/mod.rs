@@ -1,0 +1,3 @@
+//! Amazon Cognito user pool resource types.
+
+pub mod user_pool;
