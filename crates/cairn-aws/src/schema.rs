@@ -501,6 +501,30 @@ mod tests {
     }
 
     #[test]
+    fn cognito_facts() {
+        let pool = load(COGNITO_USER_POOL, Some("UserPoolName"), &[]);
+        // No property is create-only: `UsernameAttributes` and the standard attributes are
+        // refused by the type's update, not replaced.
+        assert!(pool.create_only.is_empty());
+        assert_eq!(pool.write_only, ["EnabledMfas"]);
+        let mut atts = pool.attributes.clone();
+        atts.sort();
+        assert_eq!(atts, ["Arn", "ProviderName", "ProviderURL", "UserPoolId"]);
+        assert_eq!(pool.tag_property.as_deref(), Some("UserPoolTags"));
+        assert!(pool.taggable && pool.tag_on_create && pool.tag_updatable);
+
+        let client = load(COGNITO_USER_POOL_CLIENT, None, &[]);
+        let mut co = client.create_only.clone();
+        co.sort();
+        assert_eq!(co, ["GenerateSecret", "UserPoolId"]);
+        let mut atts = client.attributes.clone();
+        atts.sort();
+        assert_eq!(atts, ["ClientId", "ClientSecret", "Name"]);
+        assert_eq!(client.required, ["UserPoolId"]);
+        assert!(!client.taggable);
+    }
+
+    #[test]
     fn log_group_and_lambda_permission_facts() {
         let lg = load(LOGS_LOG_GROUP, Some("LogGroupName"), &[]);
         assert_eq!(lg.create_only, ["LogGroupName"]);

@@ -61,6 +61,7 @@ use cairn_core::Value;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
+use super::project;
 use crate::kit::{ids, AwsType, Cx, Fixture, Live, PropsError, Spec, Tag, Typed};
 use crate::util::sdk_error;
 use crate::Aws;
@@ -510,24 +511,6 @@ fn live_json(pool: &UserPoolType) -> Map<String, Json> {
         .collect();
     out.insert("Schema".into(), Json::Array(schema));
     out
-}
-
-/// `live` with only the members `desired` gives, recursively (objects by key, lists of the
-/// same length element by element); what Cognito fills in that the template leaves out
-/// does not show.
-fn project(live: &Json, desired: &Json) -> Json {
-    match (live, desired) {
-        (Json::Object(l), Json::Object(d)) => Json::Object(
-            d.iter()
-                .filter(|(_, v)| !v.is_null())
-                .filter_map(|(k, dv)| l.get(k).filter(|v| !v.is_null()).map(|lv| (k.clone(), project(lv, dv))))
-                .collect(),
-        ),
-        (Json::Array(l), Json::Array(d)) if l.len() == d.len() => {
-            Json::Array(l.iter().zip(d).map(|(lv, dv)| project(lv, dv)).collect())
-        }
-        _ => live.clone(),
-    }
 }
 
 /// The live name of a `Schema` entry: a custom attribute is `custom:<name>` in Cognito
