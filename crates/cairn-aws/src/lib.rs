@@ -19,6 +19,9 @@
 //! | `AWS::IAM::RolePolicy` | [`iam::role_policy`] |
 //! | `AWS::Logs::LogGroup` | [`logs::log_group`] |
 //! | `AWS::Lambda::Function` | [`lambda::function`] |
+//! | `AWS::Lambda::Permission` | [`lambda::permission`] |
+//! | `AWS::Cognito::UserPool` | [`cognito::user_pool`] |
+//! | `AWS::Cognito::UserPoolClient` | [`cognito::user_pool_client`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -54,6 +57,8 @@ pub mod api_calls;
 pub mod apigatewayv2;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+#[cfg(feature = "cognito")]
+pub mod cognito;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "iam")]
@@ -232,6 +237,12 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigatewayv2::route::Route::new(aws.clone())));
         reg.register(Arc::new(apigatewayv2::stage::Stage::new(aws.clone())));
     }
+    #[cfg(feature = "lambda")]
+    reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
+    #[cfg(feature = "cognito")]
+    reg.register(Arc::new(cognito::user_pool::UserPool::new(aws.clone())));
+    #[cfg(feature = "cognito")]
+    reg.register(Arc::new(cognito::user_pool_client::UserPoolClient::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -283,6 +294,12 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigatewayv2::route::TYPE_NAME, apigatewayv2::route::Route.fixture()),
         (apigatewayv2::stage::TYPE_NAME, apigatewayv2::stage::Stage.fixture()),
     ]);
+    #[cfg(feature = "lambda")]
+    out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));
+    #[cfg(feature = "cognito")]
+    out.push((cognito::user_pool::TYPE_NAME, cognito::user_pool::UserPool.fixture()));
+    #[cfg(feature = "cognito")]
+    out.push((cognito::user_pool_client::TYPE_NAME, cognito::user_pool_client::UserPoolClient.fixture()));
     out
 }
 
@@ -316,8 +333,9 @@ mod tests {
     fn resolved(v: &Json) -> cairn_core::Value {
         use cairn_core::Value;
         match v {
+            // `ref_<id>`: with `_`, it also has the shape of a Cognito user pool id.
             Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
-                Value::string(format!("ref-{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
+                Value::string(format!("ref_{}", m["Ref"].as_str().unwrap_or_default().to_lowercase()))
             }
             // `Fn::Sub` with pseudo parameters and `${Id}` (as a name, like `Ref`).
             Json::Object(m) if m.len() == 1 && m.get("Fn::Sub").is_some_and(Json::is_string) => {

@@ -44,8 +44,10 @@ pub const SCHEDULER_SCHEDULE: &str = include_str!("../schemas/aws-scheduler-sche
 pub const IAM_ROLE_POLICY: &str = include_str!("../schemas/aws-iam-rolepolicy.json");
 pub const LOGS_LOG_GROUP: &str = include_str!("../schemas/aws-logs-loggroup.json");
 pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.json");
-// Vendored ahead of the types that will use them (loaded by the tests).
 pub const LAMBDA_PERMISSION: &str = include_str!("../schemas/aws-lambda-permission.json");
+pub const COGNITO_USER_POOL: &str = include_str!("../schemas/aws-cognito-userpool.json");
+pub const COGNITO_USER_POOL_CLIENT: &str = include_str!("../schemas/aws-cognito-userpoolclient.json");
+// Vendored ahead of the types that will use them (loaded by the tests).
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
 pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
 pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
@@ -448,7 +450,9 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 27] = [
+    const VENDORED: [&str; 29] = [
+        COGNITO_USER_POOL,
+        COGNITO_USER_POOL_CLIENT,
         S3_BUCKET,
         S3_BUCKET_POLICY,
         IAM_ROLE,
@@ -524,6 +528,30 @@ mod tests {
         assert_eq!(f.comparable("Code", &code), serde_json::json!({}));
         assert!(f.taggable && f.tag_on_create && f.tag_updatable);
         assert_eq!(f.tag_property.as_deref(), Some("Tags"));
+    }
+
+    #[test]
+    fn cognito_facts() {
+        let pool = load(COGNITO_USER_POOL, Some("UserPoolName"), &[]);
+        // No property is create-only: `UsernameAttributes` and the standard attributes are
+        // refused by the type's update, not replaced.
+        assert!(pool.create_only.is_empty());
+        assert_eq!(pool.write_only, ["EnabledMfas"]);
+        let mut atts = pool.attributes.clone();
+        atts.sort();
+        assert_eq!(atts, ["Arn", "ProviderName", "ProviderURL", "UserPoolId"]);
+        assert_eq!(pool.tag_property.as_deref(), Some("UserPoolTags"));
+        assert!(pool.taggable && pool.tag_on_create && pool.tag_updatable);
+
+        let client = load(COGNITO_USER_POOL_CLIENT, None, &[]);
+        let mut co = client.create_only.clone();
+        co.sort();
+        assert_eq!(co, ["GenerateSecret", "UserPoolId"]);
+        let mut atts = client.attributes.clone();
+        atts.sort();
+        assert_eq!(atts, ["ClientId", "ClientSecret", "Name"]);
+        assert_eq!(client.required, ["UserPoolId"]);
+        assert!(!client.taggable);
     }
 
     #[test]

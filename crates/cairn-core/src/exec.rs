@@ -683,11 +683,15 @@ pub async fn execute(
 /// delete it, naming the property and how to lift it.
 fn protected(registry: &Registry, r: &ResourceState, action: Action, consequence: &str) -> Option<StepError> {
     let property = registry.get(&r.type_name)?.schema().deletion_protection.clone()?;
-    let on = match r.inputs.as_map()?.get(&property)?.reveal() {
-        Value::Bool(b) => *b,
-        Value::String(s) => s.eq_ignore_ascii_case("true"),
-        _ => false,
+    // A boolean, or an enum whose "on" is `ACTIVE` (Cognito's `DeletionProtection`): the
+    // value that turns it on, and the one that turns it off.
+    let (on, off) = match r.inputs.as_map()?.get(&property)?.reveal() {
+        Value::Bool(b) => (*b, "false"),
+        Value::String(s) if s == "ACTIVE" => (true, "INACTIVE"),
+        Value::String(s) => (s.eq_ignore_ascii_case("true"), "false"),
+        _ => (false, "false"),
     };
+    let value = if off == "INACTIVE" { "ACTIVE" } else { "true" };
     on.then(|| {
         StepError::engine(
             &r.id,
@@ -695,8 +699,8 @@ fn protected(registry: &Registry, r: &ResourceState, action: Action, consequence
             action,
             Some("DeletionProtected"),
             format!(
-                "{} ({}) is protected from deletion in AWS (`{property}: true`), and {consequence}; \
-                 to delete it, set `{property}` to false, run `cairn up`, then run this again",
+                "{} ({}) is protected from deletion in AWS (`{property}: {value}`), and {consequence}; \
+                 to delete it, set `{property}` to {off}, run `cairn up`, then run this again",
                 r.id, r.physical_id
             ),
         )

@@ -52,9 +52,9 @@ pub struct TypeSchema {
     pub tag_updatable: bool,
     /// The property holding the tags (`tagging.tagProperty`, usually `Tags`).
     pub tag_property: Option<String>,
-    /// The boolean property that protects the resource from deletion in AWS
+    /// The property that protects the resource from deletion in AWS, a boolean or `ACTIVE`
     /// (`DeletionProtectionEnabled` of a DynamoDB table, `DeletionProtection` of an RDS
-    /// instance): while the recorded inputs set it, cairn deletes and replaces nothing of
+    /// instance or of a Cognito user pool): while the recorded inputs set it, cairn deletes and replaces nothing of
     /// it, nor anything that uses it (cairn's, not the registry schema's).
     pub deletion_protection: Option<String>,
     /// Attributes whose value may change on an in-place update (shown as unknown in a

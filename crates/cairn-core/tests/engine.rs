@@ -855,6 +855,30 @@ async fn a_protected_resource_and_what_uses_it_are_never_deleted() {
     assert!(h.live().is_empty(), "{:?}", h.live());
 }
 
+/// Deletion protection given as an enum (Cognito's `DeletionProtection: ACTIVE`): on while
+/// `ACTIVE`, off at `INACTIVE`.
+#[tokio::test]
+async fn deletion_protection_may_be_active_or_inactive() {
+    let h = Harness::new();
+    let template =
+        |v: &str| format!("Resources:\n  Pool:\n    Type: Test::Thing\n    Properties:\n      Protected: {v}\n");
+    h.up(&template("ACTIVE"), &[]).await;
+    let pool = h.pid("Pool").await;
+    let r = h.destroy().await;
+    match outcome(&r, "Pool") {
+        Outcome::Failed(e) => {
+            assert_eq!(e.code.as_deref(), Some("DeletionProtected"));
+            assert!(e.message.contains("`Protected: ACTIVE`"), "{}", e.message);
+            assert!(e.message.contains("set `Protected` to INACTIVE, run `cairn up`"), "{}", e.message);
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(h.cloud.get(&pool).is_some());
+    assert_ok(&h.up(&template("INACTIVE"), &[]).await);
+    assert_ok(&h.destroy().await);
+    assert!(h.live().is_empty(), "{:?}", h.live());
+}
+
 /// A user who adds `DeletionPolicy: Retain` to a deployed resource (and changes nothing
 /// else) and later removes the resource expects it to be kept, as CloudFormation does.
 #[tokio::test]

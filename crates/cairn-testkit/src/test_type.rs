@@ -58,7 +58,8 @@ impl TestType {
                 ("Replace".to_string(), "string"),
                 ("Tags".to_string(), "array"),
                 ("Config".to_string(), "object"),
-                ("Protected".to_string(), "boolean"),
+                // A boolean, or `ACTIVE`/`INACTIVE` as Cognito spells it: any type.
+                ("Protected".to_string(), ""),
             ]),
             create_only: vec!["Name".to_string(), "Replace".to_string(), "Config.Engine".to_string()],
             write_only: vec!["Config.Secret".to_string()],

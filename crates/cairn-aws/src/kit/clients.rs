@@ -95,6 +95,8 @@ service!(aws_sdk_cloudwatchlogs, REGIONAL, as_is);
 service!(aws_sdk_lambda, REGIONAL, as_is);
 #[cfg(feature = "apigatewayv2")]
 service!(aws_sdk_apigatewayv2, REGIONAL, as_is);
+#[cfg(feature = "cognito")]
+service!(aws_sdk_cognitoidentityprovider, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]

@@ -128,6 +128,21 @@ pub fn visible(live: &BTreeMap<String, String>, ctx: &OpContext, desired: &Json)
     }
 }
 
+/// [`visible`] for a type whose tag property is a map (`UserPoolTags: {Key: Value}`):
+/// the live tags without cairn's ownership tags and the stack's tags (unless `desired`, the
+/// template's map, gives them), or `None` when there are none and the template gives none.
+pub fn visible_map(live: &BTreeMap<String, String>, ctx: &OpContext, desired: Option<&Json>) -> Option<Json> {
+    let own = desired.and_then(Json::as_object);
+    let out: serde_json::Map<String, Json> = live
+        .iter()
+        .filter(|(k, v)| {
+            own.is_some_and(|o| o.contains_key(*k)) || !(k.starts_with("cairn:") || ctx.stack_tags.get(*k) == Some(*v))
+        })
+        .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+        .collect();
+    (!out.is_empty() || own.is_some()).then_some(Json::Object(out))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -136,6 +151,16 @@ mod tests {
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_map_of_tags_shows_without_ownership_and_stack_tags() {
+        let ctx = crate::test_ctx("AWS::Cognito::UserPool", "Pool");
+        let live = map(&[("Team", "data"), ("cairn:stack", "dev"), ("App", "k")]);
+        assert_eq!(visible_map(&live, &ctx, None), Some(json!({"App": "k"})));
+        assert_eq!(visible_map(&live, &ctx, Some(&json!({"Team": "data"}))), Some(json!({"App": "k", "Team": "data"})));
+        assert_eq!(visible_map(&map(&[("Team", "data")]), &ctx, None), None);
+        assert_eq!(visible_map(&map(&[]), &ctx, Some(&json!({}))), Some(json!({})));
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! AWS Lambda resource types.
 
 pub mod function;
+pub mod permission;
