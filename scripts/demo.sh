@@ -9,7 +9,8 @@
 # running; it prints how to destroy the stack and how to stop the emulator. To deploy to a
 # real account instead, export AWS_ENDPOINT_URL yourself (or use cairn directly).
 #
-# The state goes to the example's own .cairn/ directory.
+# The state goes to the example's own .cairn/ directory (on the emulator, also for an
+# example whose project names a team's S3 bucket as its backend, like examples/tap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,7 @@ if [[ -z "${AWS_ENDPOINT_URL:-}" ]] && grep -rqs "AWS::" "$dir"/*.yaml "$dir"/co
     # shellcheck disable=SC1090
     source <(bash scripts/moto.sh start)
     [[ -z "$already_running" ]] && started_emulator=1
+    export CAIRN_BACKEND="file://$PWD/$dir/.cairn"
     # A new emulator is empty: forget whatever an earlier demo recorded against another one.
     if [[ -n "$started_emulator" && -d "$dir/.cairn/stacks/$stack" ]]; then
         echo "==> cairn -C $dir refresh --stack $stack --yes   (a fresh emulator: drop stale state)" >&2
@@ -56,7 +58,7 @@ echo >&2
 if [[ -n "${AWS_ENDPOINT_URL:-}" && -n "${CAIRN_MOTO_DIR:-}" ]]; then
     echo "Deployed to the local AWS emulator at $AWS_ENDPOINT_URL (still running)." >&2
     echo "To remove the stack:" >&2
-    echo "  source <(scripts/moto.sh status) && $cairn -C $dir destroy --stack $stack --yes" >&2
+    echo "  source <(scripts/moto.sh status) && ${CAIRN_BACKEND:+CAIRN_BACKEND=$CAIRN_BACKEND }$cairn -C $dir destroy --stack $stack --yes" >&2
     echo "To stop the emulator (it keeps everything in memory: what it holds is lost):" >&2
     echo "  scripts/moto.sh stop" >&2
 else
