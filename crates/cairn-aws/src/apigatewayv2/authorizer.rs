@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_apigatewayv2::types::{AuthorizerType, JwtConfiguration};
-use cairn_core::provider::{ProviderError, ResourceData};
+use cairn_core::provider::{ProviderError, ResourceData, Step};
 use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -276,7 +276,12 @@ impl AwsType for Authorizer {
             nested_replace: None,
             // The create is one call (`CreateAuthorizer`).
             partial_after: None,
-            unverified: &[],
+            // After a refused create the engine runs `find`, which lists the authorizers:
+            // moto answers that list with a 500 (the SDK retries for 45 s, then fails).
+            unverified: &[(
+                Step::PartialFailure,
+                "moto 5.2.5 answers GetAuthorizers (GET /v2/apis/{id}/authorizers) with a 500: moto/apigatewayv2/responses.py lists no authorizers, so the find after a refused create cannot run",
+            )],
         }
     }
 }
