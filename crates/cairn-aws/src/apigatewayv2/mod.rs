@@ -7,8 +7,13 @@
 //! the calls take the API's id from the resource's recorded `ApiId` (a create-only
 //! property: a new API replaces the sub-resource).
 
+use std::collections::{BTreeMap, HashMap};
+
 use cairn_core::provider::ProviderError;
 use serde_json::Value as Json;
+
+use crate::kit::{tags, Cx};
+use crate::util::sdk_error;
 
 pub mod api;
 pub mod authorizer;
@@ -39,4 +44,24 @@ pub(crate) fn api_id_of<'a>(
             ),
         )
     })
+}
+
+/// Bring the tags of the API or stage at `arn` from `live` to `own` (merged with the
+/// stack's and the ownership tags): `UntagResource` and `TagResource`, each only when needed.
+pub(crate) async fn retag(
+    cx: &Cx<'_>,
+    apigw: &aws_sdk_apigatewayv2::Client,
+    arn: &str,
+    live: Option<HashMap<String, String>>,
+    own: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let diff = cx.tag_update(&live.unwrap_or_default().into_iter().collect(), &tags::from_map(own));
+    if !diff.remove.is_empty() {
+        apigw.untag_resource().resource_arn(arn).set_tag_keys(Some(diff.remove)).send().await.map_err(sdk_error)?;
+    }
+    if !diff.set.is_empty() {
+        let set = diff.set.into_iter().collect();
+        apigw.tag_resource().resource_arn(arn).set_tags(Some(set)).send().await.map_err(sdk_error)?;
+    }
+    Ok(())
 }

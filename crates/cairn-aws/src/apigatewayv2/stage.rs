@@ -295,25 +295,7 @@ impl AwsType for Stage {
             .map_err(sdk_error)?;
         let arn = stage_arn(cx, &new.api_id, physical_id);
         let live = apigw.get_stage().api_id(&new.api_id).stage_name(physical_id).send().await.map_err(sdk_error)?;
-        let diff = cx.tag_update(&live.tags.unwrap_or_default().into_iter().collect(), &tags::from_map(&new.tags));
-        if !diff.remove.is_empty() {
-            apigw
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(diff.remove))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
-        if !diff.set.is_empty() {
-            apigw
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(diff.set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        super::retag(cx, &apigw, &arn, live.tags, &new.tags).await?;
         Ok(data(physical_id))
     }
 

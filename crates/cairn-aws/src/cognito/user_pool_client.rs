@@ -239,6 +239,32 @@ async fn describe(cognito: &Client, pool: &str, id: &str) -> Result<UserPoolClie
     })
 }
 
+/// The client's settings on a `CreateUserPoolClient` or `UpdateUserPoolClient` call (two
+/// builder types with the same setters): all of them, since an update resets what it is not
+/// given.
+macro_rules! with_settings {
+    ($call:expr, $p:expr) => {
+        $call
+            .set_explicit_auth_flows($p.auth_flows())
+            .set_access_token_validity($p.access_token_validity)
+            .set_id_token_validity($p.id_token_validity)
+            .set_refresh_token_validity($p.refresh_token_validity)
+            .set_token_validity_units($p.units())
+            .set_prevent_user_existence_errors($p.prevent_errors())
+            .set_supported_identity_providers($p.supported_identity_providers.clone())
+            .set_callback_urls($p.callback_urls.clone())
+            .set_logout_urls($p.logout_urls.clone())
+            .set_default_redirect_uri($p.default_redirect_uri.clone())
+            .set_allowed_o_auth_flows($p.oauth_flows())
+            .set_allowed_o_auth_scopes($p.allowed_oauth_scopes.clone())
+            .set_allowed_o_auth_flows_user_pool_client($p.allowed_oauth_flows_user_pool_client)
+            .set_read_attributes($p.read_attributes.clone())
+            .set_write_attributes($p.write_attributes.clone())
+            .set_enable_token_revocation($p.enable_token_revocation)
+            .set_auth_session_validity($p.auth_session_validity)
+    };
+}
+
 #[async_trait]
 impl AwsType for UserPoolClient {
     type Props = Props;
@@ -249,31 +275,12 @@ impl AwsType for UserPoolClient {
 
     async fn create(&self, cx: &Cx<'_>, p: &Props) -> Result<ResourceData, ProviderError> {
         let cognito: Client = cx.client();
-        let out = cognito
+        let call = cognito
             .create_user_pool_client()
             .user_pool_id(&p.user_pool_id)
             .client_name(client_name(cx, p))
-            .set_generate_secret(p.generate_secret)
-            .set_explicit_auth_flows(p.auth_flows())
-            .set_access_token_validity(p.access_token_validity)
-            .set_id_token_validity(p.id_token_validity)
-            .set_refresh_token_validity(p.refresh_token_validity)
-            .set_token_validity_units(p.units())
-            .set_prevent_user_existence_errors(p.prevent_errors())
-            .set_supported_identity_providers(p.supported_identity_providers.clone())
-            .set_callback_urls(p.callback_urls.clone())
-            .set_logout_urls(p.logout_urls.clone())
-            .set_default_redirect_uri(p.default_redirect_uri.clone())
-            .set_allowed_o_auth_flows(p.oauth_flows())
-            .set_allowed_o_auth_scopes(p.allowed_oauth_scopes.clone())
-            .set_allowed_o_auth_flows_user_pool_client(p.allowed_oauth_flows_user_pool_client)
-            .set_read_attributes(p.read_attributes.clone())
-            .set_write_attributes(p.write_attributes.clone())
-            .set_enable_token_revocation(p.enable_token_revocation)
-            .set_auth_session_validity(p.auth_session_validity)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+            .set_generate_secret(p.generate_secret);
+        let out = with_settings!(call, p).send().await.map_err(sdk_error)?;
         let client = out.user_pool_client.ok_or_else(|| {
             ProviderError::with_code(
                 "InvalidResponse",
@@ -302,31 +309,12 @@ impl AwsType for UserPoolClient {
     ) -> Result<ResourceData, ProviderError> {
         let cognito: Client = cx.client();
         // `UpdateUserPoolClient` resets what it is not given: the whole desired configuration.
-        let out = cognito
+        let call = cognito
             .update_user_pool_client()
             .user_pool_id(&p.user_pool_id)
             .client_id(physical_id)
-            .client_name(client_name(cx, p))
-            .set_explicit_auth_flows(p.auth_flows())
-            .set_access_token_validity(p.access_token_validity)
-            .set_id_token_validity(p.id_token_validity)
-            .set_refresh_token_validity(p.refresh_token_validity)
-            .set_token_validity_units(p.units())
-            .set_prevent_user_existence_errors(p.prevent_errors())
-            .set_supported_identity_providers(p.supported_identity_providers.clone())
-            .set_callback_urls(p.callback_urls.clone())
-            .set_logout_urls(p.logout_urls.clone())
-            .set_default_redirect_uri(p.default_redirect_uri.clone())
-            .set_allowed_o_auth_flows(p.oauth_flows())
-            .set_allowed_o_auth_scopes(p.allowed_oauth_scopes.clone())
-            .set_allowed_o_auth_flows_user_pool_client(p.allowed_oauth_flows_user_pool_client)
-            .set_read_attributes(p.read_attributes.clone())
-            .set_write_attributes(p.write_attributes.clone())
-            .set_enable_token_revocation(p.enable_token_revocation)
-            .set_auth_session_validity(p.auth_session_validity)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+            .client_name(client_name(cx, p));
+        let out = with_settings!(call, p).send().await.map_err(sdk_error)?;
         match out.user_pool_client {
             Some(c) => Ok(data(&c)),
             None => Ok(data(&describe(&cognito, &p.user_pool_id, physical_id).await?)),
