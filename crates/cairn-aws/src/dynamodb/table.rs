@@ -498,7 +498,7 @@ impl AwsType for Table {
         });
         if sse_on || wants("SSESpecification") {
             let mut s = json!({"SSEEnabled": sse_on});
-            if sse_on {
+            if sse_on && desired["SSESpecification"].get("SSEType").is_some() {
                 s["SSEType"] = json!("KMS");
             }
             props.insert("SSESpecification".into(), s);
