@@ -685,13 +685,12 @@ fn protected(registry: &Registry, r: &ResourceState, action: Action, consequence
     let property = registry.get(&r.type_name)?.schema().deletion_protection.clone()?;
     // A boolean, or an enum whose "on" is `ACTIVE` (Cognito's `DeletionProtection`): the
     // value that turns it on, and the one that turns it off.
-    let (on, off) = match r.inputs.as_map()?.get(&property)?.reveal() {
-        Value::Bool(b) => (*b, "false"),
-        Value::String(s) if s == "ACTIVE" => (true, "INACTIVE"),
-        Value::String(s) => (s.eq_ignore_ascii_case("true"), "false"),
-        _ => (false, "false"),
+    let (on, value, off) = match r.inputs.as_map()?.get(&property)?.reveal() {
+        Value::Bool(b) => (*b, "true", "false"),
+        Value::String(s) if s == "ACTIVE" => (true, "ACTIVE", "INACTIVE"),
+        Value::String(s) => (s.eq_ignore_ascii_case("true"), "true", "false"),
+        _ => (false, "true", "false"),
     };
-    let value = if off == "INACTIVE" { "ACTIVE" } else { "true" };
     on.then(|| {
         StepError::engine(
             &r.id,
