@@ -735,6 +735,8 @@ impl AwsType for Table {
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             "AttributeDefinitions": [attr("pk"), attr("sk")],
             "BillingMode": "PAY_PER_REQUEST",
+            // Encrypted with the AWS managed key (no `SSEType`): read back in that shape.
+            "SSESpecification": {"SSEEnabled": true},
             "TimeToLiveSpecification": {"AttributeName": "expires", "Enabled": true},
             "Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Stage", "Value": "create"}]
         });
@@ -749,6 +751,7 @@ impl AwsType for Table {
             }],
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
             "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+            "SSESpecification": {"SSEEnabled": true},
             "TimeToLiveSpecification": {"AttributeName": "expires", "Enabled": true},
             "Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Owner", "Value": "cairn"}]
         });
