@@ -119,12 +119,8 @@ impl Project {
 
     pub fn write_stack(&self, stack: &str, settings: &StackSettings) -> Result<(), CliError> {
         let path = self.stack_path(stack);
-        std::fs::create_dir_all(path.parent().expect("stacks dir"))
-            .map_err(|e| CliError::Failed(format!("cannot create stacks/: {e}")))?;
-        let tmp = path.with_extension("yaml.tmp");
-        std::fs::write(&tmp, cairn_core::project::render_stack(settings))
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+        write_stack_file(&path, settings)
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", self.stack_rel(stack))))
     }
 
     fn selected_path(&self) -> PathBuf {
@@ -180,4 +176,18 @@ pub fn list_or_none(v: &[String]) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// Write a stack file holding `settings`, atomically (a temporary file renamed over it),
+/// keeping the comments the file starts with ([`cairn_core::project::leading_comments`]).
+pub fn write_stack_file(path: &Path, settings: &StackSettings) -> std::io::Result<()> {
+    std::fs::create_dir_all(path.parent().expect("a stack file is in stacks/"))?;
+    let header = match std::fs::read_to_string(path) {
+        Ok(old) => cairn_core::project::leading_comments(&old),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let tmp = path.with_extension("yaml.tmp");
+    std::fs::write(&tmp, header + &cairn_core::project::render_stack(settings))?;
+    std::fs::rename(&tmp, path)
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use cairn_core::project::{parse_stack, render_stack, StackSettings};
+use cairn_core::project::{parse_stack, StackSettings};
 use cairn_core::template::ast::{Key, Mapping, Node, NodeValue};
 use cairn_core::{Span, Value};
 use cairn_state::encrypting::SecretsSource;
@@ -137,11 +137,7 @@ impl StackSecrets {
 
     fn write_own(&self, stack: &str, settings: &StackSettings) -> Result<(), SecretsError> {
         let rel = Self::rel(stack);
-        let path = self.dir.join(&rel);
-        let tmp = path.with_extension("yaml.tmp");
-        std::fs::create_dir_all(path.parent().expect("stacks dir"))
-            .and_then(|_| std::fs::write(&tmp, render_stack(settings)))
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        crate::project::write_stack_file(&self.dir.join(&rel), settings)
             .map_err(|e| SecretsError::Passphrase(format!("cannot write {rel}: {e}")))
     }
 
@@ -294,6 +290,7 @@ pub fn read_secret_value(key: &str, value: Option<String>) -> Result<Zeroizing<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_core::project::render_stack;
 
     #[test]
     fn secure_nodes_round_trip_through_the_stack_file() {

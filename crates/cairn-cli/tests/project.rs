@@ -189,3 +189,16 @@ fn a_stack_file_may_name_its_own_backend() {
     assert!(prod["error"].as_str().is_some_and(|e| e.contains("region")), "{prod}");
     assert!(out.stderr.contains("warning: cannot read the state of stack `production`"), "{out}");
 }
+
+#[test]
+fn config_set_keeps_the_comments_the_stack_file_starts_with() {
+    let p = Proj::hello();
+    let header = "# Staging: as production, smaller.\n#   (see README.md)\n\n# Owner: platform team.\n";
+    p.write("stacks/staging.yaml", &format!("{header}\nparameters:\n  Environment: staging\n"));
+    p.run(&["-s", "staging", "config", "set", "TokenLength", "24"]).ok();
+    let text = p.read("stacks/staging.yaml");
+    assert_eq!(text, format!("{header}parameters:\n  Environment: staging\n  TokenLength: 24\n"));
+    // Again: the header is not doubled.
+    p.run(&["-s", "staging", "config", "rm", "TokenLength"]).ok();
+    assert_eq!(p.read("stacks/staging.yaml"), format!("{header}parameters:\n  Environment: staging\n"));
+}

@@ -183,6 +183,24 @@ impl StackSettings {
     }
 }
 
+/// The comment lines (and blank lines) a stack file's text starts with, as they are: kept
+/// when cairn rewrites the file (`config set`), so the notes above the settings survive.
+/// Comments between the settings are not kept (the settings are rendered anew).
+pub fn leading_comments(text: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if !(t.is_empty() || t.starts_with('#')) {
+            break;
+        }
+        lines.push(line);
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
 /// The text of a stack file holding `s`: keys in a fixed order (`region`, `backend`,
 /// `secretsprovider`, `encryptionsalt`, `parameters`, `tags`, `config`), block style,
 /// strings quoted only where a plain scalar would be read differently. Reading the text
@@ -482,6 +500,15 @@ mod tests {
             Err(e) => panic!("re-parse failed: {e}\n---\n{text}"),
         };
         assert_eq!(stripped(&back), stripped(settings), "text:\n{text}");
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_comments_the_file_starts_with() {
+        let text = "# Production: strict.\n#   see README.\n\n# More.\n\nparameters:\n  # gone\n  A: 1\n";
+        assert_eq!(leading_comments(text), "# Production: strict.\n#   see README.\n\n# More.\n");
+        assert_eq!(leading_comments("parameters: {}\n# after\n"), "");
+        assert_eq!(leading_comments("# only a note\n"), "# only a note\n");
+        assert_eq!(leading_comments(""), "");
     }
 
     #[test]
