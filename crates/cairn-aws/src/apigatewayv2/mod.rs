@@ -56,12 +56,16 @@ pub(crate) async fn retag(
     own: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
     let diff = cx.tag_update(&live.unwrap_or_default().into_iter().collect(), &tags::from_map(own));
-    if !diff.remove.is_empty() {
-        apigw.untag_resource().resource_arn(arn).set_tag_keys(Some(diff.remove)).send().await.map_err(sdk_error)?;
-    }
-    if !diff.set.is_empty() {
-        let set = diff.set.into_iter().collect();
-        apigw.tag_resource().resource_arn(arn).set_tags(Some(set)).send().await.map_err(sdk_error)?;
-    }
-    Ok(())
+    diff.apply(
+        |keys| async move {
+            apigw.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+            Ok(())
+        },
+        |set| async move {
+            let tags = set.into_iter().collect();
+            apigw.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await.map_err(sdk_error)?;
+            Ok(())
+        },
+    )
+    .await
 }

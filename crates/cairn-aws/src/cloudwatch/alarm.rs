@@ -299,12 +299,18 @@ impl AwsType for Alarm {
         let alarm = describe(&cw, physical_id).await?;
         let arn = alarm.alarm_arn.clone().unwrap_or_default();
         let diff = cx.tag_update(&tags(&cw, &arn).await?, &new.tags);
-        if !diff.remove.is_empty() {
-            cw.untag_resource().resource_arn(&arn).set_tag_keys(Some(diff.remove)).send().await.map_err(sdk_error)?;
-        }
-        if !diff.set.is_empty() {
-            cw.tag_resource().resource_arn(&arn).set_tags(Some(cw_tags(diff.set))).send().await.map_err(sdk_error)?;
-        }
+        let (cw, arn) = (&cw, arn.as_str());
+        diff.apply(
+            |keys| async move {
+                cw.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                cw.tag_resource().resource_arn(arn).set_tags(Some(cw_tags(set))).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         Ok(data(&alarm, physical_id))
     }
 

@@ -691,24 +691,24 @@ impl AwsType for Table {
         let t = active(cx, &client, name).await?;
         let arn = t.table_arn().unwrap_or_default();
         let diff = cx.tag_update(&tags(&client, arn).await?, &new.tags);
-        if !diff.remove.is_empty() {
-            client
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(diff.remove))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
-        if !diff.set.is_empty() {
-            client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(ddb_tags(diff.set)?))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        let client = &client;
+        diff.apply(
+            |keys| async move {
+                client.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(ddb_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         Ok(data(&t))
     }
 

@@ -8,8 +8,9 @@
 //! in the map shape.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
-use cairn_core::provider::OpContext;
+use cairn_core::provider::{OpContext, ProviderError};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -40,6 +41,26 @@ pub struct TagDiff {
 impl TagDiff {
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// Send the change through the service's own calls: `untag` with the keys to remove,
+    /// then `tag` with the tags to set, each only when it has something to send.
+    pub async fn apply<U, T>(
+        self,
+        untag: impl FnOnce(Vec<String>) -> U,
+        tag: impl FnOnce(BTreeMap<String, String>) -> T,
+    ) -> Result<(), ProviderError>
+    where
+        U: Future<Output = Result<(), ProviderError>>,
+        T: Future<Output = Result<(), ProviderError>>,
+    {
+        if !self.remove.is_empty() {
+            untag(self.remove).await?;
+        }
+        if !self.set.is_empty() {
+            tag(self.set).await?;
+        }
+        Ok(())
     }
 }
 

@@ -478,18 +478,19 @@ impl AwsType for Function {
         }
         let arn = current.function_arn.clone().unwrap_or_default();
         let diff = cx.tag_update(&live_tags(&lambda, &arn).await?, &new.tags);
-        if !diff.remove.is_empty() {
-            lambda.untag_resource().resource(&arn).set_tag_keys(Some(diff.remove)).send().await.map_err(sdk_error)?;
-        }
-        if !diff.set.is_empty() {
-            lambda
-                .tag_resource()
-                .resource(&arn)
-                .set_tags(Some(diff.set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        let (client, resource) = (&lambda, arn.as_str());
+        diff.apply(
+            |keys| async move {
+                client.untag_resource().resource(resource).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                let tags = set.into_iter().collect();
+                client.tag_resource().resource(resource).set_tags(Some(tags)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         Ok(data(physical_id, &arn))
     }
 

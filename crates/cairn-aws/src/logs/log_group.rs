@@ -200,22 +200,19 @@ impl AwsType for LogGroup {
         }
         let (arn, bare) = arns(&group);
         let diff = cx.tag_update(&tags(&logs, &bare).await?, &new.tags);
-        if !diff.remove.is_empty() {
-            logs.untag_resource()
-                .resource_arn(&bare)
-                .set_tag_keys(Some(diff.remove))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
-        if !diff.set.is_empty() {
-            logs.tag_resource()
-                .resource_arn(&bare)
-                .set_tags(Some(diff.set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        let (client, bare) = (&logs, bare.as_str());
+        diff.apply(
+            |keys| async move {
+                client.untag_resource().resource_arn(bare).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                let tags = set.into_iter().collect();
+                client.tag_resource().resource_arn(bare).set_tags(Some(tags)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         Ok(data(physical_id, &arn))
     }
 

@@ -154,17 +154,19 @@ impl AwsType for ScheduleGroup {
         let g = get(&sch, physical_id).await?;
         let arn = g.arn.clone().unwrap_or_default();
         let diff = cx.tag_update(&tags(&sch, &arn).await?, &new.tags);
-        if !diff.remove.is_empty() {
-            sch.untag_resource().resource_arn(&arn).set_tag_keys(Some(diff.remove)).send().await.map_err(sdk_error)?;
-        }
-        if !diff.set.is_empty() {
-            sch.tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(scheduler_tags(diff.set)?))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        let (client, arn) = (&sch, arn.as_str());
+        diff.apply(
+            |keys| async move {
+                client.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                let tags = scheduler_tags(set)?;
+                client.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         data(physical_id, &get(&sch, physical_id).await?)
     }
 
