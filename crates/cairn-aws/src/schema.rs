@@ -47,7 +47,7 @@ pub const LAMBDA_FUNCTION: &str = include_str!("../schemas/aws-lambda-function.j
 pub const LAMBDA_PERMISSION: &str = include_str!("../schemas/aws-lambda-permission.json");
 pub const COGNITO_USER_POOL: &str = include_str!("../schemas/aws-cognito-userpool.json");
 pub const COGNITO_USER_POOL_CLIENT: &str = include_str!("../schemas/aws-cognito-userpoolclient.json");
-// Vendored ahead of the types that will use them (loaded by the tests).
+// Vendored ahead of the types that will use them (loaded by the tests): issue 10's.
 pub const EC2_VPC: &str = include_str!("../schemas/aws-ec2-vpc.json");
 pub const EC2_SUBNET: &str = include_str!("../schemas/aws-ec2-subnet.json");
 pub const EC2_SECURITY_GROUP: &str = include_str!("../schemas/aws-ec2-securitygroup.json");
@@ -58,6 +58,25 @@ pub const APIGATEWAYV2_INTEGRATION: &str = include_str!("../schemas/aws-apigatew
 pub const APIGATEWAYV2_AUTHORIZER: &str = include_str!("../schemas/aws-apigatewayv2-authorizer.json");
 pub const APIGATEWAYV2_ROUTE: &str = include_str!("../schemas/aws-apigatewayv2-route.json");
 pub const APIGATEWAYV2_STAGE: &str = include_str!("../schemas/aws-apigatewayv2-stage.json");
+pub const EC2_INTERNET_GATEWAY: &str = include_str!("../schemas/aws-ec2-internetgateway.json");
+pub const EC2_VPC_GATEWAY_ATTACHMENT: &str = include_str!("../schemas/aws-ec2-vpcgatewayattachment.json");
+pub const EC2_EIP: &str = include_str!("../schemas/aws-ec2-eip.json");
+pub const EC2_NAT_GATEWAY: &str = include_str!("../schemas/aws-ec2-natgateway.json");
+pub const EC2_ROUTE_TABLE: &str = include_str!("../schemas/aws-ec2-routetable.json");
+pub const EC2_ROUTE: &str = include_str!("../schemas/aws-ec2-route.json");
+pub const EC2_SUBNET_ROUTE_TABLE_ASSOCIATION: &str = include_str!("../schemas/aws-ec2-subnetroutetableassociation.json");
+pub const EC2_SECURITY_GROUP_INGRESS: &str = include_str!("../schemas/aws-ec2-securitygroupingress.json");
+pub const EC2_SECURITY_GROUP_EGRESS: &str = include_str!("../schemas/aws-ec2-securitygroupegress.json");
+pub const EC2_INSTANCE: &str = include_str!("../schemas/aws-ec2-instance.json");
+pub const RDS_DB_SUBNET_GROUP: &str = include_str!("../schemas/aws-rds-dbsubnetgroup.json");
+pub const RDS_DB_PARAMETER_GROUP: &str = include_str!("../schemas/aws-rds-dbparametergroup.json");
+pub const SSM_PARAMETER: &str = include_str!("../schemas/aws-ssm-parameter.json");
+pub const APIGATEWAY_REST_API: &str = include_str!("../schemas/aws-apigateway-restapi.json");
+pub const APIGATEWAY_RESOURCE: &str = include_str!("../schemas/aws-apigateway-resource.json");
+pub const APIGATEWAY_METHOD: &str = include_str!("../schemas/aws-apigateway-method.json");
+pub const APIGATEWAY_DEPLOYMENT: &str = include_str!("../schemas/aws-apigateway-deployment.json");
+pub const APIGATEWAY_STAGE: &str = include_str!("../schemas/aws-apigateway-stage.json");
+pub const APIGATEWAY_ACCOUNT: &str = include_str!("../schemas/aws-apigateway-account.json");
 
 /// `schema` with `Fn::GetAtt` attributes that the CloudFormation documentation lists but
 /// the registry schema does not mark read-only (`QueueName` of a queue, `TopicName` of a
@@ -450,7 +469,7 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 29] = [
+    const VENDORED: [&str; 48] = [
         COGNITO_USER_POOL,
         COGNITO_USER_POOL_CLIENT,
         S3_BUCKET,
@@ -480,6 +499,25 @@ mod tests {
         APIGATEWAYV2_AUTHORIZER,
         APIGATEWAYV2_ROUTE,
         APIGATEWAYV2_STAGE,
+        EC2_INTERNET_GATEWAY,
+        EC2_VPC_GATEWAY_ATTACHMENT,
+        EC2_EIP,
+        EC2_NAT_GATEWAY,
+        EC2_ROUTE_TABLE,
+        EC2_ROUTE,
+        EC2_SUBNET_ROUTE_TABLE_ASSOCIATION,
+        EC2_SECURITY_GROUP_INGRESS,
+        EC2_SECURITY_GROUP_EGRESS,
+        EC2_INSTANCE,
+        RDS_DB_SUBNET_GROUP,
+        RDS_DB_PARAMETER_GROUP,
+        SSM_PARAMETER,
+        APIGATEWAY_REST_API,
+        APIGATEWAY_RESOURCE,
+        APIGATEWAY_METHOD,
+        APIGATEWAY_DEPLOYMENT,
+        APIGATEWAY_STAGE,
+        APIGATEWAY_ACCOUNT,
     ];
 
     #[test]
@@ -497,7 +535,9 @@ mod tests {
                 "AWS::EC2::VPC",
                 "AWS::EC2::SecurityGroup",
                 // `BodyS3Location.Bucket` and the rest of the OpenAPI import's location.
-                "AWS::ApiGatewayV2::Api"
+                "AWS::ApiGatewayV2::Api",
+                // `BlockDeviceMappings[*].NoDevice` and `.VirtualName`.
+                "AWS::EC2::Instance"
             ]
         );
         for s in &all {

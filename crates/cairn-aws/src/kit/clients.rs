@@ -97,6 +97,16 @@ service!(aws_sdk_lambda, REGIONAL, as_is);
 service!(aws_sdk_apigatewayv2, REGIONAL, as_is);
 #[cfg(feature = "cognito")]
 service!(aws_sdk_cognitoidentityprovider, REGIONAL, as_is);
+#[cfg(feature = "ec2")]
+service!(aws_sdk_ec2, REGIONAL, as_is);
+#[cfg(feature = "rds")]
+service!(aws_sdk_rds, REGIONAL, as_is);
+#[cfg(feature = "ssm")]
+service!(aws_sdk_ssm, REGIONAL, as_is);
+#[cfg(feature = "ecr")]
+service!(aws_sdk_ecr, REGIONAL, as_is);
+#[cfg(feature = "apigateway")]
+service!(aws_sdk_apigateway, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]
