@@ -68,6 +68,8 @@ pub mod kit;
 pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(feature = "ssm")]
+pub mod parameter_store;
 pub mod policy_doc;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -243,6 +245,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(cognito::user_pool::UserPool::new(aws.clone())));
     #[cfg(feature = "cognito")]
     reg.register(Arc::new(cognito::user_pool_client::UserPoolClient::new(aws.clone())));
+    #[cfg(feature = "ssm")]
+    reg.set_parameter_store(Arc::new(parameter_store::SsmParameterStore(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 

@@ -149,12 +149,16 @@ impl Ctx {
             let manager = encrypting.manager(&stack).await?;
             secret_params = cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack)?;
         }
+        let env_params = cli_secrets::environment_parameters(&mut settings).map_err(|d| project.diagnostics(d))?;
         let backend: Arc<dyn Backend> = encrypting.clone();
         let template = load_template(&project.loader, &project.file.template);
         let mut plain_no_echo = BTreeSet::new();
         if let Ok(t) = &template {
             for (name, def) in &t.parameters {
-                if let Some(n) = settings.parameters.get(name).filter(|_| def.no_echo && !secret_params.contains(name))
+                if let Some(n) = settings
+                    .parameters
+                    .get(name)
+                    .filter(|_| def.no_echo && !secret_params.contains(name) && !env_params.contains(name))
                 {
                     plain_no_echo.insert(name.clone());
                     eprintln!(
@@ -187,7 +191,15 @@ impl Ctx {
             .borrow()
             .values()
             .any(|t| t.contains("AWS::AccountId") || t.contains("AWS::StackId"));
-        let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws);
+        // SSM parameter references are read from AWS before the plan (`cairn_core::ssm`).
+        let mentions_ssm = ctx
+            .project
+            .loader
+            .sources
+            .borrow()
+            .values()
+            .any(|t| t.contains("{{resolve:ssm") || t.contains("AWS::SSM::Parameter::Value<"));
+        let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws) || mentions_ssm;
         // The state is read only when the template does not already need AWS.
         let in_state = !(in_template || mentions_account)
             && match raw.load(&ctx.stack).await {
@@ -292,6 +304,7 @@ impl Ctx {
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
         let exports = if uses_imports { self.exports().await? } else { BTreeMap::new() };
+        let ssm = self.ssm_values(&template).await?;
         let inputs = StackInputs {
             project: self.project.file.name.clone(),
             stack: self.stack.clone(),
@@ -306,9 +319,30 @@ impl Ctx {
             secret_parameters: self.secret_params.clone(),
             exports,
             assets: self.assets.clone(),
+            ssm,
         };
         let graph = DesiredGraph::build(&template, inputs, &self.registry).map_err(|d| self.project.diagnostics(d))?;
         Ok(graph)
+    }
+
+    /// The SSM parameters the templates name (`AWS::SSM::Parameter::Value<T>` parameters,
+    /// `{{resolve:ssm:...}}` references), read now: the plan shows what they hold.
+    async fn ssm_values(
+        &self,
+        template: &cairn_core::template::model::Template,
+    ) -> Result<cairn_core::ssm::SsmValues, CliError> {
+        let wanted: Vec<_> = cairn_core::ssm::wanted(template, &self.settings.parameters).into_iter().collect();
+        if wanted.is_empty() {
+            return Ok(Default::default());
+        }
+        let Some(store) = self.registry.parameter_store() else {
+            return Err(CliError::Usage(
+                "the template reads SSM parameters, and this cairn was built without the `ssm` feature".into(),
+            ));
+        };
+        store.read(&self.region, &wanted).await.map_err(|e| {
+            CliError::Failed(format!("cannot read the SSM parameters stack `{}` names: {}", self.stack, e.detail()))
+        })
     }
 
     /// Exports of the other stacks in this backend.
