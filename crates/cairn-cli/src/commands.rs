@@ -60,7 +60,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
         Command::Cancel(a) => cancel(&cwd, cli.stack.as_deref(), a).await,
-        Command::Import(crate::ImportCommand::Sceptre { dir, out }) => import_sceptre(&cwd, &dir, out.as_deref()),
+        Command::Import(crate::ImportCommand::Sceptre { source, out }) => import_sceptre(&cwd, &source, out.as_deref()),
         Command::Types(a) => {
             let reg = crate::types::registry();
             if a.json {

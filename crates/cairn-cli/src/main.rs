@@ -72,7 +72,7 @@ pub enum ImportCommand {
     Sceptre {
         /// The Sceptre project directory (holding `config/` and `templates/`).
         #[arg(value_name = "SCEPTRE_DIR")]
-        dir: PathBuf,
+        source: PathBuf,
         /// Where to write the cairn project (default: the current directory); it must
         /// not hold a Cairn.yaml already.
         #[arg(long, value_name = "DIR")]

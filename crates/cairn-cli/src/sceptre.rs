@@ -330,7 +330,7 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
                     ty: declared.as_ref().map_or_else(|| "String".to_string(), |d| d.ty.clone()),
                     no_echo,
                     default,
-                    description: format!("`{name}` of the Sceptre stack `{id}` (differs by environment)"),
+                    description: format!("`{name}` of the Sceptre stack `{id}`, set in each stack file"),
                 },
             );
             component.props.insert(name, Prop::Ref(param));
