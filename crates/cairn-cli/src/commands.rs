@@ -916,7 +916,8 @@ fn import_sceptre(cwd: &Path, dir: &Path, out: Option<&Path>) -> Result<(), CliE
     read_tree(&src, "config", &mut configs)?;
     configs.retain(|path, _| path.ends_with(".yaml") || path.ends_with(".yml"));
     let loader = crate::project::FsLoader { root: src.clone(), ..Default::default() };
-    let imported = crate::sceptre::translate(&configs, &loader).map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
+    let imported =
+        crate::sceptre::translate(&configs, &loader).map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
     let existing: Vec<String> = imported.files.keys().filter(|f| out_dir.join(f).exists()).cloned().collect();
     if !existing.is_empty() {
         return Err(CliError::Usage(format!(
@@ -939,7 +940,8 @@ fn import_sceptre(cwd: &Path, dir: &Path, out: Option<&Path>) -> Result<(), CliE
 /// Every file under `root/rel`, by its path relative to `root` (with `/`), as text.
 fn read_tree(root: &Path, rel: &str, into: &mut BTreeMap<String, String>) -> Result<(), CliError> {
     let dir = root.join(rel);
-    let entries = std::fs::read_dir(&dir).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
     for e in entries {
         let e = e.map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
         let name = e.file_name().to_string_lossy().to_string();

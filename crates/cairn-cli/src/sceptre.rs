@@ -168,9 +168,13 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
         logical_ids.insert(logical.clone());
         let ext = if template.json { "json" } else { "yaml" };
         let file = format!("components/{}.{ext}", id.replace('/', "-"));
-        components.insert(id.clone(), Component { logical, src, file, template, props: IndexMap::new(), depends: BTreeSet::new() });
+        components.insert(
+            id.clone(),
+            Component { logical, src, file, template, props: IndexMap::new(), depends: BTreeSet::new() },
+        );
     }
-    let logical_of: BTreeMap<String, String> = components.iter().map(|(id, c)| (id.clone(), c.logical.clone())).collect();
+    let logical_of: BTreeMap<String, String> =
+        components.iter().map(|(id, c)| (id.clone(), c.logical.clone())).collect();
     let outputs_of: BTreeMap<String, Option<Vec<String>>> =
         components.iter().map(|(id, c)| (id.clone(), c.template.outputs.clone())).collect();
 
@@ -245,7 +249,11 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
             }
             for (dep, span) in s.dependencies() {
                 let Some((denv, dstack)) = stack_path(&dep) else {
-                    notes.add(&span, &format!("dependency `{dep}` is not a stack config path"), "add `DependsOn` by hand if needed");
+                    notes.add(
+                        &span,
+                        &format!("dependency `{dep}` is not a stack config path"),
+                        "add `DependsOn` by hand if needed",
+                    );
                     continue;
                 };
                 if denv != *env {
@@ -259,15 +267,22 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
                         component.depends.insert(l.clone());
                     }
                 } else {
-                    notes.add(&span, &format!("dependency `{dep}` was not imported"), "add `DependsOn` by hand once it is");
+                    notes.add(
+                        &span,
+                        &format!("dependency `{dep}` was not imported"),
+                        "add `DependsOn` by hand once it is",
+                    );
                 }
             }
         }
         for (name, per) in values {
             let declared = component.template.params.as_ref().and_then(|p| p.get(&name)).cloned();
             let envs_of_stack: Vec<&String> = per_env.keys().collect();
-            let present: Vec<(&String, &Val, &Span)> =
-                per.iter().filter(|(_, (v, _))| !matches!(v, Val::Unsupported | Val::Omit)).map(|(e, (v, s))| (e, v, s)).collect();
+            let present: Vec<(&String, &Val, &Span)> = per
+                .iter()
+                .filter(|(_, (v, _))| !matches!(v, Val::Unsupported | Val::Omit))
+                .map(|(e, (v, s))| (e, v, s))
+                .collect();
             if present.is_empty() {
                 continue;
             }
@@ -315,11 +330,14 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
             }
             let default = declared.as_ref().and_then(|d| d.default.clone());
             for env in &envs_of_stack {
-                if !per.get(*env).is_some_and(|(v, _)| !matches!(v, Val::Unsupported | Val::Omit)) && default.is_none() {
+                if !per.get(*env).is_some_and(|(v, _)| !matches!(v, Val::Unsupported | Val::Omit)) && default.is_none()
+                {
                     let s = &stacks[per_env[*env]];
                     notes.add(
                         &Span::file(s.file.as_str()),
-                        &format!("no value for parameter `{name}` of the stack `{env}/{id}` (the template gives no default)"),
+                        &format!(
+                            "no value for parameter `{name}` of the stack `{env}/{id}` (the template gives no default)"
+                        ),
                         &format!("set it: `cairn --stack {env} config set {param} VALUE`"),
                     );
                 }
@@ -460,7 +478,13 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
     let mut notes = notes.0;
     notes.sort();
     notes.dedup();
-    Ok(Imported { project, files, environments, stacks: by_id.keys().filter(|id| components.contains_key(*id)).count(), notes })
+    Ok(Imported {
+        project,
+        files,
+        environments,
+        stacks: by_id.keys().filter(|id| components.contains_key(*id)).count(),
+        notes,
+    })
 }
 
 #[derive(Default)]
@@ -468,7 +492,12 @@ struct Notes(Vec<Note>);
 
 impl Notes {
     fn add(&mut self, span: &Span, what: &str, todo: &str) {
-        self.0.push(Note { file: span.file.to_string(), line: span.line, what: what.to_string(), todo: todo.to_string() });
+        self.0.push(Note {
+            file: span.file.to_string(),
+            line: span.line,
+            what: what.to_string(),
+            todo: todo.to_string(),
+        });
     }
 }
 
@@ -961,7 +990,9 @@ fn read_template(src: &str, at: &Span, loader: &dyn SourceLoader, notes: &mut No
         Ok(node) => {
             let top = node.as_map();
             let mut params = IndexMap::new();
-            for (k, v) in top.and_then(|m| m.get("Parameters")).and_then(Node::as_map).into_iter().flat_map(Mapping::iter) {
+            for (k, v) in
+                top.and_then(|m| m.get("Parameters")).and_then(Node::as_map).into_iter().flat_map(Mapping::iter)
+            {
                 let m = v.as_map();
                 let get = |name: &str| m.and_then(|m| m.get(name));
                 params.insert(
@@ -969,7 +1000,9 @@ fn read_template(src: &str, at: &Span, loader: &dyn SourceLoader, notes: &mut No
                     TemplateParam {
                         ty: get("Type").and_then(Node::scalar_string).unwrap_or_else(|| "String".into()),
                         default: get("Default").cloned(),
-                        no_echo: get("NoEcho").and_then(Node::scalar_string).is_some_and(|s| s.eq_ignore_ascii_case("true")),
+                        no_echo: get("NoEcho")
+                            .and_then(Node::scalar_string)
+                            .is_some_and(|s| s.eq_ignore_ascii_case("true")),
                     },
                 );
             }
@@ -1145,7 +1178,10 @@ mod tests {
         assert!(dev.contains("parameters:\n  BucketOwner:\n    env: OWNER\n  QueueTimeout: \"10\"\n  QueueSecret:\n    env: SECRET\ntags:\n  Env: dev\n"), "{dev}");
         assert!(!dev.contains("region"), "{dev}");
         let prod = &i.files["stacks/prod.yaml"];
-        assert!(prod.contains("region: us-east-1\nparameters:\n  QueueTimeout: \"60\"\n  QueueSecret:\n    env: SECRET\n"), "{prod}");
+        assert!(
+            prod.contains("region: us-east-1\nparameters:\n  QueueTimeout: \"60\"\n  QueueSecret:\n    env: SECRET\n"),
+            "{prod}"
+        );
         assert!(i.files["Cairn.yaml"].contains("name: demo\ntemplate: template.yaml\ndefaults:\n  region: eu-west-1\n"));
         assert!(i.files["components/bucket.yaml"].ends_with(BUCKET));
         // Only the bucket template's AWS::StackName is left to do.

@@ -92,7 +92,12 @@ fn deploys_on_the_emulator() {
     let url = emu.block(sqs.get_queue_url().queue_name(&queue_name).send()).expect("the queue exists");
     let url = url.queue_url().expect("a URL").to_string();
     let attrs = emu
-        .block(sqs.get_queue_attributes().queue_url(&url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::All).send())
+        .block(
+            sqs.get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send(),
+        )
         .expect("GetQueueAttributes");
     let attrs: BTreeMap<String, String> =
         attrs.attributes().expect("attributes").iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect();
@@ -120,7 +125,8 @@ fn deploys_on_the_emulator() {
         .find(|a| a.ends_with(&format!(":{prefix}-orders-events")))
         .expect("the topic exists")
         .to_string();
-    let topic_tags = emu.block(sns.list_tags_for_resource().resource_arn(&topic_arn).send()).expect("ListTagsForResource");
+    let topic_tags =
+        emu.block(sns.list_tags_for_resource().resource_arn(&topic_arn).send()).expect("ListTagsForResource");
     let topic_tags: BTreeMap<&str, &str> = topic_tags.tags().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(topic_tags.get("Queue"), Some(&queue_name.as_str()), "{topic_tags:?}");
     let topic_attrs = emu.block(sns.get_topic_attributes().topic_arn(&topic_arn).send()).expect("GetTopicAttributes");
