@@ -60,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
         Command::Cancel(a) => cancel(&cwd, cli.stack.as_deref(), a).await,
+        Command::Import(crate::ImportCommand::Sceptre { source, out }) => import_sceptre(&cwd, &source, out.as_deref()),
         Command::Types(a) => {
             let reg = crate::types::registry();
             if a.json {
@@ -923,6 +924,68 @@ fn init(cwd: &Path, a: crate::InitArgs) -> Result<(), CliError> {
         "Created project `{name}` with stack `{}` (selected). Next: `cairn preview`, then `cairn up`.",
         a.stack_name
     );
+    Ok(())
+}
+
+/// `cairn import sceptre SCEPTRE_DIR [--out DIR]`: reads the Sceptre project's `config/`
+/// and `templates/`, writes what [`crate::sceptre::translate`] makes (never over an
+/// existing file), and prints the report on stderr.
+fn import_sceptre(cwd: &Path, dir: &Path, out: Option<&Path>) -> Result<(), CliError> {
+    let src = cwd.join(dir);
+    let out_dir = out.map_or_else(|| cwd.to_path_buf(), |o| cwd.join(o));
+    let config = src.join("config");
+    if !config.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{}: no config/ directory, so not a Sceptre project (give the directory holding config/ and templates/)",
+            dir.display()
+        )));
+    }
+    if out_dir.join(crate::project::PROJECT_FILE).exists() {
+        return Err(CliError::Usage(format!(
+            "{} already exists: import into another directory (--out DIR)",
+            out_dir.join(crate::project::PROJECT_FILE).display()
+        )));
+    }
+    let mut configs = BTreeMap::new();
+    read_tree(&src, "config", &mut configs)?;
+    configs.retain(|path, _| path.ends_with(".yaml") || path.ends_with(".yml"));
+    let loader = crate::project::FsLoader { root: src.clone(), ..Default::default() };
+    let imported =
+        crate::sceptre::translate(&configs, &loader).map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
+    let existing: Vec<String> = imported.files.keys().filter(|f| out_dir.join(f).exists()).cloned().collect();
+    if !existing.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} would overwrite {}: import into another directory (--out DIR)",
+            out_dir.display(),
+            existing.join(", ")
+        )));
+    }
+    for (rel, text) in &imported.files {
+        let p = out_dir.join(rel);
+        std::fs::create_dir_all(p.parent().expect("a file has a parent"))
+            .and_then(|()| std::fs::write(&p, text))
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", p.display())))?;
+    }
+    let shown = out.map_or_else(|| ".".to_string(), |o| o.display().to_string());
+    eprint!("{}", crate::sceptre::report(&imported, &shown));
+    Ok(())
+}
+
+/// Every file under `root/rel`, by its path relative to `root` (with `/`), as text.
+fn read_tree(root: &Path, rel: &str, into: &mut BTreeMap<String, String>) -> Result<(), CliError> {
+    let dir = root.join(rel);
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    for e in entries {
+        let e = e.map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let child = format!("{rel}/{name}");
+        if e.path().is_dir() {
+            read_tree(root, &child, into)?;
+        } else if let Ok(text) = std::fs::read_to_string(e.path()) {
+            into.insert(child, text);
+        }
+    }
     Ok(())
 }
 
