@@ -22,6 +22,8 @@
 //! | `AWS::Lambda::Permission` | [`lambda::permission`] |
 //! | `AWS::Cognito::UserPool` | [`cognito::user_pool`] |
 //! | `AWS::Cognito::UserPoolClient` | [`cognito::user_pool_client`] |
+//! | `AWS::SSM::Parameter` | [`ssm::parameter`] |
+//! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -69,6 +71,8 @@ pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
 pub mod policy_doc;
+#[cfg(feature = "rds")]
+pub mod rds;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "scheduler")]
@@ -78,6 +82,8 @@ pub mod schema;
 pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "ssm")]
+pub mod ssm;
 mod util;
 
 pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
@@ -243,6 +249,12 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(cognito::user_pool::UserPool::new(aws.clone())));
     #[cfg(feature = "cognito")]
     reg.register(Arc::new(cognito::user_pool_client::UserPoolClient::new(aws.clone())));
+    #[cfg(feature = "ssm")]
+    reg.register(Arc::new(ssm::parameter::Parameter::new(aws.clone())));
+    #[cfg(feature = "rds")]
+    {
+        reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -300,6 +312,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((cognito::user_pool::TYPE_NAME, cognito::user_pool::UserPool.fixture()));
     #[cfg(feature = "cognito")]
     out.push((cognito::user_pool_client::TYPE_NAME, cognito::user_pool_client::UserPoolClient.fixture()));
+    #[cfg(feature = "ssm")]
+    out.push((ssm::parameter::TYPE_NAME, ssm::parameter::Parameter.fixture()));
+    #[cfg(feature = "rds")]
+    out.extend([(rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture())]);
     out
 }
 
