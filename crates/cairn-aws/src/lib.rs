@@ -23,6 +23,7 @@
 //! | `AWS::Cognito::UserPool` | [`cognito::user_pool`] |
 //! | `AWS::Cognito::UserPoolClient` | [`cognito::user_pool_client`] |
 //! | `AWS::SSM::Parameter` | [`ssm::parameter`] |
+//! | `AWS::ECR::Repository` | [`ecr::repository`] |
 //! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
@@ -63,6 +64,8 @@ pub mod cloudwatch;
 pub mod cognito;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "ecr")]
+pub mod ecr;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -251,6 +254,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(cognito::user_pool_client::UserPoolClient::new(aws.clone())));
     #[cfg(feature = "ssm")]
     reg.register(Arc::new(ssm::parameter::Parameter::new(aws.clone())));
+    #[cfg(feature = "ecr")]
+    reg.register(Arc::new(ecr::repository::Repository::new(aws.clone())));
     #[cfg(feature = "rds")]
     {
         reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
@@ -314,6 +319,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((cognito::user_pool_client::TYPE_NAME, cognito::user_pool_client::UserPoolClient.fixture()));
     #[cfg(feature = "ssm")]
     out.push((ssm::parameter::TYPE_NAME, ssm::parameter::Parameter.fixture()));
+    #[cfg(feature = "ecr")]
+    out.push((ecr::repository::TYPE_NAME, ecr::repository::Repository.fixture()));
     #[cfg(feature = "rds")]
     out.extend([(rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture())]);
     out
