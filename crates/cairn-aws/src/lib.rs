@@ -25,6 +25,7 @@
 //! | `AWS::SSM::Parameter` | [`ssm::parameter`] |
 //! | `AWS::ECR::Repository` | [`ecr::repository`] |
 //! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
+//! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -259,6 +260,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     #[cfg(feature = "rds")]
     {
         reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
+        reg.register(Arc::new(rds::db_instance::DbInstanceType::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
@@ -322,7 +324,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     #[cfg(feature = "ecr")]
     out.push((ecr::repository::TYPE_NAME, ecr::repository::Repository.fixture()));
     #[cfg(feature = "rds")]
-    out.extend([(rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture())]);
+    out.extend([
+        (rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture()),
+        (rds::db_instance::TYPE_NAME, rds::db_instance::DbInstanceType.fixture()),
+    ]);
     out
 }
 

@@ -1,5 +1,6 @@
 //! Amazon RDS resource types, and what they share: tags by ARN.
 
+pub mod db_instance;
 pub mod db_parameter_group;
 
 use std::collections::BTreeMap;
