@@ -12,8 +12,13 @@ use cairn_core::provider::ProviderError;
 use crate::kit::{ids, wait::Transient, Cx, Tag};
 use crate::util::sdk_error;
 
+pub mod eip;
 pub mod internet_gateway;
+pub mod nat_gateway;
+pub mod route;
+pub mod route_table;
 pub mod subnet;
+pub mod subnet_route_table_association;
 pub mod vpc;
 pub mod vpc_gateway_attachment;
 
