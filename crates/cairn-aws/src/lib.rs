@@ -67,6 +67,8 @@ pub mod cognito;
 pub mod dynamodb;
 #[cfg(feature = "ecr")]
 pub mod ecr;
+#[cfg(feature = "ec2")]
+pub mod ec2;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -266,6 +268,18 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
         reg.register(Arc::new(rds::db_instance::DbInstanceType::new(aws.clone())));
     }
+    #[cfg(feature = "ec2")]
+    {
+        reg.register(Arc::new(ec2::vpc::Vpc::new(aws.clone())));
+        reg.register(Arc::new(ec2::subnet::Subnet::new(aws.clone())));
+        reg.register(Arc::new(ec2::internet_gateway::InternetGateway::new(aws.clone())));
+        reg.register(Arc::new(ec2::vpc_gateway_attachment::VpcGatewayAttachment::new(aws.clone())));
+        reg.register(Arc::new(ec2::route_table::RouteTable::new(aws.clone())));
+        reg.register(Arc::new(ec2::subnet_route_table_association::SubnetRouteTableAssociation::new(aws.clone())));
+        reg.register(Arc::new(ec2::eip::Eip::new(aws.clone())));
+        reg.register(Arc::new(ec2::nat_gateway::NatGateway::new(aws.clone())));
+        reg.register(Arc::new(ec2::route::Route::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -331,6 +345,21 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.extend([
         (rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture()),
         (rds::db_instance::TYPE_NAME, rds::db_instance::DbInstanceType.fixture()),
+    ]);
+    #[cfg(feature = "ec2")]
+    out.extend([
+        (ec2::vpc::TYPE_NAME, ec2::vpc::Vpc.fixture()),
+        (ec2::subnet::TYPE_NAME, ec2::subnet::Subnet.fixture()),
+        (ec2::internet_gateway::TYPE_NAME, ec2::internet_gateway::InternetGateway.fixture()),
+        (ec2::vpc_gateway_attachment::TYPE_NAME, ec2::vpc_gateway_attachment::VpcGatewayAttachment.fixture()),
+        (ec2::route_table::TYPE_NAME, ec2::route_table::RouteTable.fixture()),
+        (
+            ec2::subnet_route_table_association::TYPE_NAME,
+            ec2::subnet_route_table_association::SubnetRouteTableAssociation.fixture(),
+        ),
+        (ec2::eip::TYPE_NAME, ec2::eip::Eip.fixture()),
+        (ec2::nat_gateway::TYPE_NAME, ec2::nat_gateway::NatGateway.fixture()),
+        (ec2::route::TYPE_NAME, ec2::route::Route.fixture()),
     ]);
     out
 }
