@@ -53,6 +53,8 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "apigatewayv2")]
 pub mod apigatewayv2;
 #[cfg(feature = "cloudwatch")]
@@ -237,6 +239,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigatewayv2::route::Route::new(aws.clone())));
         reg.register(Arc::new(apigatewayv2::stage::Stage::new(aws.clone())));
     }
+    #[cfg(feature = "apigateway")]
+    {
+        reg.register(Arc::new(apigateway::rest_api::RestApi::new(aws.clone())));
+    }
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
     #[cfg(feature = "cognito")]
@@ -293,6 +299,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigatewayv2::authorizer::TYPE_NAME, apigatewayv2::authorizer::Authorizer.fixture()),
         (apigatewayv2::route::TYPE_NAME, apigatewayv2::route::Route.fixture()),
         (apigatewayv2::stage::TYPE_NAME, apigatewayv2::stage::Stage.fixture()),
+    ]);
+    #[cfg(feature = "apigateway")]
+    out.extend([
+        (apigateway::rest_api::TYPE_NAME, apigateway::rest_api::RestApi.fixture()),
     ]);
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));
