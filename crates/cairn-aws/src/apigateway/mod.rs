@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 use crate::kit::{Cx, Tag};
 use crate::util::sdk_error;
 
+pub mod resource;
 pub mod rest_api;
 
 /// The error code API Gateway answers for an API, or a part of one, that does not exist.
