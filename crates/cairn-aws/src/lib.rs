@@ -244,6 +244,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigateway::rest_api::RestApi::new(aws.clone())));
         reg.register(Arc::new(apigateway::resource::Resource::new(aws.clone())));
         reg.register(Arc::new(apigateway::method::Method::new(aws.clone())));
+        reg.register(Arc::new(apigateway::deployment::Deployment::new(aws.clone())));
     }
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
@@ -307,6 +308,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigateway::rest_api::TYPE_NAME, apigateway::rest_api::RestApi.fixture()),
         (apigateway::resource::TYPE_NAME, apigateway::resource::Resource.fixture()),
         (apigateway::method::TYPE_NAME, apigateway::method::Method.fixture()),
+        (apigateway::deployment::TYPE_NAME, apigateway::deployment::Deployment.fixture()),
     ]);
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));
