@@ -245,6 +245,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigateway::resource::Resource::new(aws.clone())));
         reg.register(Arc::new(apigateway::method::Method::new(aws.clone())));
         reg.register(Arc::new(apigateway::deployment::Deployment::new(aws.clone())));
+        reg.register(Arc::new(apigateway::stage::Stage::new(aws.clone())));
     }
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
@@ -309,6 +310,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigateway::resource::TYPE_NAME, apigateway::resource::Resource.fixture()),
         (apigateway::method::TYPE_NAME, apigateway::method::Method.fixture()),
         (apigateway::deployment::TYPE_NAME, apigateway::deployment::Deployment.fixture()),
+        (apigateway::stage::TYPE_NAME, apigateway::stage::Stage.fixture()),
     ]);
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));

@@ -24,6 +24,7 @@ pub mod deployment;
 pub mod method;
 pub mod resource;
 pub mod rest_api;
+pub mod stage;
 
 /// The error code API Gateway answers for an API, or a part of one, that does not exist.
 pub(crate) const NOT_FOUND: &[&str] = &["NotFoundException"];
