@@ -246,6 +246,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigateway::method::Method::new(aws.clone())));
         reg.register(Arc::new(apigateway::deployment::Deployment::new(aws.clone())));
         reg.register(Arc::new(apigateway::stage::Stage::new(aws.clone())));
+        reg.register(Arc::new(apigateway::account::Account::new(aws.clone())));
     }
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
@@ -311,6 +312,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigateway::method::TYPE_NAME, apigateway::method::Method.fixture()),
         (apigateway::deployment::TYPE_NAME, apigateway::deployment::Deployment.fixture()),
         (apigateway::stage::TYPE_NAME, apigateway::stage::Stage.fixture()),
+        (apigateway::account::TYPE_NAME, apigateway::account::Account.fixture()),
     ]);
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));

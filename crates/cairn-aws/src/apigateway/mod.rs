@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 use crate::kit::{Cx, Tag};
 use crate::util::sdk_error;
 
+pub mod account;
 pub mod deployment;
 pub mod method;
 pub mod resource;
