@@ -57,6 +57,8 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "apigatewayv2")]
 pub mod apigatewayv2;
 #[cfg(feature = "cloudwatch")]
@@ -251,6 +253,15 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigatewayv2::route::Route::new(aws.clone())));
         reg.register(Arc::new(apigatewayv2::stage::Stage::new(aws.clone())));
     }
+    #[cfg(feature = "apigateway")]
+    {
+        reg.register(Arc::new(apigateway::rest_api::RestApi::new(aws.clone())));
+        reg.register(Arc::new(apigateway::resource::Resource::new(aws.clone())));
+        reg.register(Arc::new(apigateway::method::Method::new(aws.clone())));
+        reg.register(Arc::new(apigateway::deployment::Deployment::new(aws.clone())));
+        reg.register(Arc::new(apigateway::stage::Stage::new(aws.clone())));
+        reg.register(Arc::new(apigateway::account::Account::new(aws.clone())));
+    }
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
     #[cfg(feature = "cognito")]
@@ -330,6 +341,15 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigatewayv2::authorizer::TYPE_NAME, apigatewayv2::authorizer::Authorizer.fixture()),
         (apigatewayv2::route::TYPE_NAME, apigatewayv2::route::Route.fixture()),
         (apigatewayv2::stage::TYPE_NAME, apigatewayv2::stage::Stage.fixture()),
+    ]);
+    #[cfg(feature = "apigateway")]
+    out.extend([
+        (apigateway::rest_api::TYPE_NAME, apigateway::rest_api::RestApi.fixture()),
+        (apigateway::resource::TYPE_NAME, apigateway::resource::Resource.fixture()),
+        (apigateway::method::TYPE_NAME, apigateway::method::Method.fixture()),
+        (apigateway::deployment::TYPE_NAME, apigateway::deployment::Deployment.fixture()),
+        (apigateway::stage::TYPE_NAME, apigateway::stage::Stage.fixture()),
+        (apigateway::account::TYPE_NAME, apigateway::account::Account.fixture()),
     ]);
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));

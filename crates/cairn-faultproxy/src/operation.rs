@@ -11,7 +11,7 @@
 //!   operation outright.
 //! - Another REST service (named by the request's SigV4 credential scope): the operation
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
-//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v2 are in the table).
+//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v1 and v2 are in the table).
 
 use crate::http::Request;
 
@@ -60,7 +60,7 @@ pub fn classify(req: &Request) -> (Protocol, String) {
 }
 
 /// REST-JSON operations by signing service, method and path pattern (`{}`: one segment).
-pub const REST_OPERATIONS: [(&str, &str, &str, &str); 53] = [
+pub const REST_OPERATIONS: [(&str, &str, &str, &str); 85] = [
     ("lambda", "POST", "/2015-03-31/functions", "CreateFunction"),
     ("lambda", "GET", "/2015-03-31/functions/{}", "GetFunction"),
     ("lambda", "DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
@@ -114,6 +114,44 @@ pub const REST_OPERATIONS: [(&str, &str, &str, &str); 53] = [
     ("apigateway", "GET", "/v2/tags/{}", "GetTags"),
     ("apigateway", "POST", "/v2/tags/{}", "TagResource"),
     ("apigateway", "DELETE", "/v2/tags/{}", "UntagResource"),
+    // API Gateway REST APIs (v1), signed as `apigateway` too.
+    ("apigateway", "POST", "/restapis", "CreateRestApi"),
+    ("apigateway", "GET", "/restapis", "GetRestApis"),
+    ("apigateway", "GET", "/restapis/{}", "GetRestApi"),
+    ("apigateway", "PATCH", "/restapis/{}", "UpdateRestApi"),
+    ("apigateway", "DELETE", "/restapis/{}", "DeleteRestApi"),
+    ("apigateway", "GET", "/restapis/{}/resources", "GetResources"),
+    ("apigateway", "POST", "/restapis/{}/resources/{}", "CreateResource"),
+    ("apigateway", "GET", "/restapis/{}/resources/{}", "GetResource"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}", "DeleteResource"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}", "PutMethod"),
+    ("apigateway", "GET", "/restapis/{}/resources/{}/methods/{}", "GetMethod"),
+    ("apigateway", "PATCH", "/restapis/{}/resources/{}/methods/{}", "UpdateMethod"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}/methods/{}", "DeleteMethod"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}/responses/{}", "PutMethodResponse"),
+    ("apigateway", "PATCH", "/restapis/{}/resources/{}/methods/{}/responses/{}", "UpdateMethodResponse"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}/methods/{}/responses/{}", "DeleteMethodResponse"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}/integration", "PutIntegration"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}/methods/{}/integration", "DeleteIntegration"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}/integration/responses/{}", "PutIntegrationResponse"),
+    (
+        "apigateway",
+        "DELETE",
+        "/restapis/{}/resources/{}/methods/{}/integration/responses/{}",
+        "DeleteIntegrationResponse",
+    ),
+    ("apigateway", "POST", "/restapis/{}/deployments", "CreateDeployment"),
+    ("apigateway", "GET", "/restapis/{}/deployments/{}", "GetDeployment"),
+    ("apigateway", "PATCH", "/restapis/{}/deployments/{}", "UpdateDeployment"),
+    ("apigateway", "DELETE", "/restapis/{}/deployments/{}", "DeleteDeployment"),
+    ("apigateway", "POST", "/restapis/{}/stages", "CreateStage"),
+    ("apigateway", "GET", "/restapis/{}/stages/{}", "GetStage"),
+    ("apigateway", "PATCH", "/restapis/{}/stages/{}", "UpdateStage"),
+    ("apigateway", "DELETE", "/restapis/{}/stages/{}", "DeleteStage"),
+    ("apigateway", "GET", "/account", "GetAccount"),
+    ("apigateway", "PATCH", "/account", "UpdateAccount"),
+    ("apigateway", "PUT", "/tags/{}", "TagResource"),
+    ("apigateway", "DELETE", "/tags/{}", "UntagResource"),
 ];
 
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
@@ -510,6 +548,19 @@ mod tests {
         assert_eq!(rest_operation("apigateway", "GET", "/v2/apis/a1b2c3/stages/%24default"), Some("GetStage"));
         let arn = "/v2/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fa1b2c3";
         assert_eq!(rest_operation("apigateway", "DELETE", arn), Some("UntagResource"));
+        // API Gateway v1 (also `apigateway`): methods, their responses and integrations by path.
+        assert_eq!(rest_operation("apigateway", "POST", "/restapis/a1b2c3/resources/r00t"), Some("CreateResource"));
+        let method = "/restapis/a1b2c3/resources/r1/methods/OPTIONS";
+        assert_eq!(rest_operation("apigateway", "PUT", method), Some("PutMethod"));
+        assert_eq!(rest_operation("apigateway", "PUT", &format!("{method}/responses/200")), Some("PutMethodResponse"));
+        assert_eq!(
+            rest_operation("apigateway", "PUT", &format!("{method}/integration/responses/200")),
+            Some("PutIntegrationResponse")
+        );
+        assert_eq!(rest_operation("apigateway", "PATCH", "/restapis/a1b2c3/stages/v1"), Some("UpdateStage"));
+        assert_eq!(rest_operation("apigateway", "PATCH", "/account"), Some("UpdateAccount"));
+        let arn = "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Frestapis%2Fa1b2c3";
+        assert_eq!(rest_operation("apigateway", "PUT", arn), Some("TagResource"));
     }
 
     #[test]
