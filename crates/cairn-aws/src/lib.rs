@@ -61,6 +61,8 @@ pub mod cloudwatch;
 pub mod cognito;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "ec2")]
+pub mod ec2;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -243,6 +245,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(cognito::user_pool::UserPool::new(aws.clone())));
     #[cfg(feature = "cognito")]
     reg.register(Arc::new(cognito::user_pool_client::UserPoolClient::new(aws.clone())));
+    #[cfg(feature = "ec2")]
+    {
+        reg.register(Arc::new(ec2::security_group::SecurityGroup::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -300,6 +306,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((cognito::user_pool::TYPE_NAME, cognito::user_pool::UserPool.fixture()));
     #[cfg(feature = "cognito")]
     out.push((cognito::user_pool_client::TYPE_NAME, cognito::user_pool_client::UserPoolClient.fixture()));
+    #[cfg(feature = "ec2")]
+    out.extend([
+        (ec2::security_group::TYPE_NAME, ec2::security_group::SecurityGroup.fixture()),
+    ]);
     out
 }
 
