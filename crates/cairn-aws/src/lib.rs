@@ -248,6 +248,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     #[cfg(feature = "ec2")]
     {
         reg.register(Arc::new(ec2::security_group::SecurityGroup::new(aws.clone())));
+        reg.register(Arc::new(ec2::security_group_rule::SecurityGroupIngress::new(aws.clone())));
+        reg.register(Arc::new(ec2::security_group_rule::SecurityGroupEgress::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
@@ -309,6 +311,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     #[cfg(feature = "ec2")]
     out.extend([
         (ec2::security_group::TYPE_NAME, ec2::security_group::SecurityGroup.fixture()),
+        (ec2::security_group_rule::INGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupIngress.fixture()),
+        (ec2::security_group_rule::EGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupEgress.fixture()),
     ]);
     out
 }

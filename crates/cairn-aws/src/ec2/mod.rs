@@ -12,6 +12,7 @@ use crate::kit::{ids, Cx, Tag};
 use crate::util::sdk_error;
 
 pub mod security_group;
+pub mod security_group_rule;
 
 /// The `TagSpecifications` of a create call: the resource's tags ([`Cx::tags`]: stack,
 /// own, ownership) on the resource it makes.
