@@ -218,11 +218,8 @@ impl Rule {
             Peer::PrefixList(r.prefix_list_id.clone()?)
         };
         let protocol = protocol(r.ip_protocol.as_deref()?);
-        let (from, to) = if has_ports(&protocol) {
-            (r.from_port.unwrap_or(-1), r.to_port.unwrap_or(-1))
-        } else {
-            (-1, -1)
-        };
+        let (from, to) =
+            if has_ports(&protocol) { (r.from_port.unwrap_or(-1), r.to_port.unwrap_or(-1)) } else { (-1, -1) };
         Some(Rule { protocol, from, to, peer, description: r.description.clone().filter(|d| !d.is_empty()) })
     }
 
@@ -744,19 +741,26 @@ mod tests {
         let rules = p.ingress().unwrap();
         assert_eq!(
             rules[0],
-            Rule { protocol: "tcp".into(), from: 5432, to: 5432, peer: Peer::Cidr4("10.0.0.0/16".into()), description: None }
+            Rule {
+                protocol: "tcp".into(),
+                from: 5432,
+                to: 5432,
+                peer: Peer::Cidr4("10.0.0.0/16".into()),
+                description: None
+            }
         );
         assert_eq!((rules[1].from, rules[1].to), (-1, -1));
-        assert_eq!(
-            Json::Object(rules[1].to_json(false)),
-            json!({"IpProtocol": "-1", "SourceSecurityGroupId": "sg-1"})
-        );
+        assert_eq!(Json::Object(rules[1].to_json(false)), json!({"IpProtocol": "-1", "SourceSecurityGroupId": "sg-1"}));
         assert_eq!(p.egress().unwrap(), None);
 
         let e = parse(json!({"GroupDescription": "d", "VpcId": "vpc-1", "SecurityGroupEgress": [
             {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 1, "CidrIp": "0.0.0.0/0", "DestinationSecurityGroupId": "sg-1"}]}))
         .unwrap_err();
-        assert!(e.message.starts_with("SecurityGroupEgress[0]: an egress rule takes exactly one of CidrIp"), "{}", e.message);
+        assert!(
+            e.message.starts_with("SecurityGroupEgress[0]: an egress rule takes exactly one of CidrIp"),
+            "{}",
+            e.message
+        );
         let e = parse(json!({"GroupDescription": "d", "VpcId": "vpc-1", "SecurityGroupIngress": [
             {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 1, "CidrIp": "0.0.0.0/0"},
             {"IpProtocol": "6", "FromPort": 1, "ToPort": 1, "CidrIp": "0.0.0.0/0", "Description": "again"}]}))
@@ -776,7 +780,8 @@ mod tests {
         let b = json!([{"IpProtocol": "-1", "FromPort": -1, "ToPort": -1, "CidrIp": "10.0.0.0/8"},
                        {"IpProtocol": "6", "FromPort": "443", "ToPort": 443, "CidrIp": "0.0.0.0/0"}]);
         assert!(t.equivalent("SecurityGroupEgress", &a, &b));
-        let c = json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0", "Description": "x"}]);
+        let c =
+            json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0", "Description": "x"}]);
         assert!(!t.equivalent("SecurityGroupEgress", &a, &c));
     }
 

@@ -211,11 +211,9 @@ async fn create<P: OneRule>(cx: &Cx<'_>, p: &P) -> Result<ResourceData, Provider
 
 async fn describe(ec2: &aws_sdk_ec2::Client, rule_id: &str) -> Result<SecurityGroupRule, ProviderError> {
     let out = ec2.describe_security_group_rules().security_group_rule_ids(rule_id).send().await.map_err(sdk_error)?;
-    out.security_group_rules
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProviderError::with_code(RULE_NOT_FOUND, format!("security group rule {rule_id} does not exist")))
+    out.security_group_rules.unwrap_or_default().into_iter().next().ok_or_else(|| {
+        ProviderError::with_code(RULE_NOT_FOUND, format!("security group rule {rule_id} does not exist"))
+    })
 }
 
 async fn read<P: OneRule>(cx: &Cx<'_>, rule_id: &str, desired: &Json) -> Result<Option<Live>, ProviderError> {
@@ -260,7 +258,8 @@ async fn update<P: OneRule>(cx: &Cx<'_>, rule_id: &str, new: &P) -> Result<Resou
         Peer::Group(g) => request.referenced_group_id(g),
         Peer::PrefixList(l) => request.prefix_list_id(l),
     };
-    let change = SecurityGroupRuleUpdate::builder().security_group_rule_id(rule_id).security_group_rule(request.build());
+    let change =
+        SecurityGroupRuleUpdate::builder().security_group_rule_id(rule_id).security_group_rule(request.build());
     ec2.modify_security_group_rules()
         .group_id(group)
         .security_group_rules(change.build())
@@ -274,7 +273,12 @@ async fn delete<P: OneRule>(cx: &Cx<'_>, rule_id: &str, p: &P) -> Result<(), Pro
     let group = p.group_id().map_err(located)?;
     let ec2: aws_sdk_ec2::Client = cx.client();
     if P::EGRESS {
-        ec2.revoke_security_group_egress().group_id(group).security_group_rule_ids(rule_id).send().await.map_err(sdk_error)?;
+        ec2.revoke_security_group_egress()
+            .group_id(group)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
     } else {
         ec2.revoke_security_group_ingress()
             .group_id(group)
@@ -455,11 +459,13 @@ mod tests {
         let t = SecurityGroupIngress::new(Aws::unconfigured());
         let e = t.parse(&json!({"IpProtocol": "tcp", "FromPort": 1, "ToPort": 1, "CidrIp": "0.0.0.0/0"})).unwrap_err();
         assert!(e.message.starts_with("GroupId: give the group by its id"), "{}", e.message);
-        let e = t
-            .parse(&json!({"GroupId": "sg-1", "IpProtocol": "tcp", "FromPort": 1, "ToPort": 1}))
-            .unwrap_err();
+        let e = t.parse(&json!({"GroupId": "sg-1", "IpProtocol": "tcp", "FromPort": 1, "ToPort": 1})).unwrap_err();
         assert!(e.message.contains("an ingress rule takes exactly one of CidrIp"), "{}", e.message);
-        let p = t.parse(&json!({"GroupId": "sg-1", "IpProtocol": "6", "FromPort": "22", "ToPort": 22, "CidrIp": "0.0.0.0/0"})).unwrap();
+        let p = t
+            .parse(
+                &json!({"GroupId": "sg-1", "IpProtocol": "6", "FromPort": "22", "ToPort": 22, "CidrIp": "0.0.0.0/0"}),
+            )
+            .unwrap();
         assert_eq!(p.rule().unwrap().protocol, "tcp");
         assert!(SecurityGroupIngress.equivalent("IpProtocol", &json!("6"), &json!("tcp")));
         assert!(!SecurityGroupIngress.equivalent("IpProtocol", &json!("udp"), &json!("tcp")));

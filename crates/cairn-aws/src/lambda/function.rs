@@ -245,7 +245,8 @@ impl Props {
     fn source(&self) -> Result<Source, PropsError> {
         let err = |path: &str, message: String| PropsError { path: path.into(), message };
         let c = &self.code;
-        let zip_given = c.zip_file.is_some() || c.s3_bucket.is_some() || c.s3_key.is_some() || c.s3_object_version.is_some();
+        let zip_given =
+            c.zip_file.is_some() || c.s3_bucket.is_some() || c.s3_key.is_some() || c.s3_object_version.is_some();
         if self.is_image() {
             return match (&c.image_uri, zip_given || c.asset.is_some()) {
                 (Some(uri), false) => Ok(Source::Image { uri: uri.clone() }),
@@ -435,12 +436,12 @@ impl AwsType for Function {
                         message: format!("a function whose code is a .zip archive needs `{path}`"),
                     })
                 }
-                (true, true) => {
-                    return Err(PropsError {
-                        path: path.into(),
-                        message: format!("a container image function takes no `{path}` (the image sets it; `ImageConfig` overrides it)"),
-                    })
-                }
+                (true, true) => return Err(PropsError {
+                    path: path.into(),
+                    message: format!(
+                        "a container image function takes no `{path}` (the image sets it; `ImageConfig` overrides it)"
+                    ),
+                }),
                 _ => {}
             }
         }
@@ -587,7 +588,8 @@ impl AwsType for Function {
         let vpc = vpc.unwrap_or_default();
         if !vpc.is_empty() || wants("VpcConfig") {
             // The same subnets and groups in another order are shown in the template's order.
-            let given: Option<VpcConfig> = desired.get("VpcConfig").and_then(|v| serde_json::from_value(v.clone()).ok());
+            let given: Option<VpcConfig> =
+                desired.get("VpcConfig").and_then(|v| serde_json::from_value(v.clone()).ok());
             let shown = match given {
                 Some(g) if g.same(&vpc) => desired["VpcConfig"].clone(),
                 _ => json!({"SubnetIds": vpc.subnet_ids, "SecurityGroupIds": vpc.security_group_ids}),
@@ -821,7 +823,10 @@ mod tests {
         let mut v = base(json!({"ZipFile": "x"}));
         v["VpcConfig"] = json!({"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]});
         let p = parse(v.clone()).unwrap();
-        let other = VpcConfig { subnet_ids: vec!["subnet-b".into(), "subnet-a".into()], security_group_ids: vec!["sg-1".into()] };
+        let other = VpcConfig {
+            subnet_ids: vec!["subnet-b".into(), "subnet-a".into()],
+            security_group_ids: vec!["sg-1".into()],
+        };
         assert!(p.vpc_config.as_ref().unwrap().same(&other));
         let mut q = base(json!({"ZipFile": "x"}));
         q["VpcConfig"] = json!({"SubnetIds": ["subnet-a"], "SecurityGroupIds": ["sg-1"]});
@@ -829,7 +834,10 @@ mod tests {
         // Removal is sent as empty lists: Lambda takes the function out of the VPC.
         let out = lambda_vpc(None);
         assert_eq!((out.subnet_ids(), out.security_group_ids()), (&[][..], &[][..]));
-        assert!(!parse(base(json!({"ZipFile": "x"}))).unwrap().settings_differ(&parse(base(json!({"ZipFile": "x"}))).unwrap()).unwrap());
+        assert!(!parse(base(json!({"ZipFile": "x"})))
+            .unwrap()
+            .settings_differ(&parse(base(json!({"ZipFile": "x"}))).unwrap())
+            .unwrap());
         v["VpcConfig"] = json!({"SubnetIds": ["subnet-a"]});
         assert_eq!(
             parse(v).unwrap_err().message,
