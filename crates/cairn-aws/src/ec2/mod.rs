@@ -45,7 +45,13 @@ pub(crate) async fn update_tags(
                 ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.map_err(sdk_error).map(|_| ())
             },
             |set| async move {
-                ec2.create_tags().resources(id).set_tags(Some(ec2_tags(set))).send().await.map_err(sdk_error).map(|_| ())
+                ec2.create_tags()
+                    .resources(id)
+                    .set_tags(Some(ec2_tags(set)))
+                    .send()
+                    .await
+                    .map_err(sdk_error)
+                    .map(|_| ())
             },
         )
         .await
