@@ -11,6 +11,7 @@ use cairn_core::provider::ProviderError;
 use crate::kit::{ids, Cx, Tag};
 use crate::util::sdk_error;
 
+pub mod instance;
 pub mod security_group;
 pub mod security_group_rule;
 

@@ -436,12 +436,14 @@ impl AwsType for Function {
                         message: format!("a function whose code is a .zip archive needs `{path}`"),
                     })
                 }
-                (true, true) => return Err(PropsError {
-                    path: path.into(),
-                    message: format!(
+                (true, true) => {
+                    return Err(PropsError {
+                        path: path.into(),
+                        message: format!(
                         "a container image function takes no `{path}` (the image sets it; `ImageConfig` overrides it)"
                     ),
-                }),
+                    })
+                }
                 _ => {}
             }
         }
