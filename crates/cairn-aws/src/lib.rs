@@ -290,6 +290,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::eip::Eip::new(aws.clone())));
         reg.register(Arc::new(ec2::nat_gateway::NatGateway::new(aws.clone())));
         reg.register(Arc::new(ec2::route::Route::new(aws.clone())));
+        reg.register(Arc::new(ec2::security_group::SecurityGroup::new(aws.clone())));
+        reg.register(Arc::new(ec2::security_group_rule::SecurityGroupIngress::new(aws.clone())));
+        reg.register(Arc::new(ec2::security_group_rule::SecurityGroupEgress::new(aws.clone())));
+        reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
@@ -380,6 +384,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::eip::TYPE_NAME, ec2::eip::Eip.fixture()),
         (ec2::nat_gateway::TYPE_NAME, ec2::nat_gateway::NatGateway.fixture()),
         (ec2::route::TYPE_NAME, ec2::route::Route.fixture()),
+        (ec2::security_group::TYPE_NAME, ec2::security_group::SecurityGroup.fixture()),
+        (ec2::security_group_rule::INGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupIngress.fixture()),
+        (ec2::security_group_rule::EGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupEgress.fixture()),
+        (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
     ]);
     out
 }

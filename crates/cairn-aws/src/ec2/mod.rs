@@ -13,10 +13,13 @@ use crate::kit::{ids, wait::Transient, Cx, Tag};
 use crate::util::sdk_error;
 
 pub mod eip;
+pub mod instance;
 pub mod internet_gateway;
 pub mod nat_gateway;
 pub mod route;
 pub mod route_table;
+pub mod security_group;
+pub mod security_group_rule;
 pub mod subnet;
 pub mod subnet_route_table_association;
 pub mod vpc;

@@ -1,11 +1,15 @@
-//! `AWS::Lambda::Function`: a Lambda function whose code is a .zip archive.
+//! `AWS::Lambda::Function`: a Lambda function whose code is a .zip archive or a container
+//! image, optionally connected to a VPC.
 //!
 //! | property | notes |
 //! | --- | --- |
 //! | `FunctionName` | string, create-only; generated when absent (`{stack}-{logical id}-{seed}`, 64 characters) |
-//! | `Code` | required; `{ZipFile}` (inline source) or `{S3Bucket, S3Key, S3ObjectVersion}`; write-only |
+//! | `PackageType` | `Zip` (default) or `Image`, create-only |
+//! | `Code` | required; `{ZipFile}` (inline source) or `{S3Bucket, S3Key, S3ObjectVersion}` for a .zip archive, `{ImageUri}` (an ECR image) for `PackageType: Image`; write-only |
+//! | `ImageConfig` | `{Command, EntryPoint, WorkingDirectory}`, overrides of the image's settings (`Image` only) |
 //! | `Role` | the ARN of the execution role, required |
-//! | `Runtime`, `Handler` | required by Lambda for a .zip archive |
+//! | `Runtime`, `Handler` | required by Lambda for a .zip archive; not taken for an image |
+//! | `VpcConfig` | `{SubnetIds, SecurityGroupIds}`: the function's network interfaces in a VPC; removing it (or giving empty lists) takes the function out of the VPC |
 //! | `MemorySize` | MB, default 128 |
 //! | `Timeout` | seconds, default 3 |
 //! | `Architectures` | `[x86_64]` (default) or `[arm64]` |
@@ -13,10 +17,9 @@
 //! | `Description` | string |
 //! | `Tags` | `[{Key, Value}]`, merged with the stack's tags and cairn's ownership tags |
 //!
-//! Left out (refused by `check`): `PackageType` and `Code.ImageUri` (container images),
-//! `VpcConfig`, `Code.SourceKMSKeyArn`, `Code.S3ObjectStorageMode`, `CapacityProviderConfig`,
+//! Left out (refused by `check`): `VpcConfig.Ipv6AllowedForDualStack`, `Code.SourceKMSKeyArn`, `Code.S3ObjectStorageMode`, `CapacityProviderConfig`,
 //! `CodeSigningConfigArn`, `DeadLetterConfig`, `DurableConfig`, `EphemeralStorage`,
-//! `FileSystemConfigs`, `FunctionScalingConfig`, `ImageConfig`, `KmsKeyArn`, `Layers`,
+//! `FileSystemConfigs`, `FunctionScalingConfig`, `KmsKeyArn`, `Layers`,
 //! `LoggingConfig`, `PublishToLatestPublished`, `RecursiveLoop`,
 //! `ReservedConcurrentExecutions`, `RuntimeManagementConfig`, `SnapStart`, `TenancyConfig`,
 //! `TracingConfig`.
@@ -31,16 +34,23 @@
 //! - `Ref`: the function name.
 //! - `Fn::GetAtt`: `Arn` (`SnapStartResponse.*` are not given: `SnapStart` is left out).
 //!
-//! `create` calls `CreateFunction` (code, settings and tags in one call), retrying while
-//! Lambda answers that the role "cannot be assumed by Lambda" (a new role takes a few
-//! seconds to be usable), then waits until the function's `State` is `Active`. `update`:
-//! changed code (or `Architectures`, which Lambda takes with the code) is
-//! `UpdateFunctionCode`, changed settings `UpdateFunctionConfiguration`, each after waiting
+//! `create` calls `CreateFunction` (code, settings, VPC and tags in one call), retrying while
+//! Lambda answers that the role "cannot be assumed by Lambda" or lacks the EC2 permissions a
+//! VPC function needs (a new role or policy takes a few seconds to be usable), then waits
+//! until the function's `State` is `Active` (a VPC function is `Pending` while Lambda makes
+//! its network interfaces). `update`: changed code (the archive or `ImageUri`, or
+//! `Architectures`, which Lambda takes with the code) is `UpdateFunctionCode`, changed
+//! settings (`VpcConfig` and `ImageConfig` too; a removed `VpcConfig` is sent as empty
+//! lists, a removed `ImageConfig` as empty overrides) `UpdateFunctionConfiguration`, each after waiting
 //! until the last update is no longer in progress (`LastUpdateStatus`), and waited for;
 //! tags are compared with the live ones ([`Cx::tag_update`](crate::kit::Cx::tag_update)):
 //! `TagResource`, `UntagResource`, each only when needed. `find` looks up the deterministic
 //! name and adopts the function when it carries this resource's ownership tags (a function
 //! is tagged in the call that creates it).
+//!
+//! A VPC function's network interfaces outlive it: AWS deletes them up to 20 minutes after
+//! the function. `delete` does not wait for them (CloudFormation's does); the
+//! `AWS::EC2::SecurityGroup` and subnet that they use wait instead, when they are deleted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
@@ -50,7 +60,8 @@ use async_trait::async_trait;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment as LambdaEnvironment, FunctionCode, LastUpdateStatus, Runtime, State,
+    Architecture, Environment as LambdaEnvironment, FunctionCode, ImageConfig as LambdaImageConfig, LastUpdateStatus,
+    PackageType, Runtime, State, VpcConfig as LambdaVpcConfig,
 };
 use cairn_core::asset::Asset;
 use cairn_core::provider::{ProviderError, ResourceData, TypeSchema};
@@ -88,11 +99,22 @@ const ROLE_NOT_ASSUMABLE: Transient = Transient {
     waiting_for: "the role to be assumable by Lambda",
 };
 
+/// Lambda's answer while the role's new permissions for a VPC function (the
+/// `ec2:CreateNetworkInterface` of `AWSLambdaVPCAccessExecutionRole`) are not yet visible.
+const ROLE_LACKS_VPC_ACCESS: Transient = Transient {
+    code: "InvalidParameterValueException",
+    message_contains: Some("does not have permissions to call CreateNetworkInterface"),
+    waiting_for: "the role's EC2 permissions to be visible to Lambda",
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Props {
     function_name: Option<String>,
+    package_type: Option<String>,
     code: Code,
+    image_config: Option<ImageConfig>,
+    vpc_config: Option<VpcConfig>,
     role: String,
     runtime: Option<String>,
     handler: Option<String>,
@@ -113,6 +135,7 @@ pub struct Code {
     s3_bucket: Option<String>,
     s3_key: Option<String>,
     s3_object_version: Option<String>,
+    image_uri: Option<String>,
     /// A local asset: `Code: functions/api` in the template, packaged by the CLI
     /// ([`cairn_core::asset`]).
     #[serde(rename = "Cairn::Asset")]
@@ -124,6 +147,64 @@ pub struct Code {
 struct AssetRef {
     path: String,
     sha256: String,
+}
+
+/// `ImageConfig`: overrides of the container image's settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ImageConfig {
+    #[serde(default)]
+    command: Vec<String>,
+    #[serde(default)]
+    entry_point: Vec<String>,
+    working_directory: Option<String>,
+}
+
+/// `VpcConfig`: the subnets and security groups of the function's network interfaces.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct VpcConfig {
+    #[serde(default)]
+    subnet_ids: Vec<String>,
+    #[serde(default)]
+    security_group_ids: Vec<String>,
+}
+
+impl VpcConfig {
+    /// The same subnets and groups, in any order.
+    fn same(&self, other: &VpcConfig) -> bool {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
+        sorted(&self.subnet_ids) == sorted(&other.subnet_ids)
+            && sorted(&self.security_group_ids) == sorted(&other.security_group_ids)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.subnet_ids.is_empty() && self.security_group_ids.is_empty()
+    }
+}
+
+/// `VpcConfig` as Lambda takes it; none is empty lists (out of the VPC).
+fn lambda_vpc(v: Option<&VpcConfig>) -> LambdaVpcConfig {
+    let v = v.cloned().unwrap_or_default();
+    LambdaVpcConfig::builder()
+        .set_subnet_ids(Some(v.subnet_ids))
+        .set_security_group_ids(Some(v.security_group_ids))
+        .build()
+}
+
+/// `ImageConfig` as Lambda takes it; none is empty overrides.
+fn lambda_image_config(c: Option<&ImageConfig>) -> LambdaImageConfig {
+    let c = c.cloned().unwrap_or_default();
+    LambdaImageConfig::builder()
+        .set_command(Some(c.command))
+        .set_entry_point(Some(c.entry_point))
+        .set_working_directory(c.working_directory)
+        .build()
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +222,8 @@ pub enum Source {
     Asset(Asset),
     /// An archive in S3.
     S3 { bucket: String, key: String, version: Option<String> },
+    /// A container image in ECR (`PackageType: Image`).
+    Image { uri: String },
 }
 
 /// The file inline source becomes, by runtime (as CloudFormation names it).
@@ -155,9 +238,24 @@ fn inline_file(runtime: &str) -> Option<&'static str> {
 }
 
 impl Props {
+    fn is_image(&self) -> bool {
+        self.package_type.as_deref() == Some("Image")
+    }
+
     fn source(&self) -> Result<Source, PropsError> {
         let err = |path: &str, message: String| PropsError { path: path.into(), message };
         let c = &self.code;
+        let zip_given =
+            c.zip_file.is_some() || c.s3_bucket.is_some() || c.s3_key.is_some() || c.s3_object_version.is_some();
+        if self.is_image() {
+            return match (&c.image_uri, zip_given || c.asset.is_some()) {
+                (Some(uri), false) => Ok(Source::Image { uri: uri.clone() }),
+                _ => Err(err("Code", "a function of `PackageType: Image` takes `Code: {ImageUri}` alone".into())),
+            };
+        }
+        if c.image_uri.is_some() {
+            return Err(err("Code.ImageUri", "is for a container image: give `PackageType: Image`".into()));
+        }
         if let Some(a) = &c.asset {
             if c.zip_file.is_some() || c.s3_bucket.is_some() || c.s3_key.is_some() || c.s3_object_version.is_some() {
                 return Err(err("Code", "is a local path: it takes nothing else".into()));
@@ -218,7 +316,9 @@ impl Props {
             || self.memory_size != other.memory_size
             || self.timeout != other.timeout
             || self.description != other.description
-            || self.variables()? != other.variables()?)
+            || self.variables()? != other.variables()?
+            || self.image_config != other.image_config
+            || !self.vpc_config.clone().unwrap_or_default().same(&other.vpc_config.clone().unwrap_or_default()))
     }
 }
 
@@ -329,10 +429,35 @@ impl AwsType for Function {
 
     fn validate(&self, p: &Props) -> Result<(), PropsError> {
         for (value, path) in [(&p.runtime, "Runtime"), (&p.handler, "Handler")] {
-            if value.is_none() {
+            match (value.is_some(), p.is_image()) {
+                (false, false) => {
+                    return Err(PropsError {
+                        path: path.into(),
+                        message: format!("a function whose code is a .zip archive needs `{path}`"),
+                    })
+                }
+                (true, true) => {
+                    return Err(PropsError {
+                        path: path.into(),
+                        message: format!(
+                        "a container image function takes no `{path}` (the image sets it; `ImageConfig` overrides it)"
+                    ),
+                    })
+                }
+                _ => {}
+            }
+        }
+        if p.image_config.is_some() && !p.is_image() {
+            return Err(PropsError {
+                path: "ImageConfig".into(),
+                message: "is for a container image function (`PackageType: Image`)".into(),
+            });
+        }
+        if let Some(v) = &p.vpc_config {
+            if v.subnet_ids.is_empty() != v.security_group_ids.is_empty() {
                 return Err(PropsError {
-                    path: path.into(),
-                    message: format!("a function whose code is a .zip archive needs `{path}`"),
+                    path: "VpcConfig".into(),
+                    message: "give both `SubnetIds` and `SecurityGroupIds` (or neither, for no VPC)".into(),
                 });
             }
         }
@@ -356,15 +481,19 @@ impl AwsType for Function {
             Source::S3 { bucket, key, version } => {
                 FunctionCode::builder().s3_bucket(bucket).s3_key(key).set_s3_object_version(version).build()
             }
+            Source::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
         };
         let variables = p.variables()?;
         let tags: HashMap<String, String> = cx.tags(&p.tags).into_iter().collect();
         let lambda: aws_sdk_lambda::Client = cx.client();
         let out = cx
-            .retrying(&[ROLE_NOT_ASSUMABLE], || {
+            .retrying(&[ROLE_NOT_ASSUMABLE, ROLE_LACKS_VPC_ACCESS], || {
                 let call = lambda
                     .create_function()
                     .function_name(&name)
+                    .set_package_type(p.package_type.as_deref().map(PackageType::from))
+                    .set_image_config(p.image_config.as_ref().map(|c| lambda_image_config(Some(c))))
+                    .set_vpc_config(p.vpc_config.as_ref().filter(|v| !v.is_empty()).map(|v| lambda_vpc(Some(v))))
                     .role(&p.role)
                     .set_runtime(p.runtime.as_deref().map(Runtime::from))
                     .set_handler(p.handler.clone())
@@ -433,6 +562,42 @@ impl AwsType for Function {
         if let Some(d) = c.description.as_ref().filter(|d| !d.is_empty() || wants("Description")) {
             props.insert("Description".into(), json!(d));
         }
+        let package = c.package_type.as_ref().map(|t| t.as_str()).unwrap_or("Zip");
+        if package != "Zip" || wants("PackageType") {
+            props.insert("PackageType".into(), json!(package));
+        }
+        if let Some(i) = c.image_config_response.as_ref().and_then(|r| r.image_config.as_ref()) {
+            let mut m = Map::new();
+            if !i.command().is_empty() || desired.pointer("/ImageConfig/Command").is_some() {
+                m.insert("Command".into(), json!(i.command()));
+            }
+            if !i.entry_point().is_empty() || desired.pointer("/ImageConfig/EntryPoint").is_some() {
+                m.insert("EntryPoint".into(), json!(i.entry_point()));
+            }
+            if let Some(w) = &i.working_directory {
+                m.insert("WorkingDirectory".into(), json!(w));
+            }
+            if !m.is_empty() || wants("ImageConfig") {
+                props.insert("ImageConfig".into(), Json::Object(m));
+            }
+        } else if wants("ImageConfig") {
+            props.insert("ImageConfig".into(), json!({}));
+        }
+        let vpc = c.vpc_config.as_ref().map(|v| VpcConfig {
+            subnet_ids: v.subnet_ids().to_vec(),
+            security_group_ids: v.security_group_ids().to_vec(),
+        });
+        let vpc = vpc.unwrap_or_default();
+        if !vpc.is_empty() || wants("VpcConfig") {
+            // The same subnets and groups in another order are shown in the template's order.
+            let given: Option<VpcConfig> =
+                desired.get("VpcConfig").and_then(|v| serde_json::from_value(v.clone()).ok());
+            let shown = match given {
+                Some(g) if g.same(&vpc) => desired["VpcConfig"].clone(),
+                _ => json!({"SubnetIds": vpc.subnet_ids, "SecurityGroupIds": vpc.security_group_ids}),
+            };
+            props.insert("VpcConfig".into(), shown);
+        }
         let tags = out.tags.unwrap_or_default().into_iter().collect();
         Ok(Some(Live { data: data(physical_id, &arn), properties: props, tags: Some(tags) }))
     }
@@ -454,16 +619,19 @@ impl AwsType for Function {
                 Source::S3 { bucket, key, version } => {
                     call.s3_bucket(bucket).s3_key(key).set_s3_object_version(version)
                 }
+                Source::Image { uri } => call.image_uri(uri),
             };
             call.send().await.map_err(sdk_error)?;
             current = settled(cx, &lambda, physical_id, "to take the new code").await?;
         }
         if old.settings_differ(new)? {
             let variables = new.variables()?;
-            cx.retrying(&[ROLE_NOT_ASSUMABLE], || {
+            cx.retrying(&[ROLE_NOT_ASSUMABLE, ROLE_LACKS_VPC_ACCESS], || {
                 let call = lambda
                     .update_function_configuration()
                     .function_name(physical_id)
+                    .vpc_config(lambda_vpc(new.vpc_config.as_ref()))
+                    .set_image_config(new.is_image().then(|| lambda_image_config(new.image_config.as_ref())))
                     .role(&new.role)
                     .set_runtime(new.runtime.as_deref().map(Runtime::from))
                     .set_handler(new.handler.clone())
@@ -620,6 +788,62 @@ mod tests {
         assert_eq!(
             parse(no_handler).unwrap_err().message,
             "Handler: a function whose code is a .zip archive needs `Handler`"
+        );
+    }
+
+    #[test]
+    fn a_container_image_takes_image_uri_and_no_runtime() {
+        let image = |extra: Json| {
+            let mut v = json!({"PackageType": "Image", "Role": "arn:aws:iam::123456789012:role/r",
+                               "Code": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1"}});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v
+        };
+        let p = parse(image(json!({"ImageConfig": {"Command": ["app.handler"]}}))).unwrap();
+        assert_eq!(
+            p.source().unwrap(),
+            Source::Image { uri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1".into() }
+        );
+        assert_eq!(lambda_image_config(p.image_config.as_ref()).command(), ["app.handler"]);
+        let e = parse(image(json!({"Runtime": "python3.12"}))).unwrap_err();
+        assert!(e.message.starts_with("Runtime: a container image function takes no `Runtime`"), "{}", e.message);
+        let e = parse(image(json!({"Code": {"ImageUri": "r:1", "S3Bucket": "b", "S3Key": "k"}}))).unwrap_err();
+        assert_eq!(e.message, "Code: a function of `PackageType: Image` takes `Code: {ImageUri}` alone");
+        let mut zip = base(json!({"ZipFile": "x"}));
+        zip["ImageConfig"] = json!({"Command": ["x"]});
+        assert_eq!(
+            parse(zip).unwrap_err().message,
+            "ImageConfig: is for a container image function (`PackageType: Image`)"
+        );
+        // A removed ImageConfig is sent as empty overrides.
+        let none = lambda_image_config(None);
+        assert!(none.command().is_empty() && none.entry_point().is_empty() && none.working_directory.is_none());
+    }
+
+    #[test]
+    fn vpc_config_is_both_lists_and_compares_as_sets() {
+        let mut v = base(json!({"ZipFile": "x"}));
+        v["VpcConfig"] = json!({"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]});
+        let p = parse(v.clone()).unwrap();
+        let other = VpcConfig {
+            subnet_ids: vec!["subnet-b".into(), "subnet-a".into()],
+            security_group_ids: vec!["sg-1".into()],
+        };
+        assert!(p.vpc_config.as_ref().unwrap().same(&other));
+        let mut q = base(json!({"ZipFile": "x"}));
+        q["VpcConfig"] = json!({"SubnetIds": ["subnet-a"], "SecurityGroupIds": ["sg-1"]});
+        assert!(p.settings_differ(&parse(q).unwrap()).unwrap());
+        // Removal is sent as empty lists: Lambda takes the function out of the VPC.
+        let out = lambda_vpc(None);
+        assert_eq!((out.subnet_ids(), out.security_group_ids()), (&[][..], &[][..]));
+        assert!(!parse(base(json!({"ZipFile": "x"})))
+            .unwrap()
+            .settings_differ(&parse(base(json!({"ZipFile": "x"}))).unwrap())
+            .unwrap());
+        v["VpcConfig"] = json!({"SubnetIds": ["subnet-a"]});
+        assert_eq!(
+            parse(v).unwrap_err().message,
+            "VpcConfig: give both `SubnetIds` and `SecurityGroupIds` (or neither, for no VPC)"
         );
     }
 
