@@ -405,7 +405,13 @@ impl AwsType for Stage {
                 .and_then(Json::as_array)
                 .map(|a| {
                     a.iter()
-                        .filter_map(|d| Some((serde_json::from_value::<MethodSetting>(d.clone()).ok()?.key(), d)))
+                        // Keyed by path and method only: the other members may still be
+                        // strings here (a `Number` parameter's `Ref`), which the typed
+                        // setting would refuse.
+                        .filter_map(|d| {
+                            let at = json!({"ResourcePath": d.get("ResourcePath"), "HttpMethod": d.get("HttpMethod")});
+                            Some((serde_json::from_value::<MethodSetting>(at).ok()?.key(), d))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
