@@ -26,6 +26,7 @@
 //! | `AWS::ECR::Repository` | [`ecr::repository`] |
 //! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
 //! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
+//! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -67,10 +68,10 @@ pub mod cloudwatch;
 pub mod cognito;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
-#[cfg(feature = "ecr")]
-pub mod ecr;
 #[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "ecr")]
+pub mod ecr;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -278,6 +279,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     {
         reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
         reg.register(Arc::new(rds::db_instance::DbInstanceType::new(aws.clone())));
+        reg.register(Arc::new(rds::db_subnet_group::DbSubnetGroupType::new(aws.clone())));
     }
     #[cfg(feature = "ec2")]
     {
@@ -369,6 +371,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.extend([
         (rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture()),
         (rds::db_instance::TYPE_NAME, rds::db_instance::DbInstanceType.fixture()),
+        (rds::db_subnet_group::TYPE_NAME, rds::db_subnet_group::DbSubnetGroupType.fixture()),
     ]);
     #[cfg(feature = "ec2")]
     out.extend([

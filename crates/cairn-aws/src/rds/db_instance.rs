@@ -406,6 +406,7 @@ impl AwsType for DbInstanceType {
             "BackupRetentionPeriod": 7,
             "DeletionProtection": false,
             "DBParameterGroupName": {"Ref": "Params"},
+            "DBSubnetGroupName": {"Ref": "Subnets"},
             "Port": "5432",
             "Tags": [{"Key": "Team", "Value": "conformance"}, {"Key": "Stage", "Value": "create"}]
         });
@@ -417,8 +418,13 @@ impl AwsType for DbInstanceType {
         update["Tags"] = json!([{"Key": "Team", "Value": "conformance"}, {"Key": "Owner", "Value": "cairn"}]);
         let mut replace = update.clone();
         replace["DBInstanceIdentifier"] = json!("cairn-conformance-{uid}");
+        let mut support = super::db_subnet_group::network_support("10.31");
+        support["Params"] = params;
+        support["Subnets"] = json!({"Type": "AWS::RDS::DBSubnetGroup", "Properties": {
+            "DBSubnetGroupDescription": "cairn conformance",
+            "SubnetIds": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]}});
         Fixture {
-            support: json!({"Params": params}),
+            support,
             create,
             update: Some(update),
             replace: Some(replace),

@@ -2,6 +2,7 @@
 
 pub mod db_instance;
 pub mod db_parameter_group;
+pub mod db_subnet_group;
 
 use std::collections::BTreeMap;
 
