@@ -171,10 +171,9 @@ impl Names {
     }
 }
 
-/// The network as the checks find it.
+/// The network as the checks find it: the VPC and its private subnets.
 struct Net {
     vpc: String,
-    public: BTreeSet<String>,
     private: BTreeSet<String>,
 }
 
@@ -342,14 +341,20 @@ fn check_network(emu: &Emu, c: &Clients, n: &Names, env: &Env) -> Net {
     }
 
     let by_vpc = || Filter::builder().name("vpc-id").values(&vpc_id).build();
-    let igws =
-        emu.block(c.ec2.describe_internet_gateways().filters(Filter::builder().name("attachment.vpc-id").values(&vpc_id).build()).send())
-            .expect("DescribeInternetGateways");
+    let igws = emu
+        .block(
+            c.ec2
+                .describe_internet_gateways()
+                .filters(Filter::builder().name("attachment.vpc-id").values(&vpc_id).build())
+                .send(),
+        )
+        .expect("DescribeInternetGateways");
     assert_eq!(igws.internet_gateways().len(), 1, "{:?}", igws.internet_gateways());
     let igw = igws.internet_gateways()[0].internet_gateway_id().expect("an id").to_string();
 
     let nats = emu.block(c.ec2.describe_nat_gateways().filter(by_vpc()).send()).expect("DescribeNatGateways");
-    let nats: Vec<_> = nats.nat_gateways().iter().filter(|g| g.state().map(|s| s.as_str()) == Some("available")).collect();
+    let nats: Vec<_> =
+        nats.nat_gateways().iter().filter(|g| g.state().map(|s| s.as_str()) == Some("available")).collect();
     assert_eq!(nats.len(), 1, "one NAT gateway: {nats:?}");
     let nat = nats[0];
     let nat_id = nat.nat_gateway_id().expect("an id").to_string();
@@ -401,14 +406,18 @@ fn check_network(emu: &Emu, c: &Clients, n: &Names, env: &Env) -> Net {
     for kinds in zones.values() {
         assert_eq!(kinds, &BTreeSet::from(["private", "public"]));
     }
-    assert!(public.contains(nat.subnet_id().expect("the NAT gateway's subnet")), "the NAT gateway is in a public subnet");
-    Net { vpc: vpc_id, public, private }
+    assert!(
+        public.contains(nat.subnet_id().expect("the NAT gateway's subnet")),
+        "the NAT gateway is in a public subnet"
+    );
+    Net { vpc: vpc_id, private }
 }
 
 /// The database: not publicly accessible, in the private subnets, TLS required. Returns
 /// the security groups (the database's, and the two it names).
 fn check_database(emu: &Emu, c: &Clients, n: &Names, env: &Env, net: &Net) -> Groups {
-    let dbs = emu.block(c.rds.describe_db_instances().db_instance_identifier(&n.base).send()).expect("DescribeDBInstances");
+    let dbs =
+        emu.block(c.rds.describe_db_instances().db_instance_identifier(&n.base).send()).expect("DescribeDBInstances");
     let db = &dbs.db_instances()[0];
     assert_eq!(db.publicly_accessible(), Some(false), "the database is not publicly accessible");
     assert_eq!(db.engine(), Some("postgres"));
@@ -440,11 +449,8 @@ fn check_database(emu: &Emu, c: &Clients, n: &Names, env: &Env, net: &Net) -> Gr
     let params = emu
         .block(c.rds.describe_db_parameters().db_parameter_group_name(pg).source("user").send())
         .expect("DescribeDBParameters");
-    let set: BTreeMap<&str, &str> = params
-        .parameters()
-        .iter()
-        .filter_map(|p| Some((p.parameter_name()?, p.parameter_value()?)))
-        .collect();
+    let set: BTreeMap<&str, &str> =
+        params.parameters().iter().filter_map(|p| Some((p.parameter_name()?, p.parameter_value()?))).collect();
     assert_eq!(set, BTreeMap::from([("rds.force_ssl", "1")]));
 
     // The other two groups, as the database's group names them (checked exactly later).
@@ -472,7 +478,12 @@ fn rules(perms: &[aws_sdk_ec2::types::IpPermission]) -> BTreeSet<Rule> {
     let mut out = BTreeSet::new();
     for p in perms {
         let key = |peer: &str| {
-            (p.ip_protocol().unwrap_or_default().to_string(), p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1), peer.to_string())
+            (
+                p.ip_protocol().unwrap_or_default().to_string(),
+                p.from_port().unwrap_or(-1),
+                p.to_port().unwrap_or(-1),
+                peer.to_string(),
+            )
         };
         for g in p.user_id_group_pairs() {
             out.insert(key(g.group_id().unwrap_or_default()));
@@ -534,8 +545,10 @@ fn check_bastion(emu: &Emu, c: &Clients, n: &Names, net: &Net, g: &Groups) -> St
     assert_eq!(i.image_id(), ami.parameter().and_then(|p| p.value()));
 
     let profile = arn_name(i.iam_instance_profile().and_then(|p| p.arn()).expect("an instance profile"));
-    let p = emu.block(emu.iam.get_instance_profile().instance_profile_name(&profile).send()).expect("GetInstanceProfile");
-    let roles: Vec<&str> = p.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name()).collect()).unwrap_or_default();
+    let p =
+        emu.block(emu.iam.get_instance_profile().instance_profile_name(&profile).send()).expect("GetInstanceProfile");
+    let roles: Vec<&str> =
+        p.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name()).collect()).unwrap_or_default();
     assert_eq!(roles.len(), 1, "{roles:?}");
     let role = roles[0].to_string();
     check_role(emu, n, &role, "ec2.amazonaws.com", &["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
@@ -571,7 +584,13 @@ fn check_parameters(emu: &Emu, c: &Clients, n: &Names, p: &Proj) {
         .iter()
         .map(|p| {
             let name = p.name().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
-            (name, (p.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(), p.value().unwrap_or_default().to_string()))
+            (
+                name,
+                (
+                    p.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                    p.value().unwrap_or_default().to_string(),
+                ),
+            )
         })
         .collect();
     let kinds: BTreeMap<&str, &str> = params.iter().map(|(k, (t, _))| (k.as_str(), t.as_str())).collect();
@@ -614,8 +633,12 @@ fn check_repository(emu: &Emu, c: &Clients, n: &Names, name: &str) {
     assert_eq!(repo.image_scanning_configuration().map(|s| s.scan_on_push()), Some(true));
     let policy = emu.block(c.ecr.get_lifecycle_policy().repository_name(name).send()).expect("GetLifecyclePolicy");
     let policy: Value = serde_json::from_str(policy.lifecycle_policy_text().expect("a policy")).expect("JSON");
-    let counts: Vec<i64> =
-        policy["rules"].as_array().expect("rules").iter().map(|r| r["selection"]["countNumber"].as_i64().unwrap()).collect();
+    let counts: Vec<i64> = policy["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["selection"]["countNumber"].as_i64().unwrap())
+        .collect();
     assert_eq!(counts, [1, 10]);
 }
 
@@ -671,7 +694,10 @@ fn check_function(emu: &Emu, c: &Clients, n: &Names, env: &Env, net: &Net, g: &G
         .iter()
         .map(|s| (s["Sid"].as_str().expect("a Sid").to_string(), s))
         .collect();
-    assert_eq!(statements.keys().map(String::as_str).collect::<Vec<_>>(), ["DatabaseSettings", "ListUploads", "Uploads"]);
+    assert_eq!(
+        statements.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["DatabaseSettings", "ListUploads", "Uploads"]
+    );
     let parameter_arn = format!("arn:aws:ssm:us-east-1:{}:parameter{}", n.account, n.path);
     let s = statements["DatabaseSettings"];
     assert_eq!(
@@ -714,13 +740,11 @@ fn check_api(emu: &Emu, c: &Clients, n: &Names, env: &Env) {
     let by_path: BTreeMap<&str, &aws_sdk_apigateway::types::Resource> =
         resources.items().iter().map(|r| (r.path().unwrap_or_default(), r)).collect();
     assert_eq!(by_path.keys().copied().collect::<Vec<_>>(), ["/", "/{proxy+}"]);
-    let uri = format!(
-        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
-        n.function_arn()
-    );
+    let uri = format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations", n.function_arn());
     for (path, methods) in [("/", vec!["ANY"]), ("/{proxy+}", vec!["ANY", "OPTIONS"])] {
         let r = by_path[path];
-        let mut got: Vec<&str> = r.resource_methods().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        let mut got: Vec<&str> =
+            r.resource_methods().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
         got.sort_unstable();
         assert_eq!(got, methods, "{path}'s methods");
         let id = r.id().expect("an id");
@@ -779,7 +803,9 @@ fn check_bucket(emu: &Emu, n: &Names, env: &Env) {
     let rules = enc.server_side_encryption_configuration().expect("encryption").rules();
     let got: Vec<(Option<&str>, Option<bool>)> = rules
         .iter()
-        .map(|r| (r.apply_server_side_encryption_by_default().map(|d| d.sse_algorithm().as_str()), r.bucket_key_enabled()))
+        .map(|r| {
+            (r.apply_server_side_encryption_by_default().map(|d| d.sse_algorithm().as_str()), r.bucket_key_enabled())
+        })
         .collect();
     assert_eq!(got, [(Some("AES256"), Some(true))]);
 
@@ -794,7 +820,8 @@ fn check_bucket(emu: &Emu, n: &Names, env: &Env) {
     let origins: Vec<&str> = cors.cors_rules().iter().flat_map(|r| r.allowed_origins()).map(String::as_str).collect();
     assert_eq!(origins, [env.origin]);
 
-    let l = emu.block(s3.get_bucket_lifecycle_configuration().bucket(b).send()).expect("GetBucketLifecycleConfiguration");
+    let l =
+        emu.block(s3.get_bucket_lifecycle_configuration().bucket(b).send()).expect("GetBucketLifecycleConfiguration");
     let rules: BTreeMap<&str, &aws_sdk_s3::types::LifecycleRule> =
         l.rules().iter().map(|r| (r.id().expect("a rule id"), r)).collect();
     assert_eq!(rules.keys().copied().collect::<Vec<_>>(), ["abort-incomplete-uploads", "expire-uploads"]);
@@ -875,11 +902,13 @@ fn assert_gone(emu: &Emu, c: &Clients, n: &Names, net: &Net, g: &Groups, roles: 
     assert!(left.is_empty(), "APIs of {} remain: {left:?}", n.app);
     assert!(!emu.bucket_exists(&n.out("UploadBucketName")), "the upload bucket remains");
 
-    let params = emu
-        .block(c.ssm.get_parameters_by_path().path(&n.path).send())
-        .expect("GetParametersByPath");
+    let params = emu.block(c.ssm.get_parameters_by_path().path(&n.path).send()).expect("GetParametersByPath");
     let names: Vec<&str> = params.parameters().iter().filter_map(|p| p.name()).collect();
-    assert_eq!(names, [format!("{}/password", n.path)], "only the password's SecureString (put outside the stack) remains");
+    assert_eq!(
+        names,
+        [format!("{}/password", n.path)],
+        "only the password's SecureString (put outside the stack) remains"
+    );
 }
 
 /// The password appears in no command's output and no file of the project (the stack
