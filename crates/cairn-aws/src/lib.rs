@@ -22,6 +22,10 @@
 //! | `AWS::Lambda::Permission` | [`lambda::permission`] |
 //! | `AWS::Cognito::UserPool` | [`cognito::user_pool`] |
 //! | `AWS::Cognito::UserPoolClient` | [`cognito::user_pool_client`] |
+//! | `AWS::SSM::Parameter` | [`ssm::parameter`] |
+//! | `AWS::ECR::Repository` | [`ecr::repository`] |
+//! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
+//! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -61,6 +65,8 @@ pub mod cloudwatch;
 pub mod cognito;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "ecr")]
+pub mod ecr;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -68,7 +74,11 @@ pub mod kit;
 pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(feature = "ssm")]
+pub mod parameter_store;
 pub mod policy_doc;
+#[cfg(feature = "rds")]
+pub mod rds;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "scheduler")]
@@ -78,6 +88,8 @@ pub mod schema;
 pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "ssm")]
+pub mod ssm;
 mod util;
 
 pub use cairn_aws_errors::{max_attempts, retry_config, sdk_error, MAX_ATTEMPTS};
@@ -243,6 +255,17 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     reg.register(Arc::new(cognito::user_pool::UserPool::new(aws.clone())));
     #[cfg(feature = "cognito")]
     reg.register(Arc::new(cognito::user_pool_client::UserPoolClient::new(aws.clone())));
+    #[cfg(feature = "ssm")]
+    reg.set_parameter_store(Arc::new(parameter_store::SsmParameterStore(aws.clone())));
+    #[cfg(feature = "ssm")]
+    reg.register(Arc::new(ssm::parameter::Parameter::new(aws.clone())));
+    #[cfg(feature = "ecr")]
+    reg.register(Arc::new(ecr::repository::Repository::new(aws.clone())));
+    #[cfg(feature = "rds")]
+    {
+        reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
+        reg.register(Arc::new(rds::db_instance::DbInstanceType::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -300,6 +323,15 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.push((cognito::user_pool::TYPE_NAME, cognito::user_pool::UserPool.fixture()));
     #[cfg(feature = "cognito")]
     out.push((cognito::user_pool_client::TYPE_NAME, cognito::user_pool_client::UserPoolClient.fixture()));
+    #[cfg(feature = "ssm")]
+    out.push((ssm::parameter::TYPE_NAME, ssm::parameter::Parameter.fixture()));
+    #[cfg(feature = "ecr")]
+    out.push((ecr::repository::TYPE_NAME, ecr::repository::Repository.fixture()));
+    #[cfg(feature = "rds")]
+    out.extend([
+        (rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture()),
+        (rds::db_instance::TYPE_NAME, rds::db_instance::DbInstanceType.fixture()),
+    ]);
     out
 }
 

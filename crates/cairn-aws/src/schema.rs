@@ -64,7 +64,8 @@ pub const EC2_EIP: &str = include_str!("../schemas/aws-ec2-eip.json");
 pub const EC2_NAT_GATEWAY: &str = include_str!("../schemas/aws-ec2-natgateway.json");
 pub const EC2_ROUTE_TABLE: &str = include_str!("../schemas/aws-ec2-routetable.json");
 pub const EC2_ROUTE: &str = include_str!("../schemas/aws-ec2-route.json");
-pub const EC2_SUBNET_ROUTE_TABLE_ASSOCIATION: &str = include_str!("../schemas/aws-ec2-subnetroutetableassociation.json");
+pub const EC2_SUBNET_ROUTE_TABLE_ASSOCIATION: &str =
+    include_str!("../schemas/aws-ec2-subnetroutetableassociation.json");
 pub const EC2_SECURITY_GROUP_INGRESS: &str = include_str!("../schemas/aws-ec2-securitygroupingress.json");
 pub const EC2_SECURITY_GROUP_EGRESS: &str = include_str!("../schemas/aws-ec2-securitygroupegress.json");
 pub const EC2_INSTANCE: &str = include_str!("../schemas/aws-ec2-instance.json");

@@ -138,6 +138,7 @@ fn build_graph(text: String, registry: &Registry) -> Result<DesiredGraph, String
         parameters: Default::default(),
         exports: Default::default(),
         assets: Default::default(),
+        ssm: Default::default(),
         secret_parameters: Default::default(),
     };
     DesiredGraph::build(&template, inputs, registry).map_err(|d| d.to_string())

@@ -60,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Validate => validate(&cwd, cli.stack.as_deref()).await,
         Command::Cancel(a) => cancel(&cwd, cli.stack.as_deref(), a).await,
+        Command::Import(crate::ImportCommand::Sceptre { source, out }) => import_sceptre(&cwd, &source, out.as_deref()),
         Command::Types(a) => {
             let reg = crate::types::registry();
             if a.json {
@@ -149,12 +150,16 @@ impl Ctx {
             let manager = encrypting.manager(&stack).await?;
             secret_params = cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack)?;
         }
+        let env_params = cli_secrets::environment_parameters(&mut settings).map_err(|d| project.diagnostics(d))?;
         let backend: Arc<dyn Backend> = encrypting.clone();
         let template = load_template(&project.loader, &project.file.template);
         let mut plain_no_echo = BTreeSet::new();
         if let Ok(t) = &template {
             for (name, def) in &t.parameters {
-                if let Some(n) = settings.parameters.get(name).filter(|_| def.no_echo && !secret_params.contains(name))
+                if let Some(n) = settings
+                    .parameters
+                    .get(name)
+                    .filter(|_| def.no_echo && !secret_params.contains(name) && !env_params.contains(name))
                 {
                     plain_no_echo.insert(name.clone());
                     eprintln!(
@@ -187,7 +192,15 @@ impl Ctx {
             .borrow()
             .values()
             .any(|t| t.contains("AWS::AccountId") || t.contains("AWS::StackId"));
-        let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws);
+        // SSM parameter references are read from AWS before the plan (`cairn_core::ssm`).
+        let mentions_ssm = ctx
+            .project
+            .loader
+            .sources
+            .borrow()
+            .values()
+            .any(|t| t.contains("{{resolve:ssm") || t.contains("AWS::SSM::Parameter::Value<"));
+        let in_template = ctx.template.as_ref().is_ok_and(template_uses_aws) || mentions_ssm;
         // The state is read only when the template does not already need AWS.
         let in_state = !(in_template || mentions_account)
             && match raw.load(&ctx.stack).await {
@@ -292,6 +305,7 @@ impl Ctx {
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
         let exports = if uses_imports { self.exports().await? } else { BTreeMap::new() };
+        let ssm = self.ssm_values(&template).await?;
         let inputs = StackInputs {
             project: self.project.file.name.clone(),
             stack: self.stack.clone(),
@@ -306,9 +320,30 @@ impl Ctx {
             secret_parameters: self.secret_params.clone(),
             exports,
             assets: self.assets.clone(),
+            ssm,
         };
         let graph = DesiredGraph::build(&template, inputs, &self.registry).map_err(|d| self.project.diagnostics(d))?;
         Ok(graph)
+    }
+
+    /// The SSM parameters the templates name (`AWS::SSM::Parameter::Value<T>` parameters,
+    /// `{{resolve:ssm:...}}` references), read now: the plan shows what they hold.
+    async fn ssm_values(
+        &self,
+        template: &cairn_core::template::model::Template,
+    ) -> Result<cairn_core::ssm::SsmValues, CliError> {
+        let wanted: Vec<_> = cairn_core::ssm::wanted(template, &self.settings.parameters).into_iter().collect();
+        if wanted.is_empty() {
+            return Ok(Default::default());
+        }
+        let Some(store) = self.registry.parameter_store() else {
+            return Err(CliError::Usage(
+                "the template reads SSM parameters, and this cairn was built without the `ssm` feature".into(),
+            ));
+        };
+        store.read(&self.region, &wanted).await.map_err(|e| {
+            CliError::Failed(format!("cannot read the SSM parameters stack `{}` names: {}", self.stack, e.detail()))
+        })
     }
 
     /// Exports of the other stacks in this backend.
@@ -889,6 +924,68 @@ fn init(cwd: &Path, a: crate::InitArgs) -> Result<(), CliError> {
         "Created project `{name}` with stack `{}` (selected). Next: `cairn preview`, then `cairn up`.",
         a.stack_name
     );
+    Ok(())
+}
+
+/// `cairn import sceptre SCEPTRE_DIR [--out DIR]`: reads the Sceptre project's `config/`
+/// and `templates/`, writes what [`crate::sceptre::translate`] makes (never over an
+/// existing file), and prints the report on stderr.
+fn import_sceptre(cwd: &Path, dir: &Path, out: Option<&Path>) -> Result<(), CliError> {
+    let src = cwd.join(dir);
+    let out_dir = out.map_or_else(|| cwd.to_path_buf(), |o| cwd.join(o));
+    let config = src.join("config");
+    if !config.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{}: no config/ directory, so not a Sceptre project (give the directory holding config/ and templates/)",
+            dir.display()
+        )));
+    }
+    if out_dir.join(crate::project::PROJECT_FILE).exists() {
+        return Err(CliError::Usage(format!(
+            "{} already exists: import into another directory (--out DIR)",
+            out_dir.join(crate::project::PROJECT_FILE).display()
+        )));
+    }
+    let mut configs = BTreeMap::new();
+    read_tree(&src, "config", &mut configs)?;
+    configs.retain(|path, _| path.ends_with(".yaml") || path.ends_with(".yml"));
+    let loader = crate::project::FsLoader { root: src.clone(), ..Default::default() };
+    let imported =
+        crate::sceptre::translate(&configs, &loader).map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
+    let existing: Vec<String> = imported.files.keys().filter(|f| out_dir.join(f).exists()).cloned().collect();
+    if !existing.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} would overwrite {}: import into another directory (--out DIR)",
+            out_dir.display(),
+            existing.join(", ")
+        )));
+    }
+    for (rel, text) in &imported.files {
+        let p = out_dir.join(rel);
+        std::fs::create_dir_all(p.parent().expect("a file has a parent"))
+            .and_then(|()| std::fs::write(&p, text))
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", p.display())))?;
+    }
+    let shown = out.map_or_else(|| ".".to_string(), |o| o.display().to_string());
+    eprint!("{}", crate::sceptre::report(&imported, &shown));
+    Ok(())
+}
+
+/// Every file under `root/rel`, by its path relative to `root` (with `/`), as text.
+fn read_tree(root: &Path, rel: &str, into: &mut BTreeMap<String, String>) -> Result<(), CliError> {
+    let dir = root.join(rel);
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    for e in entries {
+        let e = e.map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let child = format!("{rel}/{name}");
+        if e.path().is_dir() {
+            read_tree(root, &child, into)?;
+        } else if let Ok(text) = std::fs::read_to_string(e.path()) {
+            into.insert(child, text);
+        }
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ mod commands;
 mod error;
 mod project;
 mod render;
+mod sceptre;
 mod secrets;
 mod types;
 
@@ -58,6 +59,25 @@ pub enum Command {
     /// List the supported resource types: what `Ref` gives, the `Fn::GetAtt` attributes,
     /// and which lifecycle steps the conformance suite verifies on the emulator.
     Types(TypesArgs),
+    /// Make a cairn project from another tool's project.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// A Sceptre project (its `config/` and `templates/`): one component per Sceptre
+    /// stack, one stack file per environment; what cannot be translated is listed, by
+    /// file and line, on stderr.
+    Sceptre {
+        /// The Sceptre project directory (holding `config/` and `templates/`).
+        #[arg(value_name = "SCEPTRE_DIR")]
+        source: PathBuf,
+        /// Where to write the cairn project (default: the current directory); it must
+        /// not hold a Cairn.yaml already.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -247,6 +247,68 @@ pub fn decrypt_parameters(
     Ok(names)
 }
 
+/// The key of a stack file value read from the environment: `{env: NAME}`, or
+/// `{env: NAME, default: VALUE}` for one that may be unset.
+pub const ENV_KEY: &str = "env";
+
+/// The variable (and default) of a stack file value written `{env: NAME[, default: V]}`.
+pub fn env_source(node: &Node) -> Option<(&str, Option<&Node>)> {
+    let NodeValue::Map(m) = &node.value else { return None };
+    let var = m.get(ENV_KEY)?.as_str()?;
+    let extra: Vec<&str> = m.entries.iter().map(|(k, _)| k.name.as_str()).filter(|k| *k != ENV_KEY).collect();
+    match extra.as_slice() {
+        [] => Some((var, None)),
+        ["default"] => Some((var, m.get("default"))),
+        _ => None,
+    }
+}
+
+/// Replace every `{env: NAME}` parameter by the variable's value (a node located at the
+/// stack file's value), returning the names of those parameters. An unset variable
+/// without a `default` is an error at the value. The value is not written anywhere: a
+/// NoEcho parameter given this way is a secret like any other (encrypted in the state,
+/// `[secret]` in output), and the stack file keeps `{env: NAME}`.
+pub fn environment_parameters(s: &mut StackSettings) -> Result<BTreeSet<String>, cairn_core::Diagnostics> {
+    let mut names = BTreeSet::new();
+    let mut errs = Vec::new();
+    for (name, node) in s.parameters.iter_mut() {
+        if let NodeValue::Map(m) = &node.value {
+            if m.get(ENV_KEY).is_some() && env_source(node).is_none() {
+                errs.push(cairn_core::Diagnostic::at(
+                    &node.span,
+                    format!("parameter `{name}`: a value from the environment is `{{env: NAME}}` or `{{env: NAME, default: VALUE}}`, with NAME a string"),
+                ));
+                continue;
+            }
+        }
+        let Some((var, default)) = env_source(node) else { continue };
+        let value = match std::env::var(var) {
+            Ok(v) => Node::new(NodeValue::String(v), node.span.clone()),
+            Err(_) => match default {
+                Some(d) => d.clone(),
+                None => {
+                    let mut d = cairn_core::Diagnostic::at(
+                        &node.span,
+                        format!("parameter `{name}` comes from the environment variable `{var}`, which is not set"),
+                    );
+                    d.help = Some(format!(
+                        "export {var}=..., or give the stack file a default: `{{env: {var}, default: ...}}`"
+                    ));
+                    errs.push(d);
+                    continue;
+                }
+            },
+        };
+        *node = value;
+        names.insert(name.clone());
+    }
+    if errs.is_empty() {
+        Ok(names)
+    } else {
+        Err(cairn_core::Diagnostics(errs))
+    }
+}
+
 /// Open a stack file's secure value for display.
 pub fn open_secure(m: &SecretsManager, name: &str, ciphertext: &str) -> Result<Value, SecretsError> {
     m.open_value(ciphertext, &format!("parameter `{name}`"))

@@ -44,6 +44,8 @@ pub struct StackInputs {
     pub exports: BTreeMap<String, Value>,
     /// Packages what a type takes as a local asset ([`crate::asset`]).
     pub assets: crate::asset::Assets,
+    /// The SSM parameters the templates name, read before the plan ([`crate::ssm`]).
+    pub ssm: crate::ssm::SsmValues,
 }
 
 impl StackInputs {
@@ -217,6 +219,8 @@ impl DesiredGraph {
         let def = &self.template_of(r).resources[&r.logical_id];
         let Some(node) = &def.properties else { return Ok(Value::Map(BTreeMap::new())) };
         let mut v = eval::evaluate(node, &self.env(r.scope, lookup))?;
+        crate::ssm::resolve_references(&mut v, &self.inputs.ssm)
+            .map_err(|e| Diagnostic::at(&node.span, format!("{} ({}): {}", r.id, r.type_name, e.0)))?;
         self.package_assets(r, node, &mut v)?;
         match v {
             Value::Null => Ok(Value::Map(BTreeMap::new())),
@@ -268,7 +272,11 @@ impl DesiredGraph {
                     continue;
                 }
             }
-            let value = match eval::evaluate(&def.value, &env) {
+            let value = match eval::evaluate(&def.value, &env).and_then(|mut v| {
+                crate::ssm::resolve_references(&mut v, &self.inputs.ssm)
+                    .map_err(|e| Diagnostic::at(&def.value.span, format!("output `{name}`: {}", e.0)))?;
+                Ok(v)
+            }) {
                 Ok(v) => v,
                 Err(d) => {
                     diags.push(d);
@@ -728,7 +736,7 @@ impl Builder<'_> {
             let resolved = if self.inputs.secret_parameters.contains(name) {
                 params::resolve_parameter_supplied_secret(def, supplied)
             } else {
-                params::resolve_parameter(def, supplied)
+                params::resolve_with(def, supplied, &self.inputs.ssm)
             };
             match resolved {
                 Ok(v) => {
@@ -937,9 +945,9 @@ impl ConditionEnv<'_> {
                             self.view.scopes[*parent].conditions.iter().map(|(k, v)| (k.clone(), Some(*v))).collect(),
                         );
                         let v = eval::evaluate(e, &env)?;
-                        validate_component_param(pd, v, e)
+                        validate_component_param(pd, v, e, &self.view.inputs.ssm)
                     }
-                    None => params::resolve_parameter(pd, None),
+                    None => params::resolve_with(pd, None, &self.view.inputs.ssm),
                 }
             }
         }
@@ -951,6 +959,7 @@ fn validate_component_param(
     def: &crate::template::model::ParameterDef,
     v: Value,
     expr: &Node,
+    ssm: &crate::ssm::SsmValues,
 ) -> Result<Value, Diagnostic> {
     if v.contains_unknown() || v.contains_secret() {
         return Ok(v);
@@ -960,7 +969,7 @@ fn validate_component_param(
         return Ok(v);
     }
     match Node::from_value(&v, &expr.span) {
-        Some(node) => params::resolve_parameter(def, Some(&node)),
+        Some(node) => params::resolve_with(def, Some(&node), ssm),
         None => Ok(v),
     }
 }
@@ -1060,9 +1069,9 @@ impl EvalEnv for ScopeEnv<'_> {
                     match pdef.properties.as_ref().and_then(|p| p.as_map()).and_then(|m| m.get(name)) {
                         Some(e) => {
                             let v = eval::evaluate(e, &self.deeper(*parent)?)?;
-                            validate_component_param(pd, v, e)
+                            validate_component_param(pd, v, e, &self.graph.inputs.ssm)
                         }
-                        None => params::resolve_parameter(pd, None),
+                        None => params::resolve_with(pd, None, &self.graph.inputs.ssm),
                     }
                 }
             };

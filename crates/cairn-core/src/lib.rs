@@ -20,6 +20,7 @@ pub mod provider;
 pub mod reconcile;
 pub mod refresh;
 pub mod schema;
+pub mod ssm;
 pub mod state;
 pub mod template;
 pub mod value;

@@ -473,11 +473,22 @@ pub trait Identity: Send + Sync {
     }
 }
 
-/// All resource types the engine can use, by type name, and the identity they act as.
+/// Where a template's SSM parameter references are read (the SSM Parameter Store for AWS):
+/// read-only, before the plan ([`crate::ssm`]).
+#[async_trait]
+pub trait ParameterStore: Send + Sync {
+    /// The values of `refs` in `region`, each decrypted when it is `secure`. A parameter
+    /// that does not exist is an error naming it.
+    async fn read(&self, region: &str, refs: &[crate::ssm::SsmRef]) -> Result<crate::ssm::SsmValues, ProviderError>;
+}
+
+/// All resource types the engine can use, by type name, the identity they act as, and
+/// where SSM parameter references are read.
 #[derive(Clone, Default)]
 pub struct Registry {
     types: BTreeMap<String, Arc<dyn ResourceType>>,
     identity: Option<Arc<dyn Identity>>,
+    parameters: Option<Arc<dyn ParameterStore>>,
 }
 
 impl Registry {
@@ -492,6 +503,12 @@ impl Registry {
     }
     pub fn identity(&self) -> Option<&Arc<dyn Identity>> {
         self.identity.as_ref()
+    }
+    pub fn set_parameter_store(&mut self, store: Arc<dyn ParameterStore>) {
+        self.parameters = Some(store);
+    }
+    pub fn parameter_store(&self) -> Option<&Arc<dyn ParameterStore>> {
+        self.parameters.as_ref()
     }
     pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
         self.types.get(type_name)

@@ -101,6 +101,7 @@ impl Harness {
             secret_parameters: Default::default(),
             exports: BTreeMap::new(),
             assets: Default::default(),
+            ssm: Default::default(),
         };
         Arc::new(DesiredGraph::build(&template, inputs, &self.registry).unwrap_or_else(|d| panic!("graph: {d:?}")))
     }
@@ -1872,4 +1873,103 @@ async fn enums_and_patterns_are_checked_at_their_nested_path() {
         text.contains("Db (Test::Thing) Config.Label: `Not Valid` does not match the pattern `^[a-z-]+$`"),
         "{text}"
     );
+}
+
+/// SSM values in the graph: an `AWS::SSM::Parameter::Value<T>` parameter gives the value
+/// of the parameter it names (a list for a list type), in the root and in a component;
+/// `{{resolve:ssm:...}}` is replaced in properties and outputs, `ssm-secure` makes the
+/// string a secret; `wanted` finds exactly the names the templates give literally.
+#[test]
+fn ssm_parameters_and_references_resolve_from_what_was_read() {
+    use cairn_core::ssm::{wanted, SsmRef, SsmValues};
+    let files = BTreeMap::from([
+        (
+            "template.yaml".to_string(),
+            r#"
+Parameters:
+  Ami:
+    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>
+    Default: /aws/service/ami
+  Zones:
+    Type: AWS::SSM::Parameter::Value<List<String>>
+Resources:
+  A:
+    Type: Test::Thing
+    Properties:
+      Value: !Sub "${Ami}|{{resolve:ssm:/db/host}}|{{resolve:ssm-secure:/db/pw:2}}"
+      Inputs: !Ref Zones
+  Part:
+    Type: ./part.yaml
+    Properties:
+      Image: /part/ami
+Outputs:
+  Host:
+    Value: "{{resolve:ssm:/db/host}}"
+"#
+            .to_string(),
+        ),
+        (
+            "part.yaml".to_string(),
+            r#"
+Parameters:
+  Image:
+    Type: AWS::SSM::Parameter::Value<String>
+Resources:
+  B:
+    Type: Test::Thing
+    Properties:
+      Value: !Ref Image
+      Inputs: !Sub "{{resolve:ssm:/built/${Image}}}"
+"#
+            .to_string(),
+        ),
+    ]);
+    let template = load_template(&MemoryLoader(files), "template.yaml").expect("template");
+    let node = parse_document("Zones: /net/zones\n", "stacks/dev.yaml").expect("parameters");
+    let NodeValue::Map(m) = node.value else { panic!() };
+    let parameters: IndexMap<_, _> = m.entries.into_iter().map(|(k, v)| (k.name, v)).collect();
+    let r = |n: &str, secure| SsmRef { name: n.into(), secure };
+    assert_eq!(
+        wanted(&template, &parameters),
+        BTreeSet::from([
+            r("/aws/service/ami", false),
+            r("/net/zones", false),
+            r("/db/host", false),
+            r("/db/pw:2", true),
+            r("/part/ami", false)
+        ]),
+        "a reference built with Fn::Sub is not read ahead"
+    );
+    let ssm = SsmValues(BTreeMap::from([
+        (r("/aws/service/ami", false), "ami-123".into()),
+        (r("/net/zones", false), "a,b".into()),
+        (r("/db/host", false), "db.local".into()),
+        (r("/db/pw:2", true), "hunter2".into()),
+        (r("/part/ami", false), "ami-part".into()),
+    ]));
+    let cloud = TestCloud::new();
+    let registry = registry(&cloud, Duration::ZERO);
+    let inputs = StackInputs {
+        project: PROJECT.into(),
+        stack: STACK.into(),
+        region: "us-east-1".into(),
+        account_id: Some(cairn_testkit::TEST_ACCOUNT_ID.into()),
+        partition: "aws".into(),
+        parameters,
+        secret_parameters: Default::default(),
+        exports: BTreeMap::new(),
+        assets: Default::default(),
+        ssm,
+    };
+    let graph = DesiredGraph::build(&template, inputs, &registry).unwrap_or_else(|d| panic!("graph: {d:?}"));
+    let nothing = cairn_core::graph::NothingKnown;
+    let a = graph.properties(&graph.resources["A"], &nothing).expect("A's properties");
+    let Value::Map(a) = a else { panic!("{a:?}") };
+    assert_eq!(a["Value"], Value::secret(Value::string("ami-123|db.local|hunter2")));
+    assert_eq!(a["Inputs"], Value::List(vec![Value::string("a"), Value::string("b")]));
+    let b = graph.properties(&graph.resources["Part.B"], &nothing);
+    let e = b.expect_err("a reference built at run time was not read");
+    assert!(e.message.contains("`{{resolve:ssm:/built/ami-part}}` was not read before the plan"), "{}", e.message);
+    let outputs = graph.outputs(&nothing).expect("outputs");
+    assert_eq!(outputs["Host"].value, Value::string("db.local"));
 }

@@ -188,6 +188,7 @@ Resources:
             secret_parameters: Default::default(),
             exports: BTreeMap::new(),
             assets: Default::default(),
+            ssm: Default::default(),
         };
         Arc::new(DesiredGraph::build(&t, inputs, registry).expect("graph"))
     }

@@ -16,6 +16,8 @@ pub struct Emu {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub kms: aws_sdk_kms::Client,
+    /// The SDK configuration the clients are made from (for other services' clients).
+    pub config: aws_config::SdkConfig,
 }
 
 /// The emulator's clients, or `None` (after saying so) when `AWS_ENDPOINT_URL` is unset.
@@ -40,7 +42,7 @@ pub fn emulator() -> Option<Emu> {
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
     let iam = aws_sdk_iam::Client::new(&config);
     let kms = aws_sdk_kms::Client::new(&config);
-    Some(Emu { rt, s3, iam, kms })
+    Some(Emu { rt, s3, iam, kms, config })
 }
 
 /// `prefix-` and 8 random lower-case letters and digits.

@@ -9,6 +9,7 @@
 //! error messages.
 
 use crate::diag::{Diagnostic, Span};
+use crate::ssm::{SsmRef, SsmValues};
 use crate::template::ast::{Node, NodeValue};
 use crate::template::model::{ParamType, ParameterDef};
 use crate::value::Value;
@@ -16,15 +17,7 @@ use crate::value::Value;
 /// The value of a parameter: `supplied` (from the stack file; errors point at it) or the
 /// definition's `Default` (errors point at the default), validated.
 pub fn resolve_parameter(def: &ParameterDef, supplied: Option<&Node>) -> Result<Value, Diagnostic> {
-    let Some(node) = supplied.or(def.default.as_ref()) else {
-        return Err(Diagnostic::at(
-            &def.span,
-            format!(
-                "parameter `{0}` has no value: set it in the stack file (`cairn config set {0} VALUE`) or give it a Default",
-                def.name
-            ),
-        ));
-    };
+    let node = given(def, supplied)?;
     let value = if is_list(&def.ty) {
         let items = list_items(def, node)?;
         for (s, span) in &items {
@@ -36,6 +29,39 @@ pub fn resolve_parameter(def: &ParameterDef, supplied: Option<&Node>) -> Result<
         validate(def, &s, &node.span)?;
         Value::String(s)
     };
+    Ok(if def.no_echo { Value::secret(value) } else { value })
+}
+
+fn given<'a>(def: &'a ParameterDef, supplied: Option<&'a Node>) -> Result<&'a Node, Diagnostic> {
+    supplied.or(def.default.as_ref()).ok_or_else(|| {
+        Diagnostic::at(
+            &def.span,
+            format!(
+                "parameter `{0}` has no value: set it in the stack file (`cairn config set {0} VALUE`) or give it a Default",
+                def.name
+            ),
+        )
+    })
+}
+
+/// Like [`resolve_parameter`], and for an `AWS::SSM::Parameter::Value<T>` parameter the
+/// value of the SSM parameter it names, from `ssm` (read before the plan, [`crate::ssm`]):
+/// a list for a list inner type (split at commas, as SSM's `StringList` is).
+pub fn resolve_with(def: &ParameterDef, supplied: Option<&Node>, ssm: &SsmValues) -> Result<Value, Diagnostic> {
+    let Some((_, list)) = crate::ssm::parameter_inner(&def.ty) else { return resolve_parameter(def, supplied) };
+    let node = given(def, supplied)?;
+    let name = scalar(def, node)?;
+    let Some(text) = ssm.get(&SsmRef { name: name.clone(), secure: false }) else {
+        return Err(Diagnostic::at(
+            &node.span,
+            format!(
+                "parameter `{}` names the SSM parameter `{name}`, which was not read before the plan: give its name literally",
+                def.name
+            ),
+        ));
+    };
+    let value =
+        if list { Value::List(text.split(',').map(Value::string).collect()) } else { Value::String(text.to_string()) };
     Ok(if def.no_echo { Value::secret(value) } else { value })
 }
 

@@ -28,7 +28,20 @@ const MAX_NODES: usize = 2_000_000;
 /// Parses one YAML (or JSON) document into a located [`Node`]. `file` is the name used in
 /// spans (the path as the user knows it). An empty document is a `Null` node.
 pub fn parse_document(text: &str, file: &str) -> Result<Node, Diagnostics> {
+    parse_with(Builder::new(text, file))
+}
+
+/// Parses YAML that is not a template but has `!name` tags of its own (Sceptre's
+/// `!stack_output`, `!environment_variable`, ...): every local tag `!name`, CloudFormation's
+/// short forms included, becomes a one-key mapping whose key is `!name` (the tag's span)
+/// and whose value is the tagged node. Other tags are handled as in [`parse_document`].
+pub fn parse_document_keeping_tags(text: &str, file: &str) -> Result<Node, Diagnostics> {
     let mut b = Builder::new(text, file);
+    b.keep_local_tags = true;
+    parse_with(b)
+}
+
+fn parse_with(mut b: Builder<'_>) -> Result<Node, Diagnostics> {
     let root = b.run();
     match root {
         Ok(node) if b.errors.is_empty() => Ok(node),
@@ -142,6 +155,8 @@ struct Builder<'a> {
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
     errors: Vec<Diagnostic>,
+    /// `!name` becomes `{"!name": ...}` ([`parse_document_keeping_tags`]).
+    keep_local_tags: bool,
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -165,6 +180,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             nodes: 0,
             errors: Vec::new(),
+            keep_local_tags: false,
         }
     }
 
@@ -312,6 +328,9 @@ impl<'a> Builder<'a> {
     /// What a tag means: `Ok(None)` keeps the node as it is (`!!str`), `Ok(Some(key))` wraps
     /// it in a one-key mapping (the long form).
     fn tag_key(&mut self, tag: &Tag, span: &Span, is_scalar: bool) -> Option<String> {
+        if self.keep_local_tags && tag.handle == "!" && !tag.suffix.is_empty() {
+            return Some(format!("!{}", tag.suffix));
+        }
         if tag.handle == "!" && is_cfn_name(&tag.suffix) {
             return Some(match tag.suffix.as_str() {
                 "Ref" | "Condition" => tag.suffix.clone(),
@@ -908,5 +927,20 @@ mod tests {
     fn tagged_empty_scalar_is_an_empty_string() {
         let n = parse("a: !GetAZs\nb: !GetAZs ''\n");
         assert_eq!(strip_spans(get(&n, "a")), strip_spans(get(&n, "b")));
+    }
+
+    #[test]
+    fn keeping_tags_wraps_every_local_tag_under_its_own_name() {
+        let text = "a: !stack_output dev/rds.yaml::Endpoint\nb: !environment_variable HOME\nc: !Ref X\nd: !!str 1\ne: !join [',', [x, y]]\n";
+        let n = parse_document_keeping_tags(text, "c.yaml").expect("parses");
+        let (k, v) = &get(&n, "a").as_map().expect("wrapped").entries[0];
+        assert_eq!((k.name.as_str(), v.as_str()), ("!stack_output", Some("dev/rds.yaml::Endpoint")));
+        assert_eq!((k.span.line, k.span.col, k.span.len), (1, 4, 13));
+        assert_eq!(get(&n, "b").as_map().unwrap().get("!environment_variable").unwrap().as_str(), Some("HOME"));
+        assert_eq!(get(&n, "c").as_map().unwrap().get("!Ref").unwrap().as_str(), Some("X"));
+        assert_eq!(get(&n, "d").as_str(), Some("1"));
+        assert_eq!(get(&n, "e").as_map().unwrap().get("!join").unwrap().as_seq().unwrap().len(), 2);
+        // The template parser still refuses them.
+        assert!(errors("a: !stack_output x::y\n").contains("unsupported tag `!stack_output`"));
     }
 }

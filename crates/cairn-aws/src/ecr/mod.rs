@@ -1,0 +1,3 @@
+//! Amazon ECR resource types.
+
+pub mod repository;

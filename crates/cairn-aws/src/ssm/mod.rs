@@ -1,0 +1,3 @@
+//! AWS Systems Manager resource types.
+
+pub mod parameter;

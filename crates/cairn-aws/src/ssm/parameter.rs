@@ -1,0 +1,328 @@
+//! `AWS::SSM::Parameter`: a Systems Manager Parameter Store parameter.
+//!
+//! | property | notes |
+//! | --- | --- |
+//! | `Name` | string, create-only; generated when absent (`{stack}-{logical id}-{seed}`, 128 characters) |
+//! | `Type` | `String` or `StringList`, required |
+//! | `Value` | string, required; a `StringList` is comma-separated |
+//! | `Description`, `Tier`, `AllowedPattern`, `Policies` | write-only in the schema: sent, never compared with the live parameter |
+//! | `DataType` | `text` (the default) or `aws:ec2:image` |
+//! | `Tags` | a map of key to value (not a list), merged with the stack's tags and cairn's ownership tags |
+//!
+//! `Type: SecureString` is refused by `check`, as CloudFormation refuses it: the registry
+//! schema's `Type` enum is `String`, `StringList` ("Parameters of type SecureString are not
+//! supported by CloudFormation"). cairn does not extend it: a SecureString parameter's value
+//! would be kept in the stack's template, state and `read` results like any other property.
+//! Make a secret parameter outside the stack (`aws ssm put-parameter --type SecureString`),
+//! or keep the secret in the stack's encrypted secrets and pass it where it is needed (an
+//! RDS `MasterUserPassword` from a `NoEcho` parameter).
+//!
+//! - `Ref`: the parameter name.
+//! - `Fn::GetAtt`: `Type`, `Value` (the CloudFormation documentation's), and `Arn`.
+//!
+//! `create` is one `PutParameter` (without `Overwrite`, so an existing parameter of the
+//! same name is refused with `ParameterAlreadyExists`, not taken over), with the tags.
+//! `update` is `PutParameter` with `Overwrite` and every setting (AWS takes no tags with
+//! `Overwrite`), then the tags compared with the live ones
+//! ([`Cx::tag_update`](crate::kit::Cx::tag_update)): `RemoveTagsFromResource`,
+//! `AddTagsToResource`, each only when needed. `read` is `GetParameter` and
+//! `ListTagsForResource`. `find` looks up the name (given or generated) and adopts the
+//! parameter when it carries this resource's ownership tags (they are put in the call that
+//! creates it). The value is never written in an error or a log line by cairn (`Props` has
+//! no `Debug`); AWS's own error messages for a rejected value name the pattern, not the value.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging};
+use cairn_core::provider::{ProviderError, ResourceData};
+use cairn_core::Value;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use crate::kit::{ids, tags, AwsType, Cx, Fixture, Live, Spec, Typed};
+use crate::util::sdk_error;
+use crate::Aws;
+
+pub const TYPE_NAME: &str = "AWS::SSM::Parameter";
+
+static SPEC: Spec = Spec {
+    schema: LazyLock::new(|| {
+        crate::schema::with_attributes(
+            crate::schema::load(crate::schema::SSM_PARAMETER, Some("Name"), &["Type", "Value"]),
+            &["Type", "Value"],
+        )
+    }),
+    not_found: &["ParameterNotFound"],
+    timeout: Duration::from_secs(60),
+    reference: "the parameter name",
+};
+
+/// What `DataType` is when it is not set.
+const DEFAULT_DATA_TYPE: &str = "text";
+
+/// No `Debug`: `Value` may be a secret.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Props {
+    name: Option<String>,
+    r#type: String,
+    value: String,
+    description: Option<String>,
+    tier: Option<String>,
+    allowed_pattern: Option<String>,
+    data_type: Option<String>,
+    policies: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+/// The `AWS::SSM::Parameter` resource type.
+pub struct Parameter;
+
+impl Parameter {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(aws: Arc<Aws>) -> Typed<Parameter> {
+        Typed::new(Parameter, aws)
+    }
+}
+
+/// The characters of a generated name (a name's path separators `/` are the user's).
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+fn parameter_name(cx: &Cx<'_>, p: &Props) -> String {
+    p.name.clone().unwrap_or_else(|| cx.generated_name(128, false, name_char))
+}
+
+fn data(name: &str, arn: &str, kind: &str, value: &str) -> ResourceData {
+    ResourceData {
+        physical_id: name.to_string(),
+        attributes: BTreeMap::from([
+            ("Arn".to_string(), Value::from(arn)),
+            ("Type".to_string(), Value::from(kind)),
+            ("Value".to_string(), Value::from(value)),
+        ]),
+    }
+}
+
+fn ssm_tags(tags: BTreeMap<String, String>) -> Result<Vec<aws_sdk_ssm::types::Tag>, ProviderError> {
+    tags.into_iter()
+        .map(|(k, v)| {
+            aws_sdk_ssm::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::with_code("InvalidRequest", format!("Tags: {e}")))
+        })
+        .collect()
+}
+
+/// `PutParameter` with every setting of `p`; `Overwrite` for an update (which takes no tags).
+fn put(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    p: &Props,
+) -> aws_sdk_ssm::operation::put_parameter::builders::PutParameterFluentBuilder {
+    ssm.put_parameter()
+        .name(name)
+        .value(&p.value)
+        .r#type(ParameterType::from(p.r#type.as_str()))
+        .set_description(p.description.clone())
+        .set_tier(p.tier.as_deref().map(ParameterTier::from))
+        .set_allowed_pattern(p.allowed_pattern.clone())
+        .set_data_type(p.data_type.clone())
+        .set_policies(p.policies.clone())
+}
+
+async fn get(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<aws_sdk_ssm::types::Parameter, ProviderError> {
+    ssm.get_parameter().name(name).send().await.map_err(sdk_error)?.parameter.ok_or_else(|| {
+        ProviderError::with_code("InvalidResponse", format!("GetParameter returned no parameter for {name}"))
+    })
+}
+
+/// All of the parameter's tags.
+async fn live_tags(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = ssm
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    Ok(out.tag_list.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect())
+}
+
+fn parameter_data(name: &str, p: &aws_sdk_ssm::types::Parameter) -> ResourceData {
+    let kind = p.r#type.as_ref().map(|t| t.as_str()).unwrap_or_default();
+    data(name, p.arn.as_deref().unwrap_or_default(), kind, p.value.as_deref().unwrap_or_default())
+}
+
+#[async_trait]
+impl AwsType for Parameter {
+    type Props = Props;
+
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
+    async fn create(&self, cx: &Cx<'_>, p: &Props) -> Result<ResourceData, ProviderError> {
+        let name = parameter_name(cx, p);
+        let ssm: aws_sdk_ssm::Client = cx.client();
+        put(&ssm, &name, p)
+            .set_tags(Some(ssm_tags(cx.tags(&tags::from_map(&p.tags)))?))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let got = cx.created(&name, get(&ssm, &name)).await?;
+        Ok(parameter_data(&name, &got))
+    }
+
+    async fn read(&self, cx: &Cx<'_>, physical_id: &str, desired: &Json) -> Result<Option<Live>, ProviderError> {
+        let ssm: aws_sdk_ssm::Client = cx.client();
+        let p = get(&ssm, physical_id).await?;
+        let tags = live_tags(&ssm, physical_id).await?;
+        let wants = |k: &str| desired.get(k).is_some_and(|v| !v.is_null());
+        let mut props = BTreeMap::new();
+        if wants("Name") {
+            props.insert("Name".to_string(), json!(p.name));
+        }
+        props.insert("Type".to_string(), json!(p.r#type.as_ref().map(|t| t.as_str())));
+        props.insert("Value".to_string(), json!(p.value));
+        if let Some(d) = p.data_type.as_ref().filter(|d| *d != DEFAULT_DATA_TYPE || wants("DataType")) {
+            props.insert("DataType".to_string(), json!(d));
+        }
+        Ok(Some(Live { data: parameter_data(physical_id, &p), properties: props, tags: Some(tags) }))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        physical_id: &str,
+        _old: &Props,
+        new: &Props,
+    ) -> Result<ResourceData, ProviderError> {
+        let ssm: aws_sdk_ssm::Client = cx.client();
+        put(&ssm, physical_id, new).overwrite(true).send().await.map_err(sdk_error)?;
+        let diff = cx.tag_update(&live_tags(&ssm, physical_id).await?, &tags::from_map(&new.tags));
+        diff.apply(
+            |keys| async {
+                ssm.remove_tags_from_resource()
+                    .resource_type(ResourceTypeForTagging::Parameter)
+                    .resource_id(physical_id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async {
+                ssm.add_tags_to_resource()
+                    .resource_type(ResourceTypeForTagging::Parameter)
+                    .resource_id(physical_id)
+                    .set_tags(Some(ssm_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(parameter_data(physical_id, &get(&ssm, physical_id).await?))
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, physical_id: &str, _p: &Props) -> Result<(), ProviderError> {
+        let ssm: aws_sdk_ssm::Client = cx.client();
+        ssm.delete_parameter().name(physical_id).send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn find(&self, cx: &Cx<'_>, p: &Props) -> Result<Option<ResourceData>, ProviderError> {
+        let name = parameter_name(cx, p);
+        let ssm: aws_sdk_ssm::Client = cx.client();
+        let got = get(&ssm, &name).await?;
+        Ok(ids::is_owned(cx.ctx, &live_tags(&ssm, &name).await?).then(|| parameter_data(&name, &got)))
+    }
+
+    fn fixture(&self) -> Fixture {
+        Fixture {
+            support: json!({}),
+            create: json!({
+                "Type": "String",
+                "Value": "db.internal",
+                "Description": "cairn conformance",
+                "AllowedPattern": "^[a-z.]+$",
+                "Tags": {"Team": "conformance", "Stage": "create"}
+            }),
+            update: Some(json!({
+                "Type": "StringList",
+                "Value": "5432,5433",
+                "Description": "cairn conformance, updated",
+                "Tier": "Standard",
+                "Tags": {"Team": "conformance", "Owner": "cairn"}
+            })),
+            replace: Some(json!({
+                "Name": "/cairn/conformance/{uid}/database/port",
+                "Type": "StringList",
+                "Value": "5432,5433",
+                "Description": "cairn conformance, updated",
+                "Tier": "Standard",
+                "Tags": {"Team": "conformance", "Owner": "cairn"}
+            })),
+            nested_replace: None,
+            // `PutParameter` makes it whole (value and tags): nothing after.
+            partial_after: None,
+            unverified: &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(v: Json) -> ProviderError {
+        match parse(v) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e,
+        }
+    }
+
+    fn parse(v: Json) -> Result<Props, ProviderError> {
+        Parameter::new(Aws::unconfigured()).parse(&v)
+    }
+
+    #[test]
+    fn parses_a_parameter_with_map_tags() {
+        let p = parse(json!({"Type": "String", "Value": "5432", "Tags": {"Env": "dev"}})).unwrap();
+        assert_eq!((p.r#type.as_str(), p.value.as_str()), ("String", "5432"));
+        assert_eq!(p.tags["Env"], "dev");
+        let e = refused(json!({"Type": "String", "Value": "x", "KeyId": "alias/aws/ssm"}));
+        assert!(e.message.starts_with("KeyId: "), "{}", e.message);
+    }
+
+    #[test]
+    fn secure_string_is_refused_as_cloudformation_refuses_it() {
+        use cairn_core::provider::ResourceType;
+        let t = Parameter::new(Aws::unconfigured());
+        let props = Value::from_json(&json!({"Type": "SecureString", "Value": "hunter2"}));
+        let failures = t.check(&props);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].path, "Type");
+        assert!(failures[0].message.contains("`String`, `StringList`"), "{}", failures[0].message);
+        assert!(!failures[0].message.contains("hunter2"));
+    }
+
+    #[test]
+    fn attributes_and_generated_names() {
+        assert_eq!(SPEC.schema.attributes, ["Arn", "Type", "Value"]);
+        let ctx = crate::test_ctx(TYPE_NAME, "Db.Host");
+        let aws = Aws::unconfigured();
+        let cx = Cx { ctx: &ctx, aws: &aws, spec: &SPEC };
+        let p = parse(json!({"Type": "String", "Value": "x"})).unwrap();
+        assert_eq!(parameter_name(&cx, &p), "dev-Db-Host-abcdefghijkl");
+    }
+}
