@@ -657,7 +657,7 @@ fn check_function(emu: &Emu, c: &Clients, n: &Names, env: &Env, net: &Net, g: &G
     let vpc = cfg.vpc_config().expect("a VPC configuration");
     let subnets: BTreeSet<String> = vpc.subnet_ids().iter().cloned().collect();
     assert_eq!(subnets, net.private, "the function is in the private subnets");
-    assert_eq!(vpc.security_group_ids(), [g.function.clone()]);
+    assert_eq!(vpc.security_group_ids(), std::slice::from_ref(&g.function));
     assert_eq!(vpc.vpc_id(), Some(net.vpc.as_str()));
     let vars: BTreeMap<String, String> = cfg
         .environment()
