@@ -57,6 +57,8 @@ use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
 pub mod api_calls;
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "apigatewayv2")]
 pub mod apigatewayv2;
 #[cfg(feature = "cloudwatch")]
@@ -67,6 +69,8 @@ pub mod cognito;
 pub mod dynamodb;
 #[cfg(feature = "ecr")]
 pub mod ecr;
+#[cfg(feature = "ec2")]
+pub mod ec2;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
@@ -249,6 +253,15 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(apigatewayv2::route::Route::new(aws.clone())));
         reg.register(Arc::new(apigatewayv2::stage::Stage::new(aws.clone())));
     }
+    #[cfg(feature = "apigateway")]
+    {
+        reg.register(Arc::new(apigateway::rest_api::RestApi::new(aws.clone())));
+        reg.register(Arc::new(apigateway::resource::Resource::new(aws.clone())));
+        reg.register(Arc::new(apigateway::method::Method::new(aws.clone())));
+        reg.register(Arc::new(apigateway::deployment::Deployment::new(aws.clone())));
+        reg.register(Arc::new(apigateway::stage::Stage::new(aws.clone())));
+        reg.register(Arc::new(apigateway::account::Account::new(aws.clone())));
+    }
     #[cfg(feature = "lambda")]
     reg.register(Arc::new(lambda::permission::Permission::new(aws.clone())));
     #[cfg(feature = "cognito")]
@@ -265,6 +278,18 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     {
         reg.register(Arc::new(rds::db_parameter_group::DbParameterGroupType::new(aws.clone())));
         reg.register(Arc::new(rds::db_instance::DbInstanceType::new(aws.clone())));
+    }
+    #[cfg(feature = "ec2")]
+    {
+        reg.register(Arc::new(ec2::vpc::Vpc::new(aws.clone())));
+        reg.register(Arc::new(ec2::subnet::Subnet::new(aws.clone())));
+        reg.register(Arc::new(ec2::internet_gateway::InternetGateway::new(aws.clone())));
+        reg.register(Arc::new(ec2::vpc_gateway_attachment::VpcGatewayAttachment::new(aws.clone())));
+        reg.register(Arc::new(ec2::route_table::RouteTable::new(aws.clone())));
+        reg.register(Arc::new(ec2::subnet_route_table_association::SubnetRouteTableAssociation::new(aws.clone())));
+        reg.register(Arc::new(ec2::eip::Eip::new(aws.clone())));
+        reg.register(Arc::new(ec2::nat_gateway::NatGateway::new(aws.clone())));
+        reg.register(Arc::new(ec2::route::Route::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
@@ -317,6 +342,15 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (apigatewayv2::route::TYPE_NAME, apigatewayv2::route::Route.fixture()),
         (apigatewayv2::stage::TYPE_NAME, apigatewayv2::stage::Stage.fixture()),
     ]);
+    #[cfg(feature = "apigateway")]
+    out.extend([
+        (apigateway::rest_api::TYPE_NAME, apigateway::rest_api::RestApi.fixture()),
+        (apigateway::resource::TYPE_NAME, apigateway::resource::Resource.fixture()),
+        (apigateway::method::TYPE_NAME, apigateway::method::Method.fixture()),
+        (apigateway::deployment::TYPE_NAME, apigateway::deployment::Deployment.fixture()),
+        (apigateway::stage::TYPE_NAME, apigateway::stage::Stage.fixture()),
+        (apigateway::account::TYPE_NAME, apigateway::account::Account.fixture()),
+    ]);
     #[cfg(feature = "lambda")]
     out.push((lambda::permission::TYPE_NAME, lambda::permission::Permission.fixture()));
     #[cfg(feature = "cognito")]
@@ -331,6 +365,21 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.extend([
         (rds::db_parameter_group::TYPE_NAME, rds::db_parameter_group::DbParameterGroupType.fixture()),
         (rds::db_instance::TYPE_NAME, rds::db_instance::DbInstanceType.fixture()),
+    ]);
+    #[cfg(feature = "ec2")]
+    out.extend([
+        (ec2::vpc::TYPE_NAME, ec2::vpc::Vpc.fixture()),
+        (ec2::subnet::TYPE_NAME, ec2::subnet::Subnet.fixture()),
+        (ec2::internet_gateway::TYPE_NAME, ec2::internet_gateway::InternetGateway.fixture()),
+        (ec2::vpc_gateway_attachment::TYPE_NAME, ec2::vpc_gateway_attachment::VpcGatewayAttachment.fixture()),
+        (ec2::route_table::TYPE_NAME, ec2::route_table::RouteTable.fixture()),
+        (
+            ec2::subnet_route_table_association::TYPE_NAME,
+            ec2::subnet_route_table_association::SubnetRouteTableAssociation.fixture(),
+        ),
+        (ec2::eip::TYPE_NAME, ec2::eip::Eip.fixture()),
+        (ec2::nat_gateway::TYPE_NAME, ec2::nat_gateway::NatGateway.fixture()),
+        (ec2::route::TYPE_NAME, ec2::route::Route.fixture()),
     ]);
     out
 }

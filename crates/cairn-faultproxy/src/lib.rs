@@ -3,7 +3,8 @@
 //! request and its answer byte for byte, except when it injects a fault:
 //!
 //! - **throttling**, in the protocol's own error format (S3 `503 SlowDown`, query
-//!   `400 Throttling`, JSON `400 ThrottlingException` with `x-amzn-ErrorType`);
+//!   `400 Throttling`, EC2 `503 RequestLimitExceeded`, JSON `400 ThrottlingException` with
+//!   `x-amzn-ErrorType`);
 //! - **5xx** answers (`500 InternalError` / `InternalFailure`);
 //! - **connection resets** (the request was read and not forwarded: it took no effect);
 //! - **refusals** of a named operation, N times, with a given status, code and message,

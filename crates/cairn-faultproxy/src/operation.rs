@@ -3,14 +3,15 @@
 //!
 //! - JSON protocols (KMS, DynamoDB, ...): the `X-Amz-Target` header, `Service.Operation`.
 //! - The query protocol (IAM, STS): the `Action=` parameter of the form body (or of the
-//!   query string).
+//!   query string). EC2 (signed as `ec2`) names its operation the same way but spells its
+//!   errors its own way ([`Protocol::Ec2Query`]).
 //! - S3's REST-XML: the method, the path (`/`, `/bucket`, `/bucket/key`, path-style
 //!   addressing) and the query's sub-resource (`PUT /bucket?encryption` is
 //!   `PutBucketEncryption`). The SDK's `x-id` query parameter, when present, names the
 //!   operation outright.
 //! - Another REST service (named by the request's SigV4 credential scope): the operation
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
-//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v2 are in the table).
+//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v1 and v2 are in the table).
 
 use crate::http::Request;
 
@@ -21,6 +22,8 @@ pub enum Protocol {
     RestXml,
     /// IAM, STS: `<ErrorResponse><Error><Type>..</Type><Code>..</Code>..</Error>..`.
     Query,
+    /// EC2's query protocol: `<Response><Errors><Error><Code>..</Code><Message>..</Message></Error></Errors><RequestID>..</RequestID></Response>`.
+    Ec2Query,
     /// `awsJson1_0`/`awsJson1_1`: `{"__type": "Code", "message": ..}` and `x-amzn-ErrorType`.
     Json,
     /// REST-JSON services: like JSON, by status code.
@@ -43,7 +46,9 @@ pub fn classify(req: &Request) -> (Protocol, String) {
         }
     });
     if let Some(action) = action {
-        return (Protocol::Query, action);
+        let protocol =
+            if signing_service(req).as_deref() == Some("ec2") { Protocol::Ec2Query } else { Protocol::Query };
+        return (protocol, action);
     }
     match signing_service(req).as_deref() {
         None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
@@ -55,7 +60,7 @@ pub fn classify(req: &Request) -> (Protocol, String) {
 }
 
 /// REST-JSON operations by signing service, method and path pattern (`{}`: one segment).
-pub const REST_OPERATIONS: [(&str, &str, &str, &str); 53] = [
+pub const REST_OPERATIONS: [(&str, &str, &str, &str); 85] = [
     ("lambda", "POST", "/2015-03-31/functions", "CreateFunction"),
     ("lambda", "GET", "/2015-03-31/functions/{}", "GetFunction"),
     ("lambda", "DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
@@ -109,6 +114,44 @@ pub const REST_OPERATIONS: [(&str, &str, &str, &str); 53] = [
     ("apigateway", "GET", "/v2/tags/{}", "GetTags"),
     ("apigateway", "POST", "/v2/tags/{}", "TagResource"),
     ("apigateway", "DELETE", "/v2/tags/{}", "UntagResource"),
+    // API Gateway REST APIs (v1), signed as `apigateway` too.
+    ("apigateway", "POST", "/restapis", "CreateRestApi"),
+    ("apigateway", "GET", "/restapis", "GetRestApis"),
+    ("apigateway", "GET", "/restapis/{}", "GetRestApi"),
+    ("apigateway", "PATCH", "/restapis/{}", "UpdateRestApi"),
+    ("apigateway", "DELETE", "/restapis/{}", "DeleteRestApi"),
+    ("apigateway", "GET", "/restapis/{}/resources", "GetResources"),
+    ("apigateway", "POST", "/restapis/{}/resources/{}", "CreateResource"),
+    ("apigateway", "GET", "/restapis/{}/resources/{}", "GetResource"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}", "DeleteResource"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}", "PutMethod"),
+    ("apigateway", "GET", "/restapis/{}/resources/{}/methods/{}", "GetMethod"),
+    ("apigateway", "PATCH", "/restapis/{}/resources/{}/methods/{}", "UpdateMethod"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}/methods/{}", "DeleteMethod"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}/responses/{}", "PutMethodResponse"),
+    ("apigateway", "PATCH", "/restapis/{}/resources/{}/methods/{}/responses/{}", "UpdateMethodResponse"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}/methods/{}/responses/{}", "DeleteMethodResponse"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}/integration", "PutIntegration"),
+    ("apigateway", "DELETE", "/restapis/{}/resources/{}/methods/{}/integration", "DeleteIntegration"),
+    ("apigateway", "PUT", "/restapis/{}/resources/{}/methods/{}/integration/responses/{}", "PutIntegrationResponse"),
+    (
+        "apigateway",
+        "DELETE",
+        "/restapis/{}/resources/{}/methods/{}/integration/responses/{}",
+        "DeleteIntegrationResponse",
+    ),
+    ("apigateway", "POST", "/restapis/{}/deployments", "CreateDeployment"),
+    ("apigateway", "GET", "/restapis/{}/deployments/{}", "GetDeployment"),
+    ("apigateway", "PATCH", "/restapis/{}/deployments/{}", "UpdateDeployment"),
+    ("apigateway", "DELETE", "/restapis/{}/deployments/{}", "DeleteDeployment"),
+    ("apigateway", "POST", "/restapis/{}/stages", "CreateStage"),
+    ("apigateway", "GET", "/restapis/{}/stages/{}", "GetStage"),
+    ("apigateway", "PATCH", "/restapis/{}/stages/{}", "UpdateStage"),
+    ("apigateway", "DELETE", "/restapis/{}/stages/{}", "DeleteStage"),
+    ("apigateway", "GET", "/account", "GetAccount"),
+    ("apigateway", "PATCH", "/account", "UpdateAccount"),
+    ("apigateway", "PUT", "/tags/{}", "TagResource"),
+    ("apigateway", "DELETE", "/tags/{}", "UntagResource"),
 ];
 
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
@@ -315,6 +358,14 @@ pub fn error_answer(
                 body.into_bytes(),
             )
         }
+        Protocol::Ec2Query => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>",
+                xml(code),
+                xml(message)
+            );
+            (status, vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())], body.into_bytes())
+        }
         Protocol::Json | Protocol::RestJson => {
             let body = serde_json::json!({"__type": code, "message": message}).to_string();
             let content_type =
@@ -333,11 +384,13 @@ pub fn error_answer(
 }
 
 /// Throttling, as each protocol's service says it: S3 `503 SlowDown`, query `400
-/// Throttling`, JSON `400 ThrottlingException`, REST-JSON `429 TooManyRequestsException`.
+/// Throttling`, EC2 `503 RequestLimitExceeded`, JSON `400 ThrottlingException`, REST-JSON
+/// `429 TooManyRequestsException`.
 pub fn throttle(protocol: Protocol) -> (u16, &'static str, &'static str) {
     match protocol {
         Protocol::RestXml => (503, "SlowDown", "Please reduce your request rate."),
         Protocol::Query => (400, "Throttling", "Rate exceeded"),
+        Protocol::Ec2Query => (503, "RequestLimitExceeded", "Request limit exceeded."),
         Protocol::Json => (400, "ThrottlingException", "Rate exceeded"),
         Protocol::RestJson => (429, "TooManyRequestsException", "Rate exceeded"),
     }
@@ -347,6 +400,7 @@ pub fn throttle(protocol: Protocol) -> (u16, &'static str, &'static str) {
 pub fn internal_error(protocol: Protocol) -> (&'static str, &'static str) {
     match protocol {
         Protocol::RestXml => ("InternalError", "We encountered an internal error. Please try again."),
+        Protocol::Ec2Query => ("InternalError", "An internal error has occurred."),
         Protocol::Query | Protocol::Json | Protocol::RestJson => {
             ("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
         }
@@ -427,6 +481,14 @@ mod tests {
             (Protocol::Query, "GetCallerIdentity".to_string())
         );
         assert_eq!(classify(&req("GET", "/?Action=ListRoles&Version=1", &[], "")).1, "ListRoles");
+        let ec2 = (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        assert_eq!(
+            classify(&req("POST", "/", &[form, ec2], "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16")),
+            (Protocol::Ec2Query, "CreateVpc".to_string())
+        );
         assert_eq!(
             classify(&req("POST", "/", &[("X-Amz-Target", "TrentService.GenerateDataKey")], "{}")),
             (Protocol::Json, "GenerateDataKey".to_string())
@@ -486,6 +548,19 @@ mod tests {
         assert_eq!(rest_operation("apigateway", "GET", "/v2/apis/a1b2c3/stages/%24default"), Some("GetStage"));
         let arn = "/v2/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fa1b2c3";
         assert_eq!(rest_operation("apigateway", "DELETE", arn), Some("UntagResource"));
+        // API Gateway v1 (also `apigateway`): methods, their responses and integrations by path.
+        assert_eq!(rest_operation("apigateway", "POST", "/restapis/a1b2c3/resources/r00t"), Some("CreateResource"));
+        let method = "/restapis/a1b2c3/resources/r1/methods/OPTIONS";
+        assert_eq!(rest_operation("apigateway", "PUT", method), Some("PutMethod"));
+        assert_eq!(rest_operation("apigateway", "PUT", &format!("{method}/responses/200")), Some("PutMethodResponse"));
+        assert_eq!(
+            rest_operation("apigateway", "PUT", &format!("{method}/integration/responses/200")),
+            Some("PutIntegrationResponse")
+        );
+        assert_eq!(rest_operation("apigateway", "PATCH", "/restapis/a1b2c3/stages/v1"), Some("UpdateStage"));
+        assert_eq!(rest_operation("apigateway", "PATCH", "/account"), Some("UpdateAccount"));
+        let arn = "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Frestapis%2Fa1b2c3";
+        assert_eq!(rest_operation("apigateway", "PUT", arn), Some("TagResource"));
     }
 
     #[test]
@@ -503,6 +578,18 @@ mod tests {
         );
         let (_, _, body) = error_answer(Protocol::Query, 500, "InternalFailure", "x", "R2");
         assert!(String::from_utf8(body).unwrap().contains("<Type>Receiver</Type>"));
+        // EC2: `Response/Errors/Error`, `RequestID` spelled so (what aws-sdk-ec2's
+        // `ec2_query_errors` reads; `tests/proxy.rs` checks it through the SDK).
+        let (status, headers, body) =
+            error_answer(Protocol::Ec2Query, 403, "UnauthorizedOperation", "You are not <authorized>", "R4");
+        assert_eq!(status, 403);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not &lt;authorized&gt;</Message></Error></Errors><RequestID>R4</RequestID></Response>"
+        );
+        assert!(headers.contains(&("Content-Type".into(), "text/xml;charset=UTF-8".into())));
+        assert_eq!(throttle(Protocol::Ec2Query), (503, "RequestLimitExceeded", "Request limit exceeded."));
+        assert_eq!(internal_error(Protocol::Ec2Query).0, "InternalError");
         let (status, headers, body) = error_answer(Protocol::Json, 400, "ThrottlingException", "Rate exceeded", "R3");
         assert_eq!(status, 400);
         assert_eq!(

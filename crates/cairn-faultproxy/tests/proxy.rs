@@ -117,6 +117,7 @@ struct Clients {
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
     kms: aws_sdk_kms::Client,
+    ec2: aws_sdk_ec2::Client,
 }
 
 async fn clients(url: &str, attempts: u32) -> Clients {
@@ -134,6 +135,7 @@ async fn clients(url: &str, attempts: u32) -> Clients {
         s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build()),
         iam: aws_sdk_iam::Client::new(&config),
         kms: aws_sdk_kms::Client::new(&config),
+        ec2: aws_sdk_ec2::Client::new(&config),
     }
 }
 
@@ -168,6 +170,38 @@ fn each_protocol_throttles_in_its_own_format() {
         retrying.kms.list_keys().send().await.expect("ListKeys after a throttle");
     });
     assert_eq!(proxy.counts().throttled, 6);
+}
+
+#[test]
+fn ec2_errors_are_spelled_as_ec2_spells_them() {
+    let Some(url) = emulator() else { return };
+    let mut config = Config::new(&url);
+    config.rules.push(Rule::new(
+        "DescribeVpcs",
+        1,
+        Fault::Refuse { status: 403, code: "UnauthorizedOperation".into(), message: "You are not authorized".into() },
+    ));
+    config.rules.push(Rule::new("DescribeVpcs", 1, Fault::Throttle));
+    let proxy = Proxy::start(config).unwrap();
+    rt().block_on(async {
+        let once = clients(&proxy.url(), 1).await;
+        // aws-sdk-ec2 reads the code and message of EC2's `<Response><Errors><Error>`.
+        let e = once.ec2.describe_vpcs().send().await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.message(), e.raw_response().map(|r| r.status().as_u16())),
+            (Some("UnauthorizedOperation"), Some("You are not authorized"), Some(403))
+        );
+        let e = once.ec2.describe_vpcs().send().await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.raw_response().map(|r| r.status().as_u16())),
+            (Some("RequestLimitExceeded"), Some(503))
+        );
+        // The SDK retries EC2's throttling error.
+        proxy.add_rule(Rule::new("DescribeVpcs", 1, Fault::Throttle));
+        clients(&proxy.url(), 3).await.ec2.describe_vpcs().send().await.expect("DescribeVpcs after a throttle");
+    });
+    let counts = proxy.counts();
+    assert_eq!((counts.refused, counts.throttled), (1, 2), "{counts}");
 }
 
 #[test]
