@@ -34,6 +34,12 @@ if [[ -z "${AWS_ENDPOINT_URL:-}" ]] && grep -rqs "AWS::" "$dir"/*.yaml "$dir"/co
     source <(bash scripts/moto.sh start)
     [[ -z "$already_running" ]] && started_emulator=1
     export CAIRN_BACKEND="file://$PWD/$dir/.cairn"
+    # What an example needs from the environment, with values for the emulator only (a
+    # passphrase, a database password), where the caller has not set them.
+    if [[ -f "$dir/demo.env" ]]; then
+        # shellcheck disable=SC1091
+        source "$dir/demo.env"
+    fi
     # A new emulator is empty: forget whatever an earlier demo recorded against another one.
     if [[ -n "$started_emulator" && -d "$dir/.cairn/stacks/$stack" ]]; then
         echo "==> cairn -C $dir refresh --stack $stack --yes   (a fresh emulator: drop stale state)" >&2
@@ -58,7 +64,9 @@ echo >&2
 if [[ -n "${AWS_ENDPOINT_URL:-}" && -n "${CAIRN_MOTO_DIR:-}" ]]; then
     echo "Deployed to the local AWS emulator at $AWS_ENDPOINT_URL (still running)." >&2
     echo "To remove the stack:" >&2
-    echo "  source <(scripts/moto.sh status) && ${CAIRN_BACKEND:+CAIRN_BACKEND=$CAIRN_BACKEND }$cairn -C $dir destroy --stack $stack --yes" >&2
+    demo_env=""
+    [[ -f "$dir/demo.env" ]] && demo_env="source $dir/demo.env && "
+    echo "  source <(scripts/moto.sh status) && $demo_env${CAIRN_BACKEND:+CAIRN_BACKEND=$CAIRN_BACKEND }$cairn -C $dir destroy --stack $stack --yes" >&2
     echo "To stop the emulator (it keeps everything in memory: what it holds is lost):" >&2
     echo "  scripts/moto.sh stop" >&2
 else
