@@ -658,7 +658,9 @@ fn check_function(emu: &Emu, c: &Clients, n: &Names, env: &Env, net: &Net, g: &G
     let subnets: BTreeSet<String> = vpc.subnet_ids().iter().cloned().collect();
     assert_eq!(subnets, net.private, "the function is in the private subnets");
     assert_eq!(vpc.security_group_ids(), std::slice::from_ref(&g.function));
-    assert_eq!(vpc.vpc_id(), Some(net.vpc.as_str()));
+    // The VPC is the private subnets' (checked with the network). moto 5.2.5 reports every
+    // function's `VpcConfig.VpcId` as `vpc-123abc` (`LambdaFunction.vpc_config` in
+    // `moto/awslambda/models.py`), so it is not compared here.
     let vars: BTreeMap<String, String> = cfg
         .environment()
         .and_then(|e| e.variables())

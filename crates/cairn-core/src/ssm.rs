@@ -168,9 +168,11 @@ pub fn resolve_references(v: &mut Value, values: &SsmValues) -> Result<(), Unres
                         secret |= r.secure;
                         out.push_str(val);
                     }
-                    DynRef::Other(text) => return Err(Unresolved(format!(
+                    DynRef::Other(text) => {
+                        return Err(Unresolved(format!(
                         "`{text}`: cairn resolves `ssm` and `ssm-secure` dynamic references; this one is not supported"
-                    ))),
+                    )))
+                    }
                 }
                 last = range.end;
             }
