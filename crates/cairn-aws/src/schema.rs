@@ -161,6 +161,7 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
         name_property: name_property.map(str::to_string),
         deletion_protection: None,
         assets: Vec::new(),
+        refused_attributes: Vec::new(),
         taggable,
         tag_on_create: tagging["tagOnCreate"].as_bool().unwrap_or(taggable),
         tag_updatable: tagging["tagUpdatable"].as_bool().unwrap_or(taggable),

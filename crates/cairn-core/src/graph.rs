@@ -118,6 +118,8 @@ pub struct DesiredGraph {
     attributes: HashMap<String, Vec<String>>,
     /// The properties that may be a local asset, by type, from the registry.
     asset_properties: HashMap<String, Vec<String>>,
+    /// The attributes refused for some property values, by type, from the registry.
+    refused_attributes: HashMap<String, Vec<crate::provider::RefusedAttribute>>,
 }
 
 const PSEUDO: &[&str] = &[
@@ -153,8 +155,20 @@ impl DesiredGraph {
             .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().assets.clone())))
             .filter(|(_, a)| !a.is_empty())
             .collect();
-        let mut graph =
-            DesiredGraph { inputs, scopes, resources: IndexMap::new(), components, attributes, asset_properties };
+        let refused_attributes = registry
+            .type_names()
+            .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().refused_attributes.clone())))
+            .filter(|(_, a)| !a.is_empty())
+            .collect();
+        let mut graph = DesiredGraph {
+            inputs,
+            scopes,
+            resources: IndexMap::new(),
+            components,
+            attributes,
+            asset_properties,
+            refused_attributes,
+        };
         if diags.is_empty() {
             // Dependencies need every scope in place.
             let mut leaves = leaves;
@@ -519,6 +533,9 @@ impl DesiredGraph {
                             return Err(vec![d]);
                         }
                     }
+                    if let Some(why) = self.refused_attribute(scope, t, def, attribute) {
+                        return Err(vec![Diagnostic::at(span, format!("Fn::GetAtt {resource}.{attribute}: {why}"))]);
+                    }
                 }
                 out.insert(format!("{}{resource}", s.prefix));
                 Ok(())
@@ -553,6 +570,29 @@ impl DesiredGraph {
 
     fn registry_attrs(&self, type_name: &str) -> Option<&Vec<String>> {
         self.attributes.get(type_name)
+    }
+
+    /// Why `Fn::GetAtt` of `attribute` is refused for resource `def` of `type_name`: its
+    /// type refuses it while a top-level property is a given value, and the template gives
+    /// that value (evaluated with the stack's parameters; a value known only later is not
+    /// refused here).
+    fn refused_attribute(
+        &self,
+        scope: ScopeId,
+        type_name: &str,
+        def: &crate::template::model::ResourceDef,
+        attribute: &str,
+    ) -> Option<&str> {
+        let refused = self.refused_attributes.get(type_name)?;
+        let props = match &def.properties.as_ref()?.value {
+            NodeValue::Map(m) => m,
+            _ => return None,
+        };
+        refused.iter().filter(|r| r.attribute == attribute).find_map(|r| {
+            let (_, node) = props.entries.iter().find(|(k, _)| k.name == r.property)?;
+            let v = eval::evaluate(node, &self.env(scope, &NothingKnown)).ok()?;
+            (v.as_str() == Some(r.value.as_str())).then_some(r.why.as_str())
+        })
     }
 
     fn leaf_deps(&self, leaf: &DesiredResource) -> Result<Vec<String>, Vec<Diagnostic>> {

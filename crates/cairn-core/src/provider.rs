@@ -79,6 +79,20 @@ pub struct TypeSchema {
     /// function's `Code`): a string there is packaged into an asset ([`crate::asset`]),
     /// cairn's, not the registry schema's.
     pub assets: Vec<String>,
+    /// Attributes refused by `Fn::GetAtt` when a top-level property has a given value
+    /// (cairn's, not the registry schema's): a `SecureString` parameter's `Value`.
+    pub refused_attributes: Vec<RefusedAttribute>,
+}
+
+/// An attribute that `Fn::GetAtt` refuses, before anything is created, for a resource
+/// whose top-level `property` is `value` in the template ([`TypeSchema::refused_attributes`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefusedAttribute {
+    pub attribute: String,
+    pub property: String,
+    pub value: String,
+    /// Why, and what to do instead (the error's text).
+    pub why: String,
 }
 
 /// Everything a provider call needs to know about where and for whom it acts.

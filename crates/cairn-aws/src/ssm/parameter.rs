@@ -3,30 +3,47 @@
 //! | property | notes |
 //! | --- | --- |
 //! | `Name` | string, create-only; generated when absent (`{stack}-{logical id}-{seed}`, 128 characters) |
-//! | `Type` | `String` or `StringList`, required |
+//! | `Type` | `String`, `StringList`, or `SecureString` (cairn's extension, below), required |
 //! | `Value` | string, required; a `StringList` is comma-separated |
 //! | `Description`, `Tier`, `AllowedPattern`, `Policies` | write-only in the schema: sent, never compared with the live parameter |
 //! | `DataType` | `text` (the default) or `aws:ec2:image` |
+//! | `KeyId` | cairn's own, `SecureString` only: the KMS key that encrypts the value (an id, ARN or alias; AWS's default `alias/aws/ssm`); write-only: sent, never compared |
 //! | `Tags` | a map of key to value (not a list), merged with the stack's tags and cairn's ownership tags |
 //!
-//! `Type: SecureString` is refused by `check`, as CloudFormation refuses it: the registry
-//! schema's `Type` enum is `String`, `StringList` ("Parameters of type SecureString are not
-//! supported by CloudFormation"). cairn does not extend it: a SecureString parameter's value
-//! would be kept in the stack's template, state and `read` results like any other property.
-//! Make a secret parameter outside the stack (`aws ssm put-parameter --type SecureString`),
-//! or keep the secret in the stack's encrypted secrets and pass it where it is needed (an
-//! RDS `MasterUserPassword` from a `NoEcho` parameter).
+//! ## `Type: SecureString`, a cairn extension
+//!
+//! CloudFormation refuses it: the registry schema's `Type` enum is `String`, `StringList`
+//! ("Parameters of type SecureString are not supported by CloudFormation"), and a template
+//! can only read one (`{{resolve:ssm-secure:NAME}}` in the properties that take it). cairn
+//! takes it for this type (its `Type` enum is widened when the schema is loaded), because
+//! a platform that keeps its database password in Parameter Store
+//! (`/epistemix/{env}/database/password`) should make that parameter with the stack that
+//! makes the database.
+//!
+//! **Give the value from a `NoEcho` parameter** (in the stack file, set with
+//! `cairn config set --secret`, or `{env: NAME}`): cairn then keeps it encrypted in the
+//! state, and never shows it in a preview, an error or a log. A literal value in the
+//! template is in the template, and in the state in plain text, like any other property.
+//! `PutParameter` sends it with `Type: SecureString` (and `KeyId` when given); AWS encrypts
+//! it with KMS. `read` is `GetParameter` with `WithDecryption`, so a drift check compares
+//! the live value with the desired one (cairn does not compare a value that holds a
+//! secret: a refresh records no drift of it, and never writes it in the state in plain text).
+//!
+//! `Fn::GetAtt Param.Value` of a `SecureString` parameter is refused before anything is
+//! created (attributes are kept in the state in plain text): give the consumer the same
+//! `NoEcho` parameter, or the parameter's name (`Ref`) to read at run time.
 //!
 //! - `Ref`: the parameter name.
-//! - `Fn::GetAtt`: `Type`, `Value` (the CloudFormation documentation's), and `Arn`.
+//! - `Fn::GetAtt`: `Type`, `Value` (the CloudFormation documentation's; not of a
+//!   `SecureString`), and `Arn`.
 //!
 //! `create` is one `PutParameter` (without `Overwrite`, so an existing parameter of the
 //! same name is refused with `ParameterAlreadyExists`, not taken over), with the tags.
 //! `update` is `PutParameter` with `Overwrite` and every setting (AWS takes no tags with
 //! `Overwrite`), then the tags compared with the live ones
 //! ([`Cx::tag_update`](crate::kit::Cx::tag_update)): `RemoveTagsFromResource`,
-//! `AddTagsToResource`, each only when needed. `read` is `GetParameter` and
-//! `ListTagsForResource`. `find` looks up the name (given or generated) and adopts the
+//! `AddTagsToResource`, each only when needed. `read` is `GetParameter` (`WithDecryption`)
+//! and `ListTagsForResource`. `find` looks up the name (given or generated) and adopts the
 //! parameter when it carries this resource's ownership tags (they are put in the call that
 //! creates it). The value is never written in an error or a log line by cairn (`Props` has
 //! no `Debug`); AWS's own error messages for a rejected value name the pattern, not the value.
@@ -37,12 +54,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ssm::types::{ParameterTier, ParameterType, ResourceTypeForTagging};
-use cairn_core::provider::{ProviderError, ResourceData};
+use cairn_core::provider::{ProviderError, RefusedAttribute, ResourceData};
 use cairn_core::Value;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::kit::{ids, tags, AwsType, Cx, Fixture, Live, Spec, Typed};
+use crate::kit::{ids, tags, AwsType, Cx, Fixture, Live, PropsError, Spec, Typed};
 use crate::util::sdk_error;
 use crate::Aws;
 
@@ -50,15 +67,33 @@ pub const TYPE_NAME: &str = "AWS::SSM::Parameter";
 
 static SPEC: Spec = Spec {
     schema: LazyLock::new(|| {
-        crate::schema::with_attributes(
+        let mut schema = crate::schema::with_attributes(
             crate::schema::load(crate::schema::SSM_PARAMETER, Some("Name"), &["Type", "Value"]),
             &["Type", "Value"],
-        )
+        );
+        // cairn's extension: `SecureString`, with its `KeyId` (module doc).
+        schema.enums.entry("Type".to_string()).or_default().push(json!(SECURE_STRING));
+        schema.properties.insert("KeyId".to_string(), "string");
+        schema.scalar_types.insert("KeyId".to_string(), "string");
+        schema.write_only.push("KeyId".to_string());
+        schema.refused_attributes.push(RefusedAttribute {
+            attribute: "Value".to_string(),
+            property: "Type".to_string(),
+            value: SECURE_STRING.to_string(),
+            why: "a SecureString parameter's value is not an attribute (attributes are kept in the state in \
+                  plain text); give the consumer the NoEcho parameter the value comes from, or the parameter's \
+                  name (Ref) to read it at run time"
+                .to_string(),
+        });
+        schema
     }),
     not_found: &["ParameterNotFound"],
     timeout: Duration::from_secs(60),
     reference: "the parameter name",
 };
+
+/// cairn's extension of `Type` (module doc).
+const SECURE_STRING: &str = "SecureString";
 
 /// What `DataType` is when it is not set.
 const DEFAULT_DATA_TYPE: &str = "text";
@@ -75,6 +110,7 @@ pub struct Props {
     allowed_pattern: Option<String>,
     data_type: Option<String>,
     policies: Option<String>,
+    key_id: Option<String>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
 }
@@ -98,15 +134,14 @@ fn parameter_name(cx: &Cx<'_>, p: &Props) -> String {
     p.name.clone().unwrap_or_else(|| cx.generated_name(128, false, name_char))
 }
 
+/// The attributes: no `Value` for a `SecureString` (attributes are kept in plain text).
 fn data(name: &str, arn: &str, kind: &str, value: &str) -> ResourceData {
-    ResourceData {
-        physical_id: name.to_string(),
-        attributes: BTreeMap::from([
-            ("Arn".to_string(), Value::from(arn)),
-            ("Type".to_string(), Value::from(kind)),
-            ("Value".to_string(), Value::from(value)),
-        ]),
+    let mut attributes =
+        BTreeMap::from([("Arn".to_string(), Value::from(arn)), ("Type".to_string(), Value::from(kind))]);
+    if kind != SECURE_STRING {
+        attributes.insert("Value".to_string(), Value::from(value));
     }
+    ResourceData { physical_id: name.to_string(), attributes }
 }
 
 fn ssm_tags(tags: BTreeMap<String, String>) -> Result<Vec<aws_sdk_ssm::types::Tag>, ProviderError> {
@@ -136,10 +171,11 @@ fn put(
         .set_allowed_pattern(p.allowed_pattern.clone())
         .set_data_type(p.data_type.clone())
         .set_policies(p.policies.clone())
+        .set_key_id(p.key_id.clone())
 }
 
 async fn get(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<aws_sdk_ssm::types::Parameter, ProviderError> {
-    ssm.get_parameter().name(name).send().await.map_err(sdk_error)?.parameter.ok_or_else(|| {
+    ssm.get_parameter().name(name).with_decryption(true).send().await.map_err(sdk_error)?.parameter.ok_or_else(|| {
         ProviderError::with_code("InvalidResponse", format!("GetParameter returned no parameter for {name}"))
     })
 }
@@ -167,6 +203,16 @@ impl AwsType for Parameter {
 
     fn spec(&self) -> &'static Spec {
         &SPEC
+    }
+
+    fn validate(&self, p: &Props) -> Result<(), PropsError> {
+        match (&p.key_id, p.r#type.as_str()) {
+            (Some(_), t) if t != SECURE_STRING => Err(PropsError {
+                path: "KeyId".into(),
+                message: format!("KeyId is for a SecureString parameter only; this one is a {t}"),
+            }),
+            _ => Ok(()),
+        }
     }
 
     async fn create(&self, cx: &Cx<'_>, p: &Props) -> Result<ResourceData, ProviderError> {
@@ -302,18 +348,38 @@ mod tests {
         assert_eq!(p.tags["Env"], "dev");
         let e = refused(json!({"Type": "String", "Value": "x", "KeyId": "alias/aws/ssm"}));
         assert!(e.message.starts_with("KeyId: "), "{}", e.message);
+        assert!(e.message.contains("SecureString parameter only"), "{}", e.message);
     }
 
     #[test]
-    fn secure_string_is_refused_as_cloudformation_refuses_it() {
+    fn secure_string_is_cairns_extension_of_the_type_enum() {
         use cairn_core::provider::ResourceType;
         let t = Parameter::new(Aws::unconfigured());
-        let props = Value::from_json(&json!({"Type": "SecureString", "Value": "hunter2"}));
-        let failures = t.check(&props);
+        let ok = Value::from_json(&json!({"Type": "SecureString", "Value": "hunter2", "KeyId": "alias/epistemix"}));
+        assert!(t.check(&ok).is_empty(), "{:?}", t.check(&ok));
+        let p = parse(json!({"Type": "SecureString", "Value": "hunter2", "KeyId": "alias/epistemix"})).unwrap();
+        assert_eq!(p.key_id.as_deref(), Some("alias/epistemix"));
+        // The rest of the enum still holds.
+        let failures = t.check(&Value::from_json(&json!({"Type": "Secret", "Value": "hunter2"})));
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert_eq!(failures[0].path, "Type");
-        assert!(failures[0].message.contains("`String`, `StringList`"), "{}", failures[0].message);
+        assert!(failures[0].message.contains("`SecureString`"), "{}", failures[0].message);
         assert!(!failures[0].message.contains("hunter2"));
+        // Only the loaded schema is widened: the vendored one is CloudFormation's.
+        assert!(!crate::schema::SSM_PARAMETER.contains("SecureString\""));
+        assert!(SPEC.schema.write_only.iter().any(|p| p == "KeyId"));
+    }
+
+    #[test]
+    fn a_secure_string_has_no_value_attribute() {
+        let d = data("/app/password", "arn:aws:ssm:us-east-1:1:parameter/app/password", "SecureString", "hunter2");
+        assert!(!d.attributes.contains_key("Value"));
+        assert_eq!(d.attributes["Type"], Value::from("SecureString"));
+        let d = data("/app/host", "arn", "String", "db.internal");
+        assert_eq!(d.attributes["Value"], Value::from("db.internal"));
+        let refused = &SPEC.schema.refused_attributes;
+        assert_eq!(refused.len(), 1);
+        assert_eq!((refused[0].attribute.as_str(), refused[0].value.as_str()), ("Value", "SecureString"));
     }
 
     #[test]
