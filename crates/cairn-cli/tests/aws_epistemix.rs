@@ -1,8 +1,8 @@
 //! Acceptance: examples/epistemix deployed through the CLI on the emulator, one test per
 //! stack (`dev`, `staging`). Each runs in a temp copy renamed to a project of its own, with
 //! an `App` of its own (`cairn config set App`: every resource name and the Parameter Store
-//! path start with it), and follows the README's first deployment: the password's
-//! SecureString put through SSM, `up --target Repository` (the repository alone), an image
+//! path start with it), and follows the README's first deployment: `up --target
+//! Repository` (the repository alone), an image
 //! put into it (ECR `PutImage`, as `docker push` does), then `up` for everything. It reads
 //! back through the SDK what makes the platform private and least-privilege (the VPC and
 //! its routes, the security groups' rules exactly, the database not publicly accessible in
@@ -197,17 +197,6 @@ fn deploy_check_destroy(env: &Env) {
     r.cairn(&["config", "set", "App", &app]);
     let path = format!("/{app}/{stack}/database");
 
-    // 1. The password's SecureString, put as the README says (outside the stack).
-    emu.block(
-        c.ssm
-            .put_parameter()
-            .name(format!("{path}/password"))
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .value(&password)
-            .send(),
-    )
-    .expect("PutParameter password");
-
     // 2. The repository alone: nothing else is deployed.
     let t = Instant::now();
     r.cairn(&["up", "--target", "Repository", "--yes"]);
@@ -244,6 +233,14 @@ fn deploy_check_destroy(env: &Env) {
     assert_eq!(n.out("FunctionName"), n.function());
     assert_eq!(n.out("UploadBucketName"), format!("{app}-uploads-{stack}-{account}"));
     assert_eq!(n.out("DbParameterPath"), path);
+    let secure = emu
+        .block(c.ssm.get_parameter().name(format!("{path}/password")).with_decryption(true).send())
+        .expect("GetParameter password");
+    assert_eq!(
+        secure.parameter().and_then(|p| p.value()),
+        Some(password.as_str()),
+        "the SecureString holds the password"
+    );
 
     let net = check_network(&emu, &c, &n, env);
     let groups = check_database(&emu, &c, &n, env, &net);
@@ -269,9 +266,7 @@ fn deploy_check_destroy(env: &Env) {
     assert_eq!(r.p.state(stack)["resources"], json!({}));
     assert_gone(&emu, &c, &n, &net, &groups, &[bastion_role, function_role]);
 
-    // The SecureString is removed by hand after `destroy`, as the README says; then
-    // nothing is left under the path.
-    emu.block(c.ssm.delete_parameter().name(format!("{path}/password")).send()).expect("DeleteParameter password");
+    // Nothing is left under the path, the SecureString included.
     let left = emu
         .block(c.ssm.get_parameters_by_path().path(format!("/{app}")).recursive(true).send())
         .expect("GetParametersByPath");
@@ -610,9 +605,10 @@ fn check_parameters(emu: &Emu, c: &Clients, n: &Names, p: &Proj) {
     assert_eq!(params["port"].1, "5432");
     assert_eq!(params["name"].1, "epistemixdb");
     assert_eq!(params["user"].1, "epistemixuser");
-    // The four are the stack's (the password's is put outside it).
+    // All five are the stack's; the SecureString from the NoEcho password.
     let state = p.state(n.stack);
-    for (id, name) in [("Host", "host"), ("Port", "port"), ("Name", "name"), ("User", "user")] {
+    for (id, name) in [("Host", "host"), ("Port", "port"), ("Name", "name"), ("User", "user"), ("Password", "password")]
+    {
         let r = &state["resources"][format!("Database.{id}Parameter")];
         assert_eq!(r["physical_id"], json!(format!("{}/{name}", n.path)), "{id}: {r}");
     }
@@ -907,12 +903,7 @@ fn assert_gone(emu: &Emu, c: &Clients, n: &Names, net: &Net, g: &Groups, roles: 
     assert!(!emu.bucket_exists(&n.out("UploadBucketName")), "the upload bucket remains");
 
     let params = emu.block(c.ssm.get_parameters_by_path().path(&n.path).send()).expect("GetParametersByPath");
-    let names: Vec<&str> = params.parameters().iter().filter_map(|p| p.name()).collect();
-    assert_eq!(
-        names,
-        [format!("{}/password", n.path)],
-        "only the password's SecureString (put outside the stack) remains"
-    );
+    assert!(params.parameters().is_empty(), "parameters remain: {:?}", params.parameters());
 }
 
 /// The password appears in no command's output and no file of the project (the stack
