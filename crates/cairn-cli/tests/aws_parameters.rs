@@ -9,37 +9,13 @@
 mod aws;
 mod common;
 
-use std::path::Path;
-
 use aws::{emulator, unique};
 use common::{Out, Proj};
 
 const PASSPHRASE: &str = "a passphrase for the parameter test";
 
 fn run(p: &Proj, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut c = Proj::cmd_in(p.path(), args);
-    c.env("CAIRN_PASSPHRASE", PASSPHRASE);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("run cairn");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
-/// Every file under `dir`, as text (lossy).
-fn files_under(dir: &Path, out: &mut Vec<(String, String)>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
-        }
-    }
+    p.run_env(args, &[&[("CAIRN_PASSPHRASE", PASSPHRASE)], env].concat())
 }
 
 #[test]
@@ -154,7 +130,7 @@ Outputs:
     seen.push(o.to_string());
 
     let mut files = Vec::new();
-    files_under(p.path(), &mut files);
+    files.extend(common::text_files(p.path()));
     for secret in [&token, &password] {
         for text in &seen {
             assert!(!text.contains(secret.as_str()), "a secret in a command's output:\n{text}");

@@ -8,8 +8,6 @@
 mod aws;
 mod common;
 
-use std::path::Path;
-
 use aws::{emulator, unique};
 use aws_sdk_ssm::types::ParameterType;
 use common::{Out, Proj};
@@ -18,29 +16,7 @@ const PASSPHRASE: &str = "a passphrase for the secure parameter test";
 const VARIABLE: &str = "CAIRN_TEST_SECURE_PASSWORD";
 
 fn run(p: &Proj, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut c = Proj::cmd_in(p.path(), args);
-    c.env("CAIRN_PASSPHRASE", PASSPHRASE);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().expect("run cairn");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
-/// Every file under `dir`, as text (lossy).
-fn files_under(dir: &Path, out: &mut Vec<(String, String)>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
-        }
-    }
+    p.run_env(args, &[&[("CAIRN_PASSPHRASE", PASSPHRASE)], env].concat())
 }
 
 fn template(name: &str, key: &str, outputs: &str) -> String {
@@ -140,8 +116,8 @@ fn a_secure_string_parameter_from_a_noecho_parameter_stays_encrypted() {
     assert!(format!("{gone:?}").contains("ParameterNotFound"), "{gone:?}");
 
     let mut files = Vec::new();
-    files_under(p.path(), &mut files);
-    files_under(refused.path(), &mut files);
+    files.extend(common::text_files(p.path()));
+    files.extend(common::text_files(refused.path()));
     assert!(files.iter().any(|(p, _)| p.contains(".cairn")), "the state is on disk under .cairn");
     for text in &seen {
         assert!(!text.contains(password.as_str()), "the secret in a command's output:\n{text}");

@@ -24,20 +24,6 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sceptre")
 }
 
-/// `cairn ARGS` in `p`, with these environment variables.
-fn run_env(p: &Proj, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut c = Proj::cmd_in(p.path(), args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let output = c.output().expect("run cairn");
-    Out {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 fn import(p: &Proj) -> Out {
     let src = fixture();
     p.run(&["import", "sceptre", src.to_str().expect("utf-8 path"), "--out", "out"])
@@ -78,7 +64,7 @@ fn deploys_on_the_emulator() {
     let owner = unique("owner");
     let env = [("ORDERS_PREFIX", prefix.as_str()), ("ORDERS_OWNER", owner.as_str())];
     // The state stays in the imported project's directory; the names are the test's own.
-    run_env(&p, &["-C", "out", "--stack", "dev", "up", "--yes"], &env).ok();
+    p.run_env(&["-C", "out", "--stack", "dev", "up", "--yes"], &env).ok();
 
     let config = emu.block(
         aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).load(),
@@ -133,12 +119,12 @@ fn deploys_on_the_emulator() {
     assert_eq!(topic_attrs.attributes().and_then(|a| a.get("DisplayName")).map(String::as_str), Some("Orders"));
 
     // The outputs of every component, as the root template's outputs.
-    let outputs = run_env(&p, &["-C", "out", "--stack", "dev", "stack", "output", "--json"], &env).ok().json();
+    let outputs = p.run_env(&["-C", "out", "--stack", "dev", "stack", "output", "--json"], &env).ok().json();
     assert_eq!(outputs["QueueQueueArn"], queue_arn.as_str(), "{outputs}");
     assert_eq!(outputs["UploadsBucketName"], bucket.as_str(), "{outputs}");
 
-    run_env(&p, &["-C", "out", "--stack", "dev", "preview", "--expect-no-changes"], &env).ok();
-    run_env(&p, &["-C", "out", "--stack", "dev", "destroy", "--yes"], &env).ok();
+    p.run_env(&["-C", "out", "--stack", "dev", "preview", "--expect-no-changes"], &env).ok();
+    p.run_env(&["-C", "out", "--stack", "dev", "destroy", "--yes"], &env).ok();
     assert!(!emu.bucket_exists(&bucket), "the bucket is gone");
     assert!(emu.block(sqs.get_queue_url().queue_name(&queue_name).send()).is_err(), "the queue is gone");
     let topics = emu.block(sns.list_topics().send()).expect("ListTopics");

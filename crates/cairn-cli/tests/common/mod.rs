@@ -137,6 +137,20 @@ impl Proj {
         run_in(self.path(), args)
     }
 
+    /// Like [`Proj::run`], with these environment variables set.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut c = Proj::cmd_in(self.path(), args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let output = c.output().expect("run cairn");
+        Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Like [`Proj::run`], with `stdin` as standard input.
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
         let output = Proj::cmd_in(self.path(), args).write_stdin(stdin).output().expect("run cairn");
@@ -276,4 +290,19 @@ pub fn write_lock(p: &Proj, stack: &str, pid: u32, host: &str) {
         "started": "2026-01-01T00:00:00Z",
     });
     p.write(&format!(".cairn/stacks/{stack}/lock.json"), &serde_json::to_string_pretty(&lock).unwrap());
+}
+
+/// Every file under `dir` (recursively), with its path and its content as text (lossy):
+/// for looking for a secret in plain text.
+pub fn text_files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(text_files(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    out
 }
