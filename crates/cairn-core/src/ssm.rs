@@ -80,9 +80,10 @@ pub fn references(s: &str) -> Vec<(std::ops::Range<usize>, DynRef)> {
 /// The inner type of an `AWS::SSM::Parameter::Value<T>` parameter, and whether it is a
 /// list; `None` for any other type.
 pub fn parameter_inner(ty: &ParamType) -> Option<(&str, bool)> {
-    let ParamType::Aws { name, .. } = ty else { return None };
+    // The template's parser has decided whether the inner type is a list.
+    let ParamType::Aws { name, list } = ty else { return None };
     let inner = name.strip_prefix("AWS::SSM::Parameter::Value<")?.strip_suffix('>')?;
-    Some((inner, inner.starts_with("List<") || inner == "CommaDelimitedList"))
+    Some((inner, *list))
 }
 
 /// Every SSM parameter the stack needs, from the templates: the SSM-typed parameters'
@@ -235,7 +236,13 @@ mod tests {
 
     #[test]
     fn ssm_parameter_types_name_their_inner_type() {
-        let t = |n: &str| ParamType::Aws { name: n.into(), list: false };
+        let t = |n: &str| {
+            let text = format!("Parameters:\n  P:\n    Type: {n}\nResources:\n  R:\n    Type: Cairn::Time::Sleep\n");
+            let files = std::collections::BTreeMap::from([("t.yaml".to_string(), text)]);
+            let t = crate::template::model::load_template(&crate::template::MemoryLoader(files), "t.yaml")
+                .expect("template");
+            t.parameters["P"].ty.clone()
+        };
         assert_eq!(
             parameter_inner(&t("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")),
             Some(("AWS::EC2::Image::Id", false))
