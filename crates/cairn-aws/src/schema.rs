@@ -78,6 +78,16 @@ pub const APIGATEWAY_METHOD: &str = include_str!("../schemas/aws-apigateway-meth
 pub const APIGATEWAY_DEPLOYMENT: &str = include_str!("../schemas/aws-apigateway-deployment.json");
 pub const APIGATEWAY_STAGE: &str = include_str!("../schemas/aws-apigateway-stage.json");
 pub const APIGATEWAY_ACCOUNT: &str = include_str!("../schemas/aws-apigateway-account.json");
+// Issue 11's (edge and multi-region).
+pub const CLOUDFRONT_DISTRIBUTION: &str = include_str!("../schemas/aws-cloudfront-distribution.json");
+pub const CLOUDFRONT_ORIGIN_ACCESS_CONTROL: &str = include_str!("../schemas/aws-cloudfront-originaccesscontrol.json");
+pub const ACM_CERTIFICATE: &str = include_str!("../schemas/aws-certificatemanager-certificate.json");
+pub const ROUTE53_HOSTED_ZONE: &str = include_str!("../schemas/aws-route53-hostedzone.json");
+pub const ROUTE53_RECORD_SET: &str = include_str!("../schemas/aws-route53-recordset.json");
+pub const DSQL_CLUSTER: &str = include_str!("../schemas/aws-dsql-cluster.json");
+pub const KMS_KEY: &str = include_str!("../schemas/aws-kms-key.json");
+pub const KMS_ALIAS: &str = include_str!("../schemas/aws-kms-alias.json");
+pub const IAM_OIDC_PROVIDER: &str = include_str!("../schemas/aws-iam-oidcprovider.json");
 
 /// `schema` with `Fn::GetAtt` attributes that the CloudFormation documentation lists but
 /// the registry schema does not mark read-only (`QueueName` of a queue, `TopicName` of a
@@ -471,7 +481,7 @@ mod tests {
     }
 
     /// Every vendored schema, with its type name.
-    const VENDORED: [&str; 48] = [
+    const VENDORED: [&str; 57] = [
         COGNITO_USER_POOL,
         COGNITO_USER_POOL_CLIENT,
         S3_BUCKET,
@@ -520,6 +530,15 @@ mod tests {
         APIGATEWAY_DEPLOYMENT,
         APIGATEWAY_STAGE,
         APIGATEWAY_ACCOUNT,
+        CLOUDFRONT_DISTRIBUTION,
+        CLOUDFRONT_ORIGIN_ACCESS_CONTROL,
+        ACM_CERTIFICATE,
+        ROUTE53_HOSTED_ZONE,
+        ROUTE53_RECORD_SET,
+        DSQL_CLUSTER,
+        KMS_KEY,
+        KMS_ALIAS,
+        IAM_OIDC_PROVIDER,
     ];
 
     #[test]
@@ -539,7 +558,9 @@ mod tests {
                 // `BodyS3Location.Bucket` and the rest of the OpenAPI import's location.
                 "AWS::ApiGatewayV2::Api",
                 // `BlockDeviceMappings[*].NoDevice` and `.VirtualName`.
-                "AWS::EC2::Instance"
+                "AWS::EC2::Instance",
+                // `DomainValidationOptions[*].HostedZoneId`: ACM never returns it.
+                "AWS::CertificateManager::Certificate"
             ]
         );
         for s in &all {

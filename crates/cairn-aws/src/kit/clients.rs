@@ -107,6 +107,16 @@ service!(aws_sdk_ssm, REGIONAL, as_is);
 service!(aws_sdk_ecr, REGIONAL, as_is);
 #[cfg(feature = "apigateway")]
 service!(aws_sdk_apigateway, REGIONAL, as_is);
+#[cfg(feature = "cloudfront")]
+service!(aws_sdk_cloudfront, GLOBAL, as_is);
+#[cfg(feature = "acm")]
+service!(aws_sdk_acm, REGIONAL, as_is);
+#[cfg(feature = "route53")]
+service!(aws_sdk_route53, GLOBAL, as_is);
+#[cfg(feature = "dsql")]
+service!(aws_sdk_dsql, REGIONAL, as_is);
+#[cfg(feature = "kms")]
+service!(aws_sdk_kms, REGIONAL, as_is);
 
 /// The cache: one client per (service, region).
 #[derive(Default)]
