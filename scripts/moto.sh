@@ -71,11 +71,11 @@ start() {
     dir="$(mktemp -d "${TMPDIR:-/tmp}/cairn-moto.XXXXXX")"
     local port
     port="$(free_port)"
+    # ACM issues a DNS-validated certificate some minutes after its validation records
+    # exist; moto issues every requested certificate after a fixed wait, without looking at
+    # DNS (MOTO_ACM_VALIDATION_WAIT, default 60 s: moto/acm/models.py `check`). A short
+    # wait keeps the tests quick and still makes cairn wait for the issue.
     MOTO_IAM_LOAD_MANAGED_POLICIES=true \
-        # ACM issues a DNS-validated certificate some minutes after its validation records
-        # exist; moto issues every requested certificate after a fixed wait, without looking
-        # at DNS (MOTO_ACM_VALIDATION_WAIT, default 60 s: moto/acm/models.py `check`). A
-        # short wait keeps the tests quick and still makes cairn wait for the issue.
         MOTO_ACM_VALIDATION_WAIT="${MOTO_ACM_VALIDATION_WAIT:-3}" \
         nohup "$VENV/bin/python" "$LAUNCHER" -H 127.0.0.1 -p "$port" >"$dir/log" 2>&1 </dev/null &
     local pid=$!
