@@ -409,6 +409,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> cairn_core::provide
         name_seed: "abcdefghijkl".into(),
         progress: Default::default(),
         assets: Default::default(),
+        final_snapshot: false,
     }
 }
 

@@ -170,6 +170,7 @@ pub fn load(text: &str, name_property: Option<&str>, volatile_attributes: &[&str
         primary_identifier: paths("primaryIdentifier"),
         name_property: name_property.map(str::to_string),
         deletion_protection: None,
+        final_snapshot: false,
         assets: Vec::new(),
         refused_attributes: Vec::new(),
         taggable,

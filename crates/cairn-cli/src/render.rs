@@ -137,13 +137,26 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
                     Some(cairn_core::plan::ReplaceMode::DeleteBeforeCreate) => ", delete before create",
                     _ => "",
                 };
-                let _ = write!(line, "  [{why}{mode}]");
+                let old = if s.retain {
+                    "; UpdateReplacePolicy Retain: the old one is kept in AWS"
+                } else if s.snapshot {
+                    "; UpdateReplacePolicy Snapshot: a final snapshot of the old one first"
+                } else {
+                    ""
+                };
+                let _ = write!(line, "  [{why}{mode}{old}]");
             }
             Action::Delete if s.retain => {
                 let _ = write!(line, "  [DeletionPolicy Retain: removed from the stack, kept in AWS]");
             }
+            Action::Delete if s.retired && s.snapshot => {
+                let _ = write!(line, "  [old resource of an earlier replacement; final snapshot first]");
+            }
             Action::Delete if s.retired => {
                 let _ = write!(line, "  [old resource of an earlier replacement]");
+            }
+            Action::Delete if s.snapshot => {
+                let _ = write!(line, "  [DeletionPolicy Snapshot: final snapshot first]");
             }
             _ => {}
         }
@@ -352,6 +365,9 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
             }
             if s.retain {
                 o.insert("retain".into(), true.into());
+            }
+            if s.snapshot {
+                o.insert("snapshot".into(), true.into());
             }
             if let Some(i) = &s.inputs {
                 o.insert("properties".into(), i.to_display_json(show_secrets));
@@ -695,6 +711,7 @@ mod schema_path_tests {
             replace_mode: Some(ReplaceMode::CreateBeforeDelete),
             reason: None,
             retain: false,
+            snapshot: false,
             retired: false,
             inputs: None,
             region: None,

@@ -38,6 +38,10 @@ struct Env {
     upload_days: i32,
     /// `DEVELOPER_IP` for the run: set for dev, unset for staging (no such rule then).
     developer_ip: Option<&'static str>,
+    /// The database's deletion protection, and whether its delete takes a final snapshot
+    /// (`DBDeletionProtection`, `DBDeletionPolicy`).
+    protected: bool,
+    final_snapshot: bool,
 }
 
 const DEV: Env = Env {
@@ -51,6 +55,8 @@ const DEV: Env = Env {
     log_days: 14,
     upload_days: 30,
     developer_ip: Some("203.0.113.7/32"),
+    protected: false,
+    final_snapshot: false,
 };
 
 const STAGING: Env = Env {
@@ -64,6 +70,8 @@ const STAGING: Env = Env {
     log_days: 30,
     upload_days: 90,
     developer_ip: None,
+    protected: true,
+    final_snapshot: true,
 };
 
 /// The outputs the checks read (the stack has more).
@@ -125,6 +133,12 @@ struct Run<'a> {
 impl Run<'_> {
     #[track_caller]
     fn cairn(&mut self, args: &[&str]) -> &Out {
+        self.cairn_exits(0, args)
+    }
+
+    /// `cairn` with `args`, which must exit with `code`.
+    #[track_caller]
+    fn cairn_exits(&mut self, code: i32, args: &[&str]) -> &Out {
         let mut all = vec!["-s", self.env.stack];
         all.extend_from_slice(args);
         let mut c = Proj::cmd_in(self.p.path(), &all);
@@ -140,7 +154,7 @@ impl Run<'_> {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        assert_eq!(out.code, 0, "cairn {}:\n{out}", all.join(" "));
+        assert_eq!(out.code, code, "cairn {}:\n{out}", all.join(" "));
         assert!(!out.stderr.contains("panicked"), "{out}");
         self.outputs.push(out);
         self.outputs.last().unwrap()
@@ -260,9 +274,21 @@ fn deploy_check_destroy(env: &Env) {
     r.cairn(&["config", "ls"]);
     r.cairn(&["preview", "--diff"]);
 
+    if env.protected {
+        // Deletion protection: `destroy` refuses the database (and what uses it), names it
+        // and says how to lift it; the rest goes.
+        let out = r.cairn_exits(1, &["destroy", "--yes"]).clone();
+        assert!(out.stderr.contains("Database.Instance"), "{out}");
+        assert!(out.stderr.contains("DeletionProtection"), "{out}");
+        let db = emu.block(c.rds.describe_db_instances().db_instance_identifier(&n.base).send());
+        assert_eq!(db.expect("the database is still there").db_instances().len(), 1);
+        r.cairn(&["config", "set", "DBDeletionProtection", "false"]);
+        r.cairn(&["up", "--yes"]);
+    }
     let t = Instant::now();
-    r.cairn(&["destroy", "--yes"]);
+    let out = r.cairn(&["destroy", "--yes"]).clone();
     eprintln!("{stack}: destroy {:.1?}", t.elapsed());
+    check_final_snapshot(&emu, &c, &n, env, &out);
     assert_eq!(r.p.state(stack)["resources"], json!({}));
     assert_gone(&emu, &c, &n, &net, &groups, &[bastion_role, function_role]);
 
@@ -277,6 +303,26 @@ fn deploy_check_destroy(env: &Env) {
     let stack_file = r.p.read(&format!("stacks/{stack}.yaml"));
     assert!(stack_file.contains("env: EPISTEMIX_DB_PASSWORD"), "{stack_file}");
     assert_password_hidden(&r, &password);
+}
+
+/// Under `DeletionPolicy: Snapshot` the database leaves its final snapshot, named on
+/// stderr (then deleted here: the emulator is shared); under `Delete`, none.
+fn check_final_snapshot(emu: &Emu, c: &Clients, n: &Names, env: &Env, destroy: &Out) {
+    let snaps = emu
+        .block(c.rds.describe_db_snapshots().db_instance_identifier(&n.base).snapshot_type("manual").send())
+        .expect("DescribeDBSnapshots");
+    let names: Vec<&str> = snaps.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier()).collect();
+    if !env.final_snapshot {
+        assert!(names.is_empty(), "no final snapshot under DeletionPolicy Delete: {names:?}");
+        return;
+    }
+    assert_eq!(names.len(), 1, "one final snapshot: {names:?}");
+    let name = names[0].to_string();
+    assert!(name.starts_with(&format!("{}-final-", n.base)), "{name}");
+    assert!(destroy.stderr.contains(&name), "destroy names the snapshot:\n{destroy}");
+    let preview_line = "final snapshot";
+    assert!(destroy.stderr.contains(preview_line) || destroy.stdout.contains(preview_line), "{destroy}");
+    emu.block(c.rds.delete_db_snapshot().db_snapshot_identifier(&name).send()).expect("DeleteDBSnapshot");
 }
 
 /// Put a (small, valid) image manifest under `tag`, as `docker push` leaves it.
@@ -422,6 +468,7 @@ fn check_database(emu: &Emu, c: &Clients, n: &Names, env: &Env, net: &Net) -> Gr
     assert_eq!(db.db_instance_class(), Some(env.class));
     assert_eq!(db.storage_encrypted(), Some(true));
     assert_eq!(db.backup_retention_period(), Some(env.backups));
+    assert_eq!(db.deletion_protection(), Some(env.protected));
     assert_eq!((db.db_name(), db.master_username()), (Some("epistemixdb"), Some("epistemixuser")));
     let endpoint = db.endpoint().expect("an endpoint");
     assert_eq!(endpoint.address(), Some(n.out("DbEndpoint").as_str()));

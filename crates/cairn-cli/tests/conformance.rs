@@ -279,6 +279,7 @@ impl<'a> Lifecycle<'a> {
             name_seed: String::new(),
             progress: Default::default(),
             assets: Default::default(),
+            final_snapshot: false,
         }
     }
 

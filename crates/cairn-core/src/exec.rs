@@ -58,6 +58,7 @@ impl ExecOptions {
             name_seed: name_seed.to_string(),
             progress: Default::default(),
             assets: self.assets.clone(),
+            final_snapshot: false,
         }
     }
 }
@@ -953,6 +954,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
                 inputs: props.clone(),
                 name_seed: old.name_seed.clone(),
                 replacing: false,
+                replaced_snapshot: false,
                 retired: false,
                 dependencies: r.deps.clone(),
                 deletion_policy: r.deletion_policy,
@@ -1021,7 +1023,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
         }
         Action::Create | Action::Replace => {
             let replacing = now == Action::Replace;
-            if replacing && r.update_replace_policy == DeletionPolicy::Delete {
+            if replacing && !r.update_replace_policy.keeps() {
                 if let Some(e) = old.as_ref().and_then(|old| {
                     protected(
                         &shared.registry,
@@ -1035,9 +1037,10 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             }
             if replacing && mode == Some(ReplaceMode::DeleteBeforeCreate) {
                 let old = old.clone().expect("replace has state");
-                if r.update_replace_policy == DeletionPolicy::Delete {
+                if !r.update_replace_policy.keeps() {
                     // The slot stays held: the create follows.
-                    if let Err(o) = delete_resource(shared, step, &old, false, None).await {
+                    let snapshot = r.update_replace_policy == DeletionPolicy::Snapshot;
+                    if let Err(o) = delete_resource(shared, step, &old, false, snapshot, None).await {
                         return o;
                     }
                 } else {
@@ -1062,7 +1065,8 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
                 physical_id: None,
                 inputs: props.clone(),
                 name_seed: seed.clone(),
-                replacing: cbd,
+                replacing: cbd && !r.update_replace_policy.keeps(),
+                replaced_snapshot: cbd && r.update_replace_policy == DeletionPolicy::Snapshot,
                 retired: false,
                 dependencies: r.deps.clone(),
                 deletion_policy: r.deletion_policy,
@@ -1074,8 +1078,9 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
             let created = guarded(t.create(&ctx, &json)).await;
             let retire = |changes: &mut Vec<StateChange>| {
                 if cbd {
-                    if r.update_replace_policy == DeletionPolicy::Delete {
-                        changes.push(StateChange::Retire { id: r.id.clone() });
+                    if !r.update_replace_policy.keeps() {
+                        let snapshot = r.update_replace_policy == DeletionPolicy::Snapshot;
+                        changes.push(StateChange::Retire { id: r.id.clone(), snapshot });
                     } else {
                         changes.push(StateChange::Remove { id: r.id.clone() });
                     }
@@ -1178,6 +1183,7 @@ async fn delete_resource(
     step: &Step,
     r: &ResourceState,
     retired: bool,
+    snapshot: bool,
     slot: Option<&mut Slot>,
 ) -> Result<(), Outcome> {
     let t = match shared.registry.get(&r.type_name) {
@@ -1192,7 +1198,8 @@ async fn delete_resource(
             )))
         }
     };
-    let ctx = with_progress(shared.opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed), &shared.observer);
+    let mut ctx = with_progress(shared.opts.ctx(&r.id, &r.type_name, &r.region, &r.name_seed), &shared.observer);
+    ctx.final_snapshot = snapshot;
     let op = shared.journal.next_op();
     let begin = JournalEntry::Begin {
         op,
@@ -1204,6 +1211,7 @@ async fn delete_resource(
         inputs: Value::Null,
         name_seed: r.name_seed.clone(),
         replacing: false,
+        replaced_snapshot: false,
         retired,
         dependencies: r.dependencies.clone(),
         deletion_policy: r.deletion_policy,
@@ -1258,7 +1266,7 @@ async fn run_delete(shared: Arc<Shared>, step: Step, entry: Option<ResourceState
             Err(e) => shared.journal_failed(&step, Action::Delete, e),
         }
     } else {
-        match delete_resource(&shared, &step, &r, step.retired, Some(&mut slot)).await {
+        match delete_resource(&shared, &step, &r, step.retired, step.snapshot, Some(&mut slot)).await {
             Ok(()) => Outcome::Done,
             Err(o) => o,
         }
@@ -1342,6 +1350,7 @@ async fn recover_one(
         inputs,
         name_seed,
         replacing,
+        replaced_snapshot,
         retired,
         dependencies,
         deletion_policy,
@@ -1389,7 +1398,7 @@ async fn recover_one(
             let (recorded, complete) = read_back(t.as_ref(), &inputs, None, &read.properties);
             let mut changes = Vec::new();
             if replacing && state.resources.contains_key(&id) {
-                changes.push(StateChange::Retire { id: id.clone() });
+                changes.push(StateChange::Retire { id: id.clone(), snapshot: replaced_snapshot });
             }
             changes.push(StateChange::Put {
                 state: ResourceState {

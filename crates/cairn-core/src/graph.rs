@@ -21,7 +21,7 @@ use crate::state::OutputState;
 use crate::template::ast::{Node, NodeValue};
 use crate::template::env::{EvalEnv, Reference};
 use crate::template::eval;
-use crate::template::model::{DeletionPolicy, MappingDef, ResourceKind, Template};
+use crate::template::model::{DeletionPolicy, MappingDef, PolicyAttr, ResourceKind, Template};
 use crate::template::params;
 use crate::value::Value;
 
@@ -120,6 +120,8 @@ pub struct DesiredGraph {
     asset_properties: HashMap<String, Vec<String>>,
     /// The attributes refused for some property values, by type, from the registry.
     refused_attributes: HashMap<String, Vec<crate::provider::RefusedAttribute>>,
+    /// The types that can take a final snapshot on delete, from the registry.
+    final_snapshot: BTreeSet<String>,
 }
 
 const PSEUDO: &[&str] = &[
@@ -160,6 +162,11 @@ impl DesiredGraph {
             .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().refused_attributes.clone())))
             .filter(|(_, a)| !a.is_empty())
             .collect();
+        let final_snapshot = registry
+            .type_names()
+            .filter(|t| registry.get(t).is_some_and(|p| p.schema().final_snapshot))
+            .map(str::to_string)
+            .collect();
         let mut graph = DesiredGraph {
             inputs,
             scopes,
@@ -168,6 +175,7 @@ impl DesiredGraph {
             attributes,
             asset_properties,
             refused_attributes,
+            final_snapshot,
         };
         if diags.is_empty() {
             // Dependencies need every scope in place.
@@ -176,6 +184,10 @@ impl DesiredGraph {
                 match graph.leaf_deps(leaf) {
                     Ok(deps) => leaf.deps = deps,
                     Err(mut d) => diags.append(&mut d),
+                }
+                match graph.policies(leaf) {
+                    Ok((deletion, replace)) => (leaf.deletion_policy, leaf.update_replace_policy) = (deletion, replace),
+                    Err(d) => diags.push(d),
                 }
             }
             // The root outputs' references (unknown names, attributes) are checked here
@@ -256,6 +268,66 @@ impl DesiredGraph {
             props.insert(name.clone(), asset.to_value());
         }
         Ok(())
+    }
+
+    /// The resource's `DeletionPolicy` and `UpdateReplacePolicy`: as written, or resolved
+    /// from `Fn::If`/`Ref` (known before anything runs), or the type's default (`Snapshot`
+    /// for a type that takes final snapshots, as in CloudFormation; `Delete` otherwise).
+    /// `Snapshot` for a type that cannot take one is refused, as CloudFormation refuses it.
+    fn policies(&self, r: &DesiredResource) -> Result<(DeletionPolicy, DeletionPolicy), Diagnostic> {
+        let def = &self.template_of(r).resources[&r.logical_id];
+        let snapshots = self.final_snapshot.contains(&r.type_name);
+        let default = if snapshots { DeletionPolicy::Snapshot } else { DeletionPolicy::Delete };
+        let deletion = self.policy(r, &def.deletion_policy, "DeletionPolicy", default, snapshots)?;
+        let replace =
+            self.policy(r, &def.update_replace_policy, "UpdateReplacePolicy", DeletionPolicy::Delete, snapshots)?;
+        Ok((deletion, replace))
+    }
+
+    fn policy(
+        &self,
+        r: &DesiredResource,
+        attr: &PolicyAttr,
+        what: &str,
+        default: DeletionPolicy,
+        snapshots: bool,
+    ) -> Result<DeletionPolicy, Diagnostic> {
+        let (policy, span) = match attr {
+            PolicyAttr::Default => return Ok(default),
+            PolicyAttr::Fixed(p, span) => (*p, span),
+            PolicyAttr::Expr(node) => match eval::evaluate(node, &self.env(r.scope, &NothingKnown))? {
+                Value::String(s) => match DeletionPolicy::from_name(&s) {
+                    Some(p) => (p, &node.span),
+                    None => return Err(crate::template::model::unknown_policy(&s, what, &node.span)),
+                },
+                other => {
+                    return Err(Diagnostic::at(
+                        &node.span,
+                        format!("{what} must be a policy name known before up, found {}", other.kind()),
+                    )
+                    .with_help("use `Fn::If` on a condition or `Ref` to a parameter"))
+                }
+            },
+        };
+        if policy == DeletionPolicy::Snapshot && !snapshots {
+            let can: Vec<&str> = self.final_snapshot.iter().map(String::as_str).collect();
+            return Err(Diagnostic::at(
+                span,
+                format!(
+                    "{}: {what} `Snapshot` is not supported by {}, which cannot take a snapshot",
+                    r.id, r.type_name
+                ),
+            )
+            .with_help(if can.is_empty() {
+                "use `Retain` to keep it in AWS, or `Delete`".to_string()
+            } else {
+                format!(
+                    "use `Retain` to keep it in AWS, or `Delete`; types that take a final snapshot: {}",
+                    can.join(", ")
+                )
+            }));
+        }
+        Ok(policy)
     }
 
     /// The region the resource deploys to (`Region:` or the stack's).
@@ -868,8 +940,9 @@ impl Builder<'_> {
                                 .as_ref()
                                 .map(|_| self.scopes[scope].prefix.trim_end_matches('.').to_string()),
                             deps: Vec::new(),
-                            deletion_policy: def.deletion_policy,
-                            update_replace_policy: def.update_replace_policy,
+                            // Resolved once the graph is built (`policies`).
+                            deletion_policy: DeletionPolicy::Delete,
+                            update_replace_policy: DeletionPolicy::Delete,
                             span: def.span.clone(),
                         });
                     }

@@ -97,9 +97,15 @@ pub struct Step {
     /// changed, region changed, removed from the template).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// A delete that only forgets the resource (`DeletionPolicy: Retain`).
+    /// A delete that only forgets the resource (`DeletionPolicy: Retain`); a replace that
+    /// keeps the old resource (`UpdateReplacePolicy: Retain`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retain: bool,
+    /// A delete that takes a final snapshot first (`DeletionPolicy: Snapshot`, or
+    /// `UpdateReplacePolicy: Snapshot` for the old half of a replacement); a replace that
+    /// takes one of the old resource.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub snapshot: bool,
     /// For a delete of the old half of an earlier replacement.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retired: bool,
@@ -422,7 +428,10 @@ pub fn plan_up(
             changes,
             replace_mode,
             reason,
-            retain: false,
+            // A replacement keeps the old resource (`UpdateReplacePolicy: Retain`) or
+            // takes its final snapshot before deleting it.
+            retain: action == Action::Replace && r.update_replace_policy.keeps(),
+            snapshot: action == Action::Replace && r.update_replace_policy == DeletionPolicy::Snapshot,
             retired: false,
             inputs: Some(props),
             region: Some(region),
@@ -470,7 +479,9 @@ pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
 
 /// The step that deletes `r`: `retired` for the old half of a replacement (never retained).
 pub(crate) fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Step {
-    let retain = r.deletion_policy != DeletionPolicy::Delete && !retired;
+    // A retired resource records its replacement policy (`StateChange::Retire`).
+    let retain = r.deletion_policy.keeps() && !retired;
+    let snapshot = r.deletion_policy == DeletionPolicy::Snapshot;
     Step {
         id: r.id.clone(),
         type_name: r.type_name.clone(),
@@ -480,6 +491,7 @@ pub(crate) fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Ste
         replace_mode: None,
         reason: Some(reason.to_string()),
         retain,
+        snapshot,
         retired,
         inputs: None,
         region: Some(r.region.clone()),

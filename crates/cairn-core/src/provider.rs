@@ -57,6 +57,12 @@ pub struct TypeSchema {
     /// instance or of a Cognito user pool): while the recorded inputs set it, cairn deletes and replaces nothing of
     /// it, nor anything that uses it (cairn's, not the registry schema's).
     pub deletion_protection: Option<String>,
+    /// Whether deleting the resource can take a final snapshot first (an RDS DB instance):
+    /// `DeletionPolicy: Snapshot` and `UpdateReplacePolicy: Snapshot` are allowed for it,
+    /// and, as in CloudFormation, `Snapshot` is its default `DeletionPolicy` (cairn's, not
+    /// the registry schema's). The provider's `delete` is told through
+    /// [`OpContext::final_snapshot`].
+    pub final_snapshot: bool,
     /// Attributes whose value may change on an in-place update (shown as unknown in a
     /// preview of an update).
     pub volatile_attributes: Vec<String>,
@@ -116,6 +122,10 @@ pub struct OpContext {
     pub progress: ProgressSink,
     /// The archives of local assets the properties name ([`crate::asset`]).
     pub assets: crate::asset::Assets,
+    /// For a `delete`: take a final snapshot first (`DeletionPolicy: Snapshot`, or
+    /// `UpdateReplacePolicy: Snapshot` for the old half of a replacement). Only set for a
+    /// type whose schema has [`TypeSchema::final_snapshot`].
+    pub final_snapshot: bool,
 }
 
 /// A callback for "still waiting for `what`, `elapsed` so far" (no-op by default).

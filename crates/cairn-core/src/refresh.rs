@@ -258,6 +258,7 @@ pub fn mark_drift(plan: &mut Plan, refreshed: &Refreshed, before: &StackState, g
                     replace_mode: None,
                     reason: Some(reason.to_string()),
                     retain: false,
+                    snapshot: false,
                     retired: false,
                     inputs: None,
                     region: Some(r.region.clone()),

@@ -90,8 +90,14 @@ pub enum StateChange {
     /// Forget the resource with this id.
     Remove { id: String },
     /// Move the current resource with this id to `pending_deletes` (a replacement created
-    /// its successor first).
-    Retire { id: String },
+    /// its successor first). Its recorded policy becomes `Snapshot` when `snapshot`
+    /// (`UpdateReplacePolicy: Snapshot`), `Delete` otherwise: a retired resource is
+    /// deleted as its replacement policy says, never by its `DeletionPolicy`.
+    Retire {
+        id: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        snapshot: bool,
+    },
     /// Forget a retired resource once deleted.
     DropRetired { id: String, physical_id: String },
     /// Set the stack's outputs.
@@ -117,9 +123,14 @@ pub enum JournalEntry {
         inputs: Value,
         #[serde(default)]
         name_seed: String,
-        /// For a create that replaces a resource (create-before-delete).
+        /// For a create that replaces a resource (create-before-delete) that is to be
+        /// deleted afterwards (not kept by `UpdateReplacePolicy`).
         #[serde(default)]
         replacing: bool,
+        /// With `replacing`: the old resource is deleted after a final snapshot
+        /// (`UpdateReplacePolicy: Snapshot`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        replaced_snapshot: bool,
         /// For a delete of a retired resource (the old half of a replacement).
         #[serde(default)]
         retired: bool,
@@ -149,8 +160,9 @@ impl StackState {
             StateChange::Remove { id } => {
                 self.resources.remove(id);
             }
-            StateChange::Retire { id } => {
-                if let Some(r) = self.resources.remove(id) {
+            StateChange::Retire { id, snapshot } => {
+                if let Some(mut r) = self.resources.remove(id) {
+                    r.deletion_policy = if *snapshot { DeletionPolicy::Snapshot } else { DeletionPolicy::Delete };
                     self.pending_deletes.push(r);
                 }
             }

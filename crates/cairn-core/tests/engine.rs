@@ -1554,6 +1554,216 @@ async fn update_replace_policy_retain_keeps_the_old_resource() {
     assert!(h.preview(&t("r2"), &[]).await.is_empty());
 }
 
+/// The final snapshots `Test::Db`'s deletes left in the cloud, by physical id.
+fn snapshots(h: &Harness) -> BTreeSet<String> {
+    h.cloud
+        .live_resources()
+        .into_iter()
+        .filter(|r| r.type_name == "Test::Db::Snapshot")
+        .map(|r| r.physical_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn deletion_policy_snapshot_takes_a_final_snapshot_and_is_the_default_where_supported() {
+    let h = Harness::new();
+    let v1 = r#"
+Resources:
+  Db:
+    Type: Test::Db
+  Scratch:
+    Type: Test::Db
+    DeletionPolicy: Delete
+  Kept:
+    Type: Test::Db
+    DeletionPolicy: Retain
+  Other:
+    Type: Test::Thing
+"#;
+    h.up(v1, &[]).await;
+    let (db, scratch, kept) = (h.pid("Db").await, h.pid("Scratch").await, h.pid("Kept").await);
+    // As in CloudFormation, a type that takes final snapshots defaults to `Snapshot`.
+    let plan = plan_destroy(&h.state().await, &[]);
+    assert!(step(&plan, "Db").snapshot && !step(&plan, "Db").retain);
+    assert!(!step(&plan, "Scratch").snapshot && !step(&plan, "Other").snapshot);
+    assert!(step(&plan, "Kept").retain && !step(&plan, "Kept").snapshot);
+
+    assert_ok(&h.destroy().await);
+    assert!(h.cloud.get(&db).is_none() && h.cloud.get(&scratch).is_none());
+    assert!(h.cloud.get(&kept).is_some(), "a retained resource stays");
+    assert_eq!(snapshots(&h), BTreeSet::from([format!("{db}-final-snapshot")]));
+
+    // Removing it from the template takes the snapshot too.
+    let h = Harness::new();
+    h.up("Resources:\n  Db:\n    Type: Test::Db\n  Other:\n    Type: Test::Thing\n", &[]).await;
+    let db = h.pid("Db").await;
+    let v2 = "Resources:\n  Other:\n    Type: Test::Thing\n";
+    assert!(step(&h.preview(v2, &[]).await, "Db").snapshot);
+    assert_ok(&h.up(v2, &[]).await);
+    assert_eq!(snapshots(&h), BTreeSet::from([format!("{db}-final-snapshot")]));
+}
+
+#[tokio::test]
+async fn deletion_policy_follows_a_condition_or_a_parameter() {
+    let t = r#"
+Parameters:
+  Env: {Type: String}
+  Policy: {Type: String, Default: Delete}
+Conditions:
+  Keep: !Equals [!Ref Env, staging]
+Resources:
+  ByCondition:
+    Type: Test::Db
+    DeletionPolicy: !If [Keep, Snapshot, Delete]
+  ByParameter:
+    Type: Test::Db
+    DeletionPolicy: !Ref Policy
+"#;
+    for (env, policy, by_condition, by_parameter) in
+        [("dev", "Delete", false, false), ("staging", "Snapshot", true, true), ("dev", "Snapshot", false, true)]
+    {
+        let h = Harness::new();
+        h.up(t, &[("Env", env), ("Policy", policy)]).await;
+        let plan = plan_destroy(&h.state().await, &[]);
+        assert_eq!(step(&plan, "ByCondition").snapshot, by_condition, "{env} {policy}");
+        assert_eq!(step(&plan, "ByParameter").snapshot, by_parameter, "{env} {policy}");
+        assert_ok(&h.destroy().await);
+        assert_eq!(snapshots(&h).len(), by_condition as usize + by_parameter as usize);
+    }
+    // A changed policy alone is recorded (no provider call) and honoured later.
+    let h = Harness::new();
+    h.up(t, &[("Env", "dev")]).await;
+    h.cloud.clear_log();
+    assert_ok(&h.up(t, &[("Env", "staging")]).await);
+    assert!(h.mutations().is_empty());
+    assert!(step(&plan_destroy(&h.state().await, &[]), "ByCondition").snapshot);
+}
+
+#[tokio::test]
+async fn snapshot_is_refused_where_the_type_cannot_take_one_and_a_bad_policy_value_is_named() {
+    let h = Harness::new();
+    let build = |yaml: &str, params: &str| {
+        let loader = MemoryLoader(BTreeMap::from([("template.yaml".to_string(), yaml.to_string())]));
+        let template = load_template(&loader, "template.yaml").expect("template");
+        let mut parameters = IndexMap::new();
+        if !params.is_empty() {
+            let NodeValue::Map(m) = parse_document(params, "stacks/dev.yaml").expect("params").value else {
+                panic!("a mapping")
+            };
+            for (k, v) in m.entries {
+                parameters.insert(k.name, v);
+            }
+        }
+        let inputs = StackInputs {
+            project: PROJECT.into(),
+            stack: STACK.into(),
+            region: "us-east-1".into(),
+            account_id: None,
+            partition: "aws".into(),
+            parameters,
+            secret_parameters: Default::default(),
+            exports: BTreeMap::new(),
+            assets: Default::default(),
+            ssm: Default::default(),
+        };
+        DesiredGraph::build(&template, inputs, &h.registry).expect_err("refused").0
+    };
+    let d = build("Resources:\n  B:\n    Type: Test::Thing\n    DeletionPolicy: Snapshot\n", "");
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        d[0].message,
+        "B: DeletionPolicy `Snapshot` is not supported by Test::Thing, which cannot take a snapshot"
+    );
+    let span = d[0].span.as_ref().expect("a place");
+    assert_eq!((span.line, span.col), (4, 21));
+    assert!(d[0].help.as_deref().unwrap().contains("types that take a final snapshot: Test::Db"), "{:?}", d[0].help);
+    let d = build("Resources:\n  B:\n    Type: Test::Thing\n    UpdateReplacePolicy: Snapshot\n", "");
+    assert!(
+        d[0].message.contains("UpdateReplacePolicy `Snapshot` is not supported by Test::Thing"),
+        "{}",
+        d[0].message
+    );
+    let t = "Parameters:\n  P: {Type: String}\nResources:\n  B:\n    Type: Test::Db\n    DeletionPolicy: !Ref P\n";
+    let d = build(t, "P: Snapshoot\n");
+    assert_eq!(d[0].message, "unknown DeletionPolicy `Snapshoot`");
+    assert_eq!(d[0].help.as_deref(), Some("did you mean `Snapshot`?"));
+}
+
+#[tokio::test]
+async fn update_replace_policy_snapshot_snapshots_the_old_resource() {
+    // Create before delete: the old one is retired, then deleted after its snapshot.
+    let h = Harness::new();
+    let t = |rep: &str| {
+        format!("Resources:\n  A:\n    Type: Test::Db\n    UpdateReplacePolicy: Snapshot\n    Properties:\n      Replace: {rep}\n")
+    };
+    h.up(&t("r1"), &[]).await;
+    let old = h.pid("A").await;
+    let plan = h.preview(&t("r2"), &[]).await;
+    assert_eq!(step(&plan, "A").replace_mode, Some(ReplaceMode::CreateBeforeDelete));
+    assert!(step(&plan, "A").snapshot);
+    h.cloud.clear_log();
+    assert_ok(&h.up(&t("r2"), &[]).await);
+    assert_eq!(h.mutations(), ops(&[(Op::Create, "A"), (Op::Delete, "A")]));
+    assert!(h.cloud.get(&old).is_none());
+    assert_eq!(snapshots(&h), BTreeSet::from([format!("{old}-final-snapshot")]));
+    // The new one's own DeletionPolicy is still the type's default.
+    assert!(step(&plan_destroy(&h.state().await, &[]), "A").snapshot);
+
+    // Delete before create (a fixed name): the snapshot is taken before the delete.
+    let h = Harness::new();
+    let t = |rep: &str| {
+        format!("Resources:\n  A:\n    Type: Test::Db\n    DeletionPolicy: Delete\n    UpdateReplacePolicy: Snapshot\n    Properties:\n      Name: db-a\n      Replace: {rep}\n")
+    };
+    h.up(&t("r1"), &[]).await;
+    assert_ok(&h.up(&t("r2"), &[]).await);
+    assert_eq!(snapshots(&h), BTreeSet::from(["db-a-final-snapshot".to_string()]));
+    assert_eq!(h.live_props("db-a")["Replace"], "r2");
+
+    // Without it, a replacement takes no snapshot even where the DeletionPolicy would.
+    let h = Harness::new();
+    let t = |rep: &str| format!("Resources:\n  A:\n    Type: Test::Db\n    Properties:\n      Replace: {rep}\n");
+    h.up(&t("r1"), &[]).await;
+    assert!(!step(&h.preview(&t("r2"), &[]).await, "A").snapshot);
+    assert_ok(&h.up(&t("r2"), &[]).await);
+    assert!(snapshots(&h).is_empty());
+}
+
+#[tokio::test]
+async fn a_crash_during_a_snapshot_replacement_still_snapshots_the_old_resource() {
+    let t = |rep: &str| {
+        format!("Resources:\n  A:\n    Type: Test::Db\n    DeletionPolicy: Delete\n    UpdateReplacePolicy: Snapshot\n    Properties:\n      Replace: {rep}\n")
+    };
+    let h = Harness::new();
+    h.up(&t("r1"), &[]).await;
+    let old = h.pid("A").await;
+    // The new A is created, then the process dies before the result is recorded.
+    h.backend.fail_after_appends(1);
+    assert!(crashed(&h.try_up(&t("r2"), &[], &PlanOptions::default()).await));
+    h.backend.reset_failure();
+    // Recovery adopts the new A and retires the old one, which the next up deletes after
+    // its snapshot.
+    assert_ok(&h.up(&t("r2"), &[]).await);
+    assert!(h.cloud.get(&old).is_none());
+    assert_eq!(snapshots(&h), BTreeSet::from([format!("{old}-final-snapshot")]));
+    h.assert_converged(&t("r2"), &[]).await;
+
+    // With `UpdateReplacePolicy: Retain`, recovery keeps the old one.
+    let t = |rep: &str| {
+        format!("Resources:\n  A:\n    Type: Test::Thing\n    UpdateReplacePolicy: Retain\n    Properties:\n      Replace: {rep}\n")
+    };
+    let h = Harness::new();
+    h.up(&t("r1"), &[]).await;
+    let old = h.pid("A").await;
+    h.backend.fail_after_appends(1);
+    assert!(crashed(&h.try_up(&t("r2"), &[], &PlanOptions::default()).await));
+    h.backend.reset_failure();
+    // Recovery adopts the new A and forgets the old one: nothing is left to do.
+    let r = h.try_up(&t("r2"), &[], &PlanOptions::default()).await.expect("up");
+    assert!(r.is_none(), "nothing to do after recovery");
+    assert!(h.cloud.get(&old).is_some(), "the old resource is kept");
+    assert!(h.state().await.pending_deletes.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // 9. Partial failures: a failure is a failure, and the state holds what AWS holds
 //    (invariant 9). `Test::Multi` makes one call per setting, so a create or update can be

@@ -59,6 +59,7 @@ fn begin(op: u64, r: &ResourceState) -> JournalEntry {
         inputs: r.inputs.clone(),
         name_seed: r.name_seed.clone(),
         replacing: false,
+        replaced_snapshot: false,
         retired: false,
         dependencies: r.dependencies.clone(),
         deletion_policy: Default::default(),

@@ -398,6 +398,7 @@ mod tests {
             inputs: secret_inputs(),
             name_seed: String::new(),
             replacing: false,
+            replaced_snapshot: false,
             retired: false,
             dependencies: vec![],
             deletion_policy: Default::default(),

@@ -193,7 +193,10 @@ async fn crash_between_snapshot_rename_and_journal_reset() {
             begin(1, OpKind::Create, "A"),
             JournalEntry::Commit {
                 op: 1,
-                changes: vec![StateChange::Retire { id: "A".into() }, StateChange::Put { state: resource("A", "a-2") }],
+                changes: vec![
+                    StateChange::Retire { id: "A".into(), snapshot: false },
+                    StateChange::Put { state: resource("A", "a-2") },
+                ],
             },
         ],
     )

@@ -192,9 +192,12 @@ async fn crash_between_snapshot_and_cleanup_applies_nothing_twice() {
     b.append("dev", &[begin(2, OpKind::Create, "A"), put(2, "A", "a-2")]).await.unwrap();
     b.compact("dev", &b.load("dev").await.unwrap().state).await.unwrap();
     // A replacement: the old A is retired, the new one put.
-    b.append("dev", &[JournalEntry::Commit { op: 3, changes: vec![StateChange::Retire { id: "A".into() }] }])
-        .await
-        .unwrap();
+    b.append(
+        "dev",
+        &[JournalEntry::Commit { op: 3, changes: vec![StateChange::Retire { id: "A".into(), snapshot: false }] }],
+    )
+    .await
+    .unwrap();
     b.append("dev", &[put(4, "A", "a-3")]).await.unwrap();
     let state = b.load("dev").await.unwrap().state;
     assert_eq!(state.pending_deletes.len(), 1);

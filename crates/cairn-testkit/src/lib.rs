@@ -50,12 +50,13 @@ impl Identity for TestIdentity {
 }
 
 /// A registry with `Test::Thing` and `Test::Other` (both in `cloud`, each call taking
-/// `latency`), `Test::Multi` (several calls per create and update, no latency), cairn's built-in types, and a [`TestIdentity`] for [`TEST_ACCOUNT_ID`].
+/// `latency`), `Test::Db` (the same, whose deletes can take a final snapshot), `Test::Multi` (several calls per create and update, no latency), cairn's built-in types, and a [`TestIdentity`] for [`TEST_ACCOUNT_ID`].
 pub fn registry(cloud: &TestCloud, latency: Duration) -> Registry {
     let mut reg = Registry::new();
     for type_name in ["Test::Thing", "Test::Other"] {
         reg.register(Arc::new(TestType::new(type_name, cloud).with_latency(latency)));
     }
+    reg.register(Arc::new(TestType::new("Test::Db", cloud).with_latency(latency).with_final_snapshot()));
     reg.register(Arc::new(MultiCallType::new(cloud)));
     cairn_core::builtin::register(&mut reg);
     reg.set_identity(Arc::new(TestIdentity::new(TEST_ACCOUNT_ID)));
@@ -77,5 +78,6 @@ pub fn op_context(type_name: &str, logical_id: &str, name_seed: &str) -> OpConte
         name_seed: name_seed.to_string(),
         progress: Default::default(),
         assets: Default::default(),
+        final_snapshot: false,
     }
 }

@@ -84,6 +84,14 @@ impl TestType {
         self
     }
 
+    /// Let deletes take a final snapshot (as an RDS DB instance does): with
+    /// `OpContext::final_snapshot`, a delete leaves a live resource of type
+    /// `<type>::Snapshot` named `<physical id>-final-snapshot` behind.
+    pub fn with_final_snapshot(mut self) -> Self {
+        self.schema.final_snapshot = true;
+        self
+    }
+
     /// Make every call wait `latency` (on tokio's clock) before it acts.
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
@@ -168,8 +176,26 @@ impl ResourceType for TestType {
     }
 
     async fn delete(&self, ctx: &OpContext, physical_id: &str, _properties: &Json) -> Result<(), ProviderError> {
+        if ctx.final_snapshot && !self.schema.final_snapshot {
+            return Err(ProviderError::with_code(
+                "SnapshotUnsupported",
+                format!("{} cannot take a final snapshot, yet the engine asked for one", self.schema.type_name),
+            ));
+        }
         self.call(Op::Delete, ctx, |resources| match resources.remove(physical_id) {
-            Some(_) => Ok(()),
+            Some(gone) => {
+                if ctx.final_snapshot {
+                    let name = format!("{physical_id}-final-snapshot");
+                    let snapshot = LiveResource {
+                        type_name: format!("{}::Snapshot", self.schema.type_name),
+                        physical_id: name.clone(),
+                        properties: gone.properties,
+                        tags: BTreeMap::new(),
+                    };
+                    resources.insert(name, snapshot);
+                }
+                Ok(())
+            }
             None => Err(not_found(physical_id)),
         })
         .await

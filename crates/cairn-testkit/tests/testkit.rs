@@ -276,6 +276,7 @@ fn begin(op: u64, id: &str) -> JournalEntry {
         inputs: Value::Null,
         name_seed: String::new(),
         replacing: false,
+        replaced_snapshot: false,
         retired: false,
         dependencies: vec![],
         deletion_policy: Default::default(),

@@ -33,14 +33,17 @@
 //! `MasterUserPassword` too; `AllowMajorVersionUpgrade` when the major engine version
 //! changes), a wait until `available` again, and the tags compared with the live ones:
 //! `RemoveTagsFromResource`, `AddTagsToResource`, each only when needed. `delete` is
-//! `DeleteDBInstance` without a final snapshot, then a wait until it is gone.
+//! `DeleteDBInstance`, then a wait until it is gone.
 //!
 //! Deletion: `DeletionProtection` is the type's `TypeSchema::deletion_protection`: while
 //! the recorded properties turn it on, the engine neither deletes nor replaces the
 //! instance (it says how to lift it); an instance protected outside cairn is refused by RDS
-//! itself. `DeletionPolicy: Snapshot` (CloudFormation: a final snapshot, then the delete) is
-//! read by the engine as `Retain` today: the instance is kept and forgotten, never deleted
-//! without its snapshot. `find` looks up the identifier (given or generated) and adopts the
+//! itself. The type takes final snapshots (`TypeSchema::final_snapshot`): under
+//! `DeletionPolicy: Snapshot`, which is its default as in CloudFormation (and under
+//! `UpdateReplacePolicy: Snapshot` for the old instance of a replacement), the delete asks
+//! RDS for a final snapshot named `<identifier>-final-<unix seconds>` (a manual snapshot,
+//! kept after the stack is gone; its name is shown while cairn waits); under `Delete` it
+//! skips the final snapshot. `find` looks up the identifier (given or generated) and adopts the
 //! instance when it carries this resource's ownership tags (they are put in the call that
 //! creates it).
 
@@ -66,6 +69,8 @@ static SPEC: Spec = Spec {
     schema: LazyLock::new(|| TypeSchema {
         // While it is on, cairn deletes and replaces nothing of the instance.
         deletion_protection: Some("DeletionProtection".to_string()),
+        // `DeletionPolicy: Snapshot`, its default as in CloudFormation.
+        final_snapshot: true,
         ..crate::schema::with_attributes(
             crate::schema::load(crate::schema::RDS_DB_INSTANCE, Some("DBInstanceIdentifier"), &[]),
             &["Endpoint.Address", "Endpoint.Port", "Endpoint.HostedZoneId"],
@@ -363,16 +368,24 @@ impl AwsType for DbInstanceType {
 
     async fn delete(&self, cx: &Cx<'_>, physical_id: &str, _p: &Props) -> Result<(), ProviderError> {
         let rds: aws_sdk_rds::Client = cx.client();
+        let snapshot = cx.ctx.final_snapshot.then(|| final_snapshot_name(physical_id, std::time::SystemTime::now()));
         rds.delete_db_instance()
             .db_instance_identifier(physical_id)
-            .skip_final_snapshot(true)
+            .skip_final_snapshot(snapshot.is_none())
+            .set_final_db_snapshot_identifier(snapshot.clone())
             .send()
             .await
             .map_err(sdk_error)?;
-        cx.wait_until(&format!("DB instance {physical_id} to be deleted"), || async {
-            Ok(cx.found(describe(&rds, physical_id).await)?.is_none().then_some(()))
-        })
-        .await
+        let what = match &snapshot {
+            Some(name) => format!("DB instance {physical_id} to be deleted after its final snapshot {name}"),
+            None => format!("DB instance {physical_id} to be deleted"),
+        };
+        if snapshot.is_some() {
+            // Name the snapshot at once: a user needs it to restore from.
+            cx.ctx.progress.waiting(&what, Duration::ZERO);
+        }
+        cx.wait_until(&what, || async { Ok(cx.found(describe(&rds, physical_id).await)?.is_none().then_some(())) })
+            .await
     }
 
     async fn find(&self, cx: &Cx<'_>, p: &Props) -> Result<Option<ResourceData>, ProviderError> {
@@ -437,6 +450,14 @@ impl AwsType for DbInstanceType {
     }
 }
 
+/// The final snapshot's name: the instance's identifier (letters, digits and single
+/// hyphens, at most 63 characters) and the time, within RDS's rules for
+/// `DBSnapshotIdentifier` (255 characters, a letter first, no double or trailing hyphen).
+fn final_snapshot_name(identifier: &str, now: std::time::SystemTime) -> String {
+    let secs = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    format!("{identifier}-final-{secs}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +497,9 @@ mod tests {
     #[test]
     fn protection_attributes_and_names() {
         assert_eq!(SPEC.schema.deletion_protection.as_deref(), Some("DeletionProtection"));
+        assert!(SPEC.schema.final_snapshot);
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_764_120_000);
+        assert_eq!(final_snapshot_name("epistemix-staging-db", at), "epistemix-staging-db-final-1764120000");
         for a in ["Endpoint.Address", "Endpoint.Port", "DbiResourceId", "DBInstanceArn"] {
             assert!(SPEC.schema.attributes.iter().any(|x| x == a), "{a}");
         }

@@ -51,5 +51,6 @@ pub fn ctx(type_name: &str, logical_id: &str, seed: &str) -> OpContext {
         name_seed: seed.into(),
         progress: Default::default(),
         assets: Default::default(),
+        final_snapshot: false,
     }
 }

@@ -13,6 +13,7 @@ pub fn cairn_bin() -> &'static Path {
 }
 
 /// What one run of `cairn` did.
+#[derive(Clone)]
 pub struct Out {
     pub code: i32,
     pub stdout: String,

@@ -51,6 +51,7 @@ pub(crate) fn test_ctx(type_name: &str, logical_id: &str) -> crate::provider::Op
         name_seed: "abcdefghijkl".into(),
         progress: Default::default(),
         assets: Default::default(),
+        final_snapshot: false,
     }
 }
 

@@ -78,9 +78,54 @@ pub enum DeletionPolicy {
     #[default]
     Delete,
     Retain,
-    /// CloudFormation's `Snapshot` and `RetainExceptOnCreate` are read as `Retain` where a
-    /// type has no snapshot support: cairn never deletes data it was told to keep.
+    /// Read as `Retain`: cairn never deletes data it was told to keep.
     RetainExceptOnCreate,
+    /// Delete after a final snapshot, for a type that can take one
+    /// ([`crate::provider::TypeSchema::final_snapshot`]; the graph refuses it for others).
+    Snapshot,
+}
+
+impl DeletionPolicy {
+    /// Whether a delete under this policy only forgets the resource.
+    pub fn keeps(self) -> bool {
+        matches!(self, DeletionPolicy::Retain | DeletionPolicy::RetainExceptOnCreate)
+    }
+
+    /// The policy a template names, if any.
+    pub fn from_name(s: &str) -> Option<DeletionPolicy> {
+        Some(match s {
+            "Delete" => DeletionPolicy::Delete,
+            "Retain" => DeletionPolicy::Retain,
+            "RetainExceptOnCreate" => DeletionPolicy::RetainExceptOnCreate,
+            "Snapshot" => DeletionPolicy::Snapshot,
+            _ => return None,
+        })
+    }
+}
+
+/// A `DeletionPolicy` or `UpdateReplacePolicy` as the template gives it.
+#[derive(Clone, Debug, Default)]
+pub enum PolicyAttr {
+    /// Not given: the type's default (`Snapshot` for a type that takes final snapshots,
+    /// as in CloudFormation; otherwise `Delete`).
+    #[default]
+    Default,
+    /// A policy name.
+    Fixed(DeletionPolicy, Span),
+    /// `Fn::If` or `Ref` to a parameter, which the graph resolves before anything runs
+    /// (CloudFormation needs its `AWS::LanguageExtensions` transform for this; cairn
+    /// does not).
+    Expr(Node),
+}
+
+impl PolicyAttr {
+    /// The policy, when the template names it directly.
+    pub fn fixed(&self) -> Option<DeletionPolicy> {
+        match self {
+            PolicyAttr::Fixed(p, _) => Some(*p),
+            _ => None,
+        }
+    }
 }
 
 /// What a resource's `Type` names.
@@ -103,8 +148,8 @@ pub struct ResourceDef {
     pub properties: Option<Node>,
     pub depends_on: Vec<(String, Span)>,
     pub condition: Option<(String, Span)>,
-    pub deletion_policy: DeletionPolicy,
-    pub update_replace_policy: DeletionPolicy,
+    pub deletion_policy: PolicyAttr,
+    pub update_replace_policy: PolicyAttr,
     pub metadata: Option<Node>,
     /// cairn's extension: `Region:` deploys the resource to another region.
     pub region: Option<Node>,
@@ -354,22 +399,28 @@ fn parse_param_type(s: &str) -> Option<ParamType> {
     })
 }
 
-fn parse_policy(node: &Node, what: &str, errs: &mut Vec<Diagnostic>) -> Option<DeletionPolicy> {
-    let (s, span) = string_only(node, what, errs)?;
-    match s.as_str() {
-        "Delete" => Some(DeletionPolicy::Delete),
-        "Retain" | "Snapshot" => Some(DeletionPolicy::Retain),
-        "RetainExceptOnCreate" => Some(DeletionPolicy::RetainExceptOnCreate),
-        _ => {
-            let mut d = Diagnostic::at(&span, format!("unknown {what} `{s}`"));
-            d = d.with_help(
-                did_you_mean(&s, POLICIES.iter().copied())
-                    .unwrap_or_else(|| format!("expected one of: {}", POLICIES.join(", "))),
-            );
-            errs.push(d);
-            None
+fn parse_policy(node: &Node, what: &str, errs: &mut Vec<Diagnostic>) -> PolicyAttr {
+    if let Some((name, _, _)) = node.as_intrinsic() {
+        if matches!(name, "Fn::If" | "Ref") {
+            return PolicyAttr::Expr(node.clone());
         }
     }
+    let Some((s, span)) = string_only(node, what, errs) else { return PolicyAttr::Default };
+    match DeletionPolicy::from_name(&s) {
+        Some(p) => PolicyAttr::Fixed(p, span),
+        None => {
+            errs.push(unknown_policy(&s, what, &span));
+            PolicyAttr::Default
+        }
+    }
+}
+
+/// "unknown DeletionPolicy `X`", with the names there are.
+pub(crate) fn unknown_policy(s: &str, what: &str, span: &Span) -> Diagnostic {
+    Diagnostic::at(span, format!("unknown {what} `{s}`")).with_help(
+        did_you_mean(s, POLICIES.iter().copied())
+            .unwrap_or_else(|| format!("expected one of: {}", POLICIES.join(", "))),
+    )
 }
 
 struct TemplateBuilder<'l> {
@@ -576,8 +627,8 @@ impl TemplateBuilder<'_> {
             let mut r_properties = None;
             let mut depends_on = Vec::new();
             let mut condition = None;
-            let mut deletion_policy = DeletionPolicy::Delete;
-            let mut update_replace_policy = DeletionPolicy::Delete;
+            let mut deletion_policy = PolicyAttr::Default;
+            let mut update_replace_policy = PolicyAttr::Default;
             let mut metadata = None;
             let mut region = None;
             let mut type_seen = false;
@@ -613,10 +664,10 @@ impl TemplateBuilder<'_> {
                     },
                     "Condition" => condition = string_only(av, &awhat, errs),
                     "DeletionPolicy" => {
-                        deletion_policy = parse_policy(av, "DeletionPolicy", errs).unwrap_or_default();
+                        deletion_policy = parse_policy(av, "DeletionPolicy", errs);
                     }
                     "UpdateReplacePolicy" => {
-                        update_replace_policy = parse_policy(av, "UpdateReplacePolicy", errs).unwrap_or_default();
+                        update_replace_policy = parse_policy(av, "UpdateReplacePolicy", errs);
                     }
                     "Metadata" => metadata = Some(av.clone()),
                     "Region" => region = Some(av.clone()),
@@ -891,8 +942,8 @@ Outputs:
         assert_eq!(t.resource_type_name("Bucket"), Some("AWS::S3::Bucket"));
         assert_eq!((b.type_span.line, b.type_span.col), (40, 11));
         assert_eq!(b.condition.as_ref().map(|(c, _)| c.as_str()), Some("IsProd"));
-        assert_eq!(b.deletion_policy, DeletionPolicy::Retain);
-        assert_eq!(b.update_replace_policy, DeletionPolicy::RetainExceptOnCreate);
+        assert_eq!(b.deletion_policy.fixed(), Some(DeletionPolicy::Snapshot));
+        assert_eq!(b.update_replace_policy.fixed(), Some(DeletionPolicy::RetainExceptOnCreate));
         assert_eq!(b.depends_on.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["Role"]);
         assert!(b.metadata.is_some());
         assert_eq!(b.region.as_ref().and_then(Node::as_str), Some("eu-west-1"));
@@ -900,7 +951,7 @@ Outputs:
         let role = &t.resources["Role"];
         assert_eq!(role.depends_on.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["Bucket2"]);
         assert_eq!(role.properties.as_ref().unwrap().as_intrinsic().map(|(n, _, _)| n), Some("Fn::If"));
-        assert_eq!(role.deletion_policy, DeletionPolicy::Delete);
+        assert!(matches!(role.deletion_policy, PolicyAttr::Default));
         assert!(t.resources["Bucket2"].properties.is_none());
         let o = &t.outputs["BucketArn"];
         assert_eq!(o.value.as_intrinsic().map(|(n, _, _)| n), Some("Fn::GetAtt"));

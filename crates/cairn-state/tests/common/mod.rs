@@ -35,6 +35,7 @@ pub fn begin(op: u64, kind: OpKind, id: &str) -> JournalEntry {
         inputs: Value::Null,
         name_seed: String::new(),
         replacing: false,
+        replaced_snapshot: false,
         retired: false,
         dependencies: vec![],
         deletion_policy: Default::default(),
