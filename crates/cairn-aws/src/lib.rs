@@ -75,6 +75,8 @@ pub mod ecr;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
+#[cfg(feature = "kms")]
+pub mod kms;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "logs")]
@@ -297,6 +299,11 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::security_group_rule::SecurityGroupEgress::new(aws.clone())));
         reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
+    #[cfg(feature = "kms")]
+    {
+        reg.register(Arc::new(kms::key::Key::new(aws.clone())));
+        reg.register(Arc::new(kms::alias::Alias::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -392,6 +399,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::security_group_rule::EGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupEgress.fixture()),
         (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
     ]);
+    #[cfg(feature = "kms")]
+    out.extend([(kms::key::TYPE_NAME, kms::key::Key.fixture()), (kms::alias::TYPE_NAME, kms::alias::Alias.fixture())]);
     out
 }
 
