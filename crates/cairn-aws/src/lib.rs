@@ -227,6 +227,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
         reg.register(Arc::new(iam::role_policy::RolePolicy::new(aws.clone())));
+        reg.register(Arc::new(iam::oidc_provider::OidcProvider::new(aws.clone())));
     }
     #[cfg(feature = "sqs")]
     reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
@@ -326,6 +327,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
         (iam::role_policy::TYPE_NAME, iam::role_policy::RolePolicy.fixture()),
+        (iam::oidc_provider::TYPE_NAME, iam::oidc_provider::OidcProvider.fixture()),
     ]);
     #[cfg(feature = "sqs")]
     out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
