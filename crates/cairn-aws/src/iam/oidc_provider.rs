@@ -168,8 +168,12 @@ impl AwsType for OidcProvider {
 
     async fn read(&self, cx: &Cx<'_>, physical_id: &str, desired: &Json) -> Result<Option<Live>, ProviderError> {
         let iam: aws_sdk_iam::Client = cx.client();
-        let out =
-            iam.get_open_id_connect_provider().open_id_connect_provider_arn(physical_id).send().await.map_err(sdk_error)?;
+        let out = iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(physical_id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         let mut props = BTreeMap::new();
         let url = out.url.clone().unwrap_or_default();
         props.insert("Url".to_string(), json!(format!("https://{}", bare(&url))));
