@@ -66,6 +66,8 @@ pub mod apigatewayv2;
 pub mod cloudwatch;
 #[cfg(feature = "cognito")]
 pub mod cognito;
+#[cfg(feature = "dsql")]
+pub mod dsql;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "ec2")]
@@ -305,6 +307,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(kms::key::Key::new(aws.clone())));
         reg.register(Arc::new(kms::alias::Alias::new(aws.clone())));
     }
+    #[cfg(feature = "dsql")]
+    {
+        reg.register(Arc::new(dsql::cluster::Cluster::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -403,6 +409,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     ]);
     #[cfg(feature = "kms")]
     out.extend([(kms::key::TYPE_NAME, kms::key::Key.fixture()), (kms::alias::TYPE_NAME, kms::alias::Alias.fixture())]);
+    #[cfg(feature = "dsql")]
+    out.extend([
+        (dsql::cluster::TYPE_NAME, dsql::cluster::Cluster.fixture()),
+    ]);
     out
 }
 
