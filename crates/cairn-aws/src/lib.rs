@@ -310,6 +310,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
     #[cfg(feature = "dsql")]
     {
         reg.register(Arc::new(dsql::cluster::Cluster::new(aws.clone())));
+        reg.register(Arc::new(dsql::cluster_peering::ClusterPeering::new(aws.clone())));
     }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
@@ -412,6 +413,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     #[cfg(feature = "dsql")]
     out.extend([
         (dsql::cluster::TYPE_NAME, dsql::cluster::Cluster.fixture()),
+        (dsql::cluster_peering::TYPE_NAME, dsql::cluster_peering::ClusterPeering.fixture()),
     ]);
     out
 }
