@@ -289,12 +289,13 @@ impl AwsType for Cluster {
             _ => None,
         };
         if protection.is_some() || key.is_some() || multi_region.is_some() {
+            // No token of cairn's: a later update back to the same values must apply, not
+            // replay this answer; the SDK makes a token per call.
             dsql.update_cluster()
                 .identifier(physical_id)
                 .set_deletion_protection_enabled(protection)
                 .set_kms_encryption_key(key)
                 .set_multi_region_properties(multi_region)
-                .client_token(cx.token(&format!("UpdateCluster {physical_id} {:?}", new), 64))
                 .send()
                 .await
                 .map_err(sdk_error)?;

@@ -88,11 +88,11 @@ async fn peer(cx: &Cx<'_>, p: &Props) -> Result<ResourceData, ProviderError> {
         .witness_region(&p.witness_region)
         .set_clusters(Some(p.clusters.iter().cloned().collect()))
         .build();
-    let peers: Vec<&str> = p.clusters.iter().map(String::as_str).collect();
+    // No token of cairn's: the same peers set again later (A, then B, then A) must apply,
+    // not replay the first answer; the SDK makes a token per call.
     dsql.update_cluster()
         .identifier(&p.identifier)
         .multi_region_properties(properties)
-        .client_token(cx.token(&format!("UpdateCluster {} {}", p.witness_region, peers.join(",")), 64))
         .send()
         .await
         .map_err(sdk_error)?;
