@@ -129,6 +129,9 @@ fn policy_text(cx: &Cx<'_>, p: &Props) -> String {
     p.key_policy.clone().unwrap_or_else(|| default_policy(&cx.ctx.partition, &cx.ctx.account_id).to_string())
 }
 
+/// What `ListResourceTags` answers for a key that `find` passes over.
+const UNLISTABLE: &[&str] = &["AccessDeniedException", "NotFoundException", "KMSInvalidStateException"];
+
 /// The `AWS::KMS::Key` resource type.
 pub struct Key;
 
@@ -390,10 +393,13 @@ impl AwsType for Key {
         let mut candidates = Vec::new();
         for key in keys {
             let Some(id) = key.key_id else { continue };
-            // A key made elsewhere may refuse to list its tags (AWS managed keys of another
-            // service, keys whose policy leaves this account out): not ours.
-            if let Ok(tags) = live_tags(&kms, &id).await {
-                candidates.push((id, tags));
+            // A key made elsewhere may refuse to list its tags (a key whose policy leaves
+            // these credentials out), or be on its way out: not ours. Anything else (a
+            // throttled call) is an error, not a reason to make a second key.
+            match live_tags(&kms, &id).await {
+                Ok(tags) => candidates.push((id, tags)),
+                Err(e) if matches!(e.code.as_deref(), Some(c) if UNLISTABLE.contains(&c)) => {}
+                Err(e) => return Err(e),
             }
         }
         let Some(id) = ids::owned(cx.ctx, candidates)? else { return Ok(None) };
