@@ -66,6 +66,8 @@ pub mod apigatewayv2;
 pub mod cloudwatch;
 #[cfg(feature = "cognito")]
 pub mod cognito;
+#[cfg(feature = "dsql")]
+pub mod dsql;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "ec2")]
@@ -75,6 +77,8 @@ pub mod ecr;
 #[cfg(feature = "iam")]
 pub mod iam;
 pub mod kit;
+#[cfg(feature = "kms")]
+pub mod kms;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "logs")]
@@ -225,6 +229,7 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(iam::policy::Policy::new(aws.clone())));
         reg.register(Arc::new(iam::instance_profile::InstanceProfile::new(aws.clone())));
         reg.register(Arc::new(iam::role_policy::RolePolicy::new(aws.clone())));
+        reg.register(Arc::new(iam::oidc_provider::OidcProvider::new(aws.clone())));
     }
     #[cfg(feature = "sqs")]
     reg.register(Arc::new(sqs::queue::Queue::new(aws.clone())));
@@ -297,6 +302,16 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::security_group_rule::SecurityGroupEgress::new(aws.clone())));
         reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
+    #[cfg(feature = "kms")]
+    {
+        reg.register(Arc::new(kms::key::Key::new(aws.clone())));
+        reg.register(Arc::new(kms::alias::Alias::new(aws.clone())));
+    }
+    #[cfg(feature = "dsql")]
+    {
+        reg.register(Arc::new(dsql::cluster::Cluster::new(aws.clone())));
+        reg.register(Arc::new(dsql::cluster_peering::ClusterPeering::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -319,6 +334,7 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (iam::policy::TYPE_NAME, iam::policy::Policy.fixture()),
         (iam::instance_profile::TYPE_NAME, iam::instance_profile::InstanceProfile.fixture()),
         (iam::role_policy::TYPE_NAME, iam::role_policy::RolePolicy.fixture()),
+        (iam::oidc_provider::TYPE_NAME, iam::oidc_provider::OidcProvider.fixture()),
     ]);
     #[cfg(feature = "sqs")]
     out.push((sqs::queue::TYPE_NAME, sqs::queue::Queue.fixture()));
@@ -391,6 +407,13 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::security_group_rule::INGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupIngress.fixture()),
         (ec2::security_group_rule::EGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupEgress.fixture()),
         (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
+    ]);
+    #[cfg(feature = "kms")]
+    out.extend([(kms::key::TYPE_NAME, kms::key::Key.fixture()), (kms::alias::TYPE_NAME, kms::alias::Alias.fixture())]);
+    #[cfg(feature = "dsql")]
+    out.extend([
+        (dsql::cluster::TYPE_NAME, dsql::cluster::Cluster.fixture()),
+        (dsql::cluster_peering::TYPE_NAME, dsql::cluster_peering::ClusterPeering.fixture()),
     ]);
     out
 }

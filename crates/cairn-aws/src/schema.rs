@@ -88,6 +88,8 @@ pub const DSQL_CLUSTER: &str = include_str!("../schemas/aws-dsql-cluster.json");
 pub const KMS_KEY: &str = include_str!("../schemas/aws-kms-key.json");
 pub const KMS_ALIAS: &str = include_str!("../schemas/aws-kms-alias.json");
 pub const IAM_OIDC_PROVIDER: &str = include_str!("../schemas/aws-iam-oidcprovider.json");
+/// cairn's own type, in the registry-schema format (`schemas/SOURCE.md`).
+pub const CAIRN_DSQL_CLUSTER_PEERING: &str = include_str!("../schemas/cairn-dsql-clusterpeering.json");
 
 /// `schema` with `Fn::GetAtt` attributes that the CloudFormation documentation lists but
 /// the registry schema does not mark read-only (`QueueName` of a queue, `TopicName` of a

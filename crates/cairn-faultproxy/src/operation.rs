@@ -11,7 +11,8 @@
 //!   operation outright.
 //! - Another REST service (named by the request's SigV4 credential scope): the operation
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
-//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v1 and v2 are in the table).
+//!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler, API Gateway v1 and v2 and Aurora DSQL are in
+//!   the table).
 
 use crate::http::Request;
 
@@ -60,7 +61,7 @@ pub fn classify(req: &Request) -> (Protocol, String) {
 }
 
 /// REST-JSON operations by signing service, method and path pattern (`{}`: one segment).
-pub const REST_OPERATIONS: [(&str, &str, &str, &str); 85] = [
+pub const REST_OPERATIONS: [(&str, &str, &str, &str); 97] = [
     ("lambda", "POST", "/2015-03-31/functions", "CreateFunction"),
     ("lambda", "GET", "/2015-03-31/functions/{}", "GetFunction"),
     ("lambda", "DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
@@ -152,6 +153,18 @@ pub const REST_OPERATIONS: [(&str, &str, &str, &str); 85] = [
     ("apigateway", "PATCH", "/account", "UpdateAccount"),
     ("apigateway", "PUT", "/tags/{}", "TagResource"),
     ("apigateway", "DELETE", "/tags/{}", "UntagResource"),
+    ("dsql", "POST", "/cluster", "CreateCluster"),
+    ("dsql", "GET", "/cluster", "ListClusters"),
+    ("dsql", "GET", "/cluster/{}", "GetCluster"),
+    ("dsql", "POST", "/cluster/{}", "UpdateCluster"),
+    ("dsql", "DELETE", "/cluster/{}", "DeleteCluster"),
+    ("dsql", "GET", "/cluster/{}/policy", "GetClusterPolicy"),
+    ("dsql", "POST", "/cluster/{}/policy", "PutClusterPolicy"),
+    ("dsql", "DELETE", "/cluster/{}/policy", "DeleteClusterPolicy"),
+    ("dsql", "GET", "/clusters/{}/vpc-endpoint-service-name", "GetVpcEndpointServiceName"),
+    ("dsql", "GET", "/tags/{}", "ListTagsForResource"),
+    ("dsql", "POST", "/tags/{}", "TagResource"),
+    ("dsql", "DELETE", "/tags/{}", "UntagResource"),
 ];
 
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
