@@ -27,6 +27,8 @@
 //! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
 //! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
 //! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
+//! | `AWS::CloudFront::OriginAccessControl` | [`cloudfront::origin_access_control`] |
+//! | `AWS::CloudFront::Distribution` | [`cloudfront::distribution`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -62,6 +64,8 @@ pub mod api_calls;
 pub mod apigateway;
 #[cfg(feature = "apigatewayv2")]
 pub mod apigatewayv2;
+#[cfg(feature = "cloudfront")]
+pub mod cloudfront;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "cognito")]
@@ -297,6 +301,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::security_group_rule::SecurityGroupEgress::new(aws.clone())));
         reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
+    #[cfg(feature = "cloudfront")]
+    reg.register(Arc::new(cloudfront::origin_access_control::OriginAccessControl::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -392,6 +398,11 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::security_group_rule::EGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupEgress.fixture()),
         (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
     ]);
+    #[cfg(feature = "cloudfront")]
+    out.push((
+        cloudfront::origin_access_control::TYPE_NAME,
+        cloudfront::origin_access_control::OriginAccessControl.fixture(),
+    ));
     out
 }
 
