@@ -302,7 +302,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
     #[cfg(feature = "cloudfront")]
-    reg.register(Arc::new(cloudfront::origin_access_control::OriginAccessControl::new(aws.clone())));
+    {
+        reg.register(Arc::new(cloudfront::origin_access_control::OriginAccessControl::new(aws.clone())));
+        reg.register(Arc::new(cloudfront::distribution::Distribution::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -399,10 +402,13 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
     ]);
     #[cfg(feature = "cloudfront")]
-    out.push((
-        cloudfront::origin_access_control::TYPE_NAME,
-        cloudfront::origin_access_control::OriginAccessControl.fixture(),
-    ));
+    out.extend([
+        (
+            cloudfront::origin_access_control::TYPE_NAME,
+            cloudfront::origin_access_control::OriginAccessControl.fixture(),
+        ),
+        (cloudfront::distribution::TYPE_NAME, cloudfront::distribution::Distribution.fixture()),
+    ]);
     out
 }
 

@@ -6,7 +6,7 @@
 
 use cairn_core::provider::ProviderError;
 
-// DIST pub mod distribution;
+pub mod distribution;
 pub mod origin_access_control;
 
 /// The `ETag` a `Get*` answered with, or an error: CloudFront refuses an update or delete
