@@ -27,6 +27,8 @@
 //! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
 //! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
 //! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
+//! | `AWS::CloudFront::OriginAccessControl` | [`cloudfront::origin_access_control`] |
+//! | `AWS::CloudFront::Distribution` | [`cloudfront::distribution`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -62,6 +64,8 @@ pub mod api_calls;
 pub mod apigateway;
 #[cfg(feature = "apigatewayv2")]
 pub mod apigatewayv2;
+#[cfg(feature = "cloudfront")]
+pub mod cloudfront;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "cognito")]
@@ -312,6 +316,11 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(dsql::cluster::Cluster::new(aws.clone())));
         reg.register(Arc::new(dsql::cluster_peering::ClusterPeering::new(aws.clone())));
     }
+    #[cfg(feature = "cloudfront")]
+    {
+        reg.register(Arc::new(cloudfront::origin_access_control::OriginAccessControl::new(aws.clone())));
+        reg.register(Arc::new(cloudfront::distribution::Distribution::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -414,6 +423,14 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
     out.extend([
         (dsql::cluster::TYPE_NAME, dsql::cluster::Cluster.fixture()),
         (dsql::cluster_peering::TYPE_NAME, dsql::cluster_peering::ClusterPeering.fixture()),
+    ]);
+    #[cfg(feature = "cloudfront")]
+    out.extend([
+        (
+            cloudfront::origin_access_control::TYPE_NAME,
+            cloudfront::origin_access_control::OriginAccessControl.fixture(),
+        ),
+        (cloudfront::distribution::TYPE_NAME, cloudfront::distribution::Distribution.fixture()),
     ]);
     out
 }

@@ -13,6 +13,9 @@
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
 //!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler, API Gateway v1 and v2 and Aurora DSQL are in
 //!   the table).
+//! - CloudFront's REST-XML (signed as `cloudfront`): the operation from
+//!   [`CLOUDFRONT_OPERATIONS`] (method and path pattern; `?WithTags` and `?Operation=Tag`
+//!   name the variant), with errors wrapped as `<ErrorResponse><Error>..` ([`Protocol::RestXmlWrapped`]).
 
 use crate::http::Request;
 
@@ -25,6 +28,8 @@ pub enum Protocol {
     Query,
     /// EC2's query protocol: `<Response><Errors><Error><Code>..</Code><Message>..</Message></Error></Errors><RequestID>..</RequestID></Response>`.
     Ec2Query,
+    /// CloudFront's REST-XML: `<ErrorResponse><Error><Type>..</Type><Code>..</Code>..</Error><RequestId>..</RequestId></ErrorResponse>`.
+    RestXmlWrapped,
     /// `awsJson1_0`/`awsJson1_1`: `{"__type": "Code", "message": ..}` and `x-amzn-ErrorType`.
     Json,
     /// REST-JSON services: like JSON, by status code.
@@ -53,6 +58,10 @@ pub fn classify(req: &Request) -> (Protocol, String) {
     }
     match signing_service(req).as_deref() {
         None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
+        Some("cloudfront") => {
+            let op = cloudfront_operation(&req.method, path, query);
+            (Protocol::RestXmlWrapped, op.unwrap_or_else(|| format!("cloudfront:{} {path}", req.method)))
+        }
         Some(other) => {
             let op = rest_operation(other, &req.method, path);
             (Protocol::RestJson, op.map_or_else(|| format!("{other}:{} {path}", req.method), str::to_string))
@@ -166,6 +175,45 @@ pub const REST_OPERATIONS: [(&str, &str, &str, &str); 97] = [
     ("dsql", "POST", "/tags/{}", "TagResource"),
     ("dsql", "DELETE", "/tags/{}", "UntagResource"),
 ];
+
+/// CloudFront operations by method and path pattern (`{}`: one segment), API version
+/// 2020-05-31.
+pub const CLOUDFRONT_OPERATIONS: [(&str, &str, &str); 14] = [
+    ("POST", "/2020-05-31/distribution", "CreateDistribution"),
+    ("GET", "/2020-05-31/distribution", "ListDistributions"),
+    ("GET", "/2020-05-31/distribution/{}", "GetDistribution"),
+    ("DELETE", "/2020-05-31/distribution/{}", "DeleteDistribution"),
+    ("GET", "/2020-05-31/distribution/{}/config", "GetDistributionConfig"),
+    ("PUT", "/2020-05-31/distribution/{}/config", "UpdateDistribution"),
+    ("POST", "/2020-05-31/origin-access-control", "CreateOriginAccessControl"),
+    ("GET", "/2020-05-31/origin-access-control", "ListOriginAccessControls"),
+    ("GET", "/2020-05-31/origin-access-control/{}", "GetOriginAccessControl"),
+    ("DELETE", "/2020-05-31/origin-access-control/{}", "DeleteOriginAccessControl"),
+    ("GET", "/2020-05-31/origin-access-control/{}/config", "GetOriginAccessControlConfig"),
+    ("PUT", "/2020-05-31/origin-access-control/{}/config", "UpdateOriginAccessControl"),
+    ("GET", "/2020-05-31/tagging", "ListTagsForResource"),
+    ("POST", "/2020-05-31/tagging", "TagResource"),
+];
+
+/// The CloudFront operation of a request, where [`CLOUDFRONT_OPERATIONS`] has it: the
+/// query names the variants (`POST /distribution?WithTags`, `POST /tagging?Operation=Untag`).
+fn cloudfront_operation(method: &str, path: &str, query: &str) -> Option<String> {
+    let op = CLOUDFRONT_OPERATIONS
+        .iter()
+        .find_map(|(m, pattern, op)| (*m == method && path_matches(pattern, path)).then_some(*op))?;
+    Some(match op {
+        "CreateDistribution" if has_param(query, "WithTags") => "CreateDistributionWithTags".into(),
+        "TagResource" if query_param(query, "Operation").as_deref() == Some("Untag") => "UntagResource".into(),
+        other => other.into(),
+    })
+}
+
+/// Whether `path` has the shape of `pattern` (`{}`: one non-empty segment).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let want: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    want.len() == segments.len() && want.iter().zip(&segments).all(|(w, s)| (*w == "{}" && !s.is_empty()) || w == s)
+}
 
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
 fn rest_operation(service: &str, method: &str, path: &str) -> Option<&'static str> {
@@ -358,6 +406,19 @@ pub fn error_answer(
                 body.into_bytes(),
             )
         }
+        Protocol::RestXmlWrapped => {
+            let kind = if status >= 500 { "Receiver" } else { "Sender" };
+            let body = format!(
+                "<?xml version=\"1.0\"?>\n<ErrorResponse><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                xml(code),
+                xml(message)
+            );
+            (
+                status,
+                vec![("Content-Type".into(), "text/xml".into()), ("x-amzn-RequestId".into(), request_id.into())],
+                body.into_bytes(),
+            )
+        }
         Protocol::Query => {
             let kind = if status >= 500 { "Receiver" } else { "Sender" };
             let body = format!(
@@ -402,7 +463,7 @@ pub fn error_answer(
 pub fn throttle(protocol: Protocol) -> (u16, &'static str, &'static str) {
     match protocol {
         Protocol::RestXml => (503, "SlowDown", "Please reduce your request rate."),
-        Protocol::Query => (400, "Throttling", "Rate exceeded"),
+        Protocol::Query | Protocol::RestXmlWrapped => (400, "Throttling", "Rate exceeded"),
         Protocol::Ec2Query => (503, "RequestLimitExceeded", "Request limit exceeded."),
         Protocol::Json => (400, "ThrottlingException", "Rate exceeded"),
         Protocol::RestJson => (429, "TooManyRequestsException", "Rate exceeded"),
@@ -414,7 +475,7 @@ pub fn internal_error(protocol: Protocol) -> (&'static str, &'static str) {
     match protocol {
         Protocol::RestXml => ("InternalError", "We encountered an internal error. Please try again."),
         Protocol::Ec2Query => ("InternalError", "An internal error has occurred."),
-        Protocol::Query | Protocol::Json | Protocol::RestJson => {
+        Protocol::Query | Protocol::RestXmlWrapped | Protocol::Json | Protocol::RestJson => {
             ("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
         }
     }
@@ -574,6 +635,48 @@ mod tests {
         assert_eq!(rest_operation("apigateway", "PATCH", "/account"), Some("UpdateAccount"));
         let arn = "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Frestapis%2Fa1b2c3";
         assert_eq!(rest_operation("apigateway", "PUT", arn), Some("TagResource"));
+    }
+
+    #[test]
+    fn cloudfront_operations_and_errors() {
+        let cf = (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cloudfront/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        for (method, target, op) in [
+            ("POST", "/2020-05-31/distribution?WithTags", "CreateDistributionWithTags"),
+            ("POST", "/2020-05-31/distribution", "CreateDistribution"),
+            ("GET", "/2020-05-31/distribution/E2ABC", "GetDistribution"),
+            ("GET", "/2020-05-31/distribution/E2ABC/config", "GetDistributionConfig"),
+            ("PUT", "/2020-05-31/distribution/E2ABC/config", "UpdateDistribution"),
+            ("DELETE", "/2020-05-31/distribution/E2ABC", "DeleteDistribution"),
+            ("GET", "/2020-05-31/distribution?MaxItems=100", "ListDistributions"),
+            ("POST", "/2020-05-31/origin-access-control", "CreateOriginAccessControl"),
+            ("PUT", "/2020-05-31/origin-access-control/O1/config", "UpdateOriginAccessControl"),
+            ("DELETE", "/2020-05-31/origin-access-control/O1", "DeleteOriginAccessControl"),
+            (
+                "GET",
+                "/2020-05-31/tagging?Resource=arn%3Aaws%3Acloudfront%3A%3A1%3Adistribution%2FE2ABC",
+                "ListTagsForResource",
+            ),
+            ("POST", "/2020-05-31/tagging?Operation=Tag&Resource=x", "TagResource"),
+            ("POST", "/2020-05-31/tagging?Operation=Untag&Resource=x", "UntagResource"),
+            ("GET", "/2020-05-31/function/f", "cloudfront:GET /2020-05-31/function/f"),
+        ] {
+            assert_eq!(
+                classify(&req(method, target, &[cf], "")),
+                (Protocol::RestXmlWrapped, op.to_string()),
+                "{method} {target}"
+            );
+        }
+        let (status, headers, body) =
+            error_answer(Protocol::RestXmlWrapped, 403, "AccessDenied", "Access <Denied>", "R5");
+        assert_eq!(status, 403);
+        assert!(headers.contains(&("Content-Type".into(), "text/xml".into())));
+        assert!(String::from_utf8(body).unwrap().contains(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Access &lt;Denied&gt;</Message></Error><RequestId>R5</RequestId></ErrorResponse>"
+        ));
+        assert_eq!(throttle(Protocol::RestXmlWrapped), (400, "Throttling", "Rate exceeded"));
     }
 
     #[test]
