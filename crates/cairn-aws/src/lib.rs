@@ -27,6 +27,7 @@
 //! | `AWS::RDS::DBParameterGroup` | [`rds::db_parameter_group`] |
 //! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
 //! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
+//! | `AWS::Route53::HostedZone` | [`route53::hosted_zone`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -84,6 +85,8 @@ pub mod parameter_store;
 pub mod policy_doc;
 #[cfg(feature = "rds")]
 pub mod rds;
+#[cfg(feature = "route53")]
+pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "scheduler")]
@@ -297,6 +300,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::security_group_rule::SecurityGroupEgress::new(aws.clone())));
         reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
+    #[cfg(feature = "route53")]
+    reg.register(Arc::new(route53::hosted_zone::HostedZone::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -392,6 +397,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::security_group_rule::EGRESS_TYPE_NAME, ec2::security_group_rule::SecurityGroupEgress.fixture()),
         (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
     ]);
+    #[cfg(feature = "route53")]
+    out.push((route53::hosted_zone::TYPE_NAME, route53::hosted_zone::HostedZone.fixture()));
     out
 }
 

@@ -12,6 +12,10 @@
 //! - Another REST service (named by the request's SigV4 credential scope): the operation
 //!   from [`REST_OPERATIONS`] (method and path pattern) where the table has the service,
 //!   else `service:METHOD /path`; with REST-JSON errors (Lambda, Scheduler and API Gateway v1 and v2 are in the table).
+//! - Route 53 (REST-XML, signed as `route53`): the operation from [`ROUTE53_OPERATIONS`]
+//!   (method and path), else `route53:METHOD /path`; its errors are spelled as the query
+//!   protocol's (`<ErrorResponse><Error><Type>..</Type><Code>..</Code>..`, throttling `400
+//!   Throttling`), which is how Route 53 answers.
 
 use crate::http::Request;
 
@@ -51,6 +55,10 @@ pub fn classify(req: &Request) -> (Protocol, String) {
         return (protocol, action);
     }
     match signing_service(req).as_deref() {
+        Some("route53") => {
+            let op = table_operation(&ROUTE53_OPERATIONS, "route53", &req.method, path);
+            (Protocol::Query, op.map_or_else(|| format!("route53:{} {path}", req.method), str::to_string))
+        }
         None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
         Some(other) => {
             let op = rest_operation(other, &req.method, path);
@@ -154,10 +162,39 @@ pub const REST_OPERATIONS: [(&str, &str, &str, &str); 85] = [
     ("apigateway", "DELETE", "/tags/{}", "UntagResource"),
 ];
 
+/// Route 53's REST-XML operations by method and path pattern (`{}`: one segment), as
+/// aws-sdk-route53 calls them (ids without their `/hostedzone/` prefix).
+pub const ROUTE53_OPERATIONS: [(&str, &str, &str, &str); 14] = [
+    ("route53", "POST", "/2013-04-01/hostedzone", "CreateHostedZone"),
+    ("route53", "GET", "/2013-04-01/hostedzone", "ListHostedZones"),
+    ("route53", "GET", "/2013-04-01/hostedzone/{}", "GetHostedZone"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}", "UpdateHostedZoneComment"),
+    ("route53", "DELETE", "/2013-04-01/hostedzone/{}", "DeleteHostedZone"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}/rrset", "ChangeResourceRecordSets"),
+    ("route53", "GET", "/2013-04-01/hostedzone/{}/rrset", "ListResourceRecordSets"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}/associatevpc", "AssociateVPCWithHostedZone"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}/disassociatevpc", "DisassociateVPCFromHostedZone"),
+    ("route53", "GET", "/2013-04-01/hostedzonesbyname", "ListHostedZonesByName"),
+    ("route53", "GET", "/2013-04-01/change/{}", "GetChange"),
+    ("route53", "GET", "/2013-04-01/tags/{}/{}", "ListTagsForResource"),
+    ("route53", "POST", "/2013-04-01/tags/{}/{}", "ChangeTagsForResource"),
+    ("route53", "POST", "/2013-04-01/tags/{}", "ListTagsForResources"),
+];
+
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
 fn rest_operation(service: &str, method: &str, path: &str) -> Option<&'static str> {
+    table_operation(&REST_OPERATIONS, service, method, path)
+}
+
+/// The operation of a REST request in a table of (service, method, path pattern, operation).
+fn table_operation(
+    table: &[(&str, &str, &str, &'static str)],
+    service: &str,
+    method: &str,
+    path: &str,
+) -> Option<&'static str> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    REST_OPERATIONS.iter().find_map(|(svc, m, pattern, op)| {
+    table.iter().find_map(|(svc, m, pattern, op)| {
         let want: Vec<&str> = pattern.trim_matches('/').split('/').collect();
         let matches = *svc == service
             && *m == method
@@ -561,6 +598,34 @@ mod tests {
         assert_eq!(rest_operation("apigateway", "PATCH", "/account"), Some("UpdateAccount"));
         let arn = "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Frestapis%2Fa1b2c3";
         assert_eq!(rest_operation("apigateway", "PUT", arn), Some("TagResource"));
+    }
+
+    #[test]
+    fn route53_operations_and_error_format() {
+        let route53 = (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        for (method, target, op) in [
+            ("POST", "/2013-04-01/hostedzone", "CreateHostedZone"),
+            ("GET", "/2013-04-01/hostedzone?maxitems=100", "ListHostedZones"),
+            ("GET", "/2013-04-01/hostedzone/Z123", "GetHostedZone"),
+            ("POST", "/2013-04-01/hostedzone/Z123", "UpdateHostedZoneComment"),
+            ("DELETE", "/2013-04-01/hostedzone/Z123", "DeleteHostedZone"),
+            ("POST", "/2013-04-01/hostedzone/Z123/rrset/", "ChangeResourceRecordSets"),
+            ("GET", "/2013-04-01/hostedzone/Z123/rrset?name=a.example.com&type=A", "ListResourceRecordSets"),
+            ("POST", "/2013-04-01/hostedzone/Z123/associatevpc", "AssociateVPCWithHostedZone"),
+            ("GET", "/2013-04-01/change/C42", "GetChange"),
+            ("GET", "/2013-04-01/tags/hostedzone/Z123", "ListTagsForResource"),
+            ("POST", "/2013-04-01/tags/hostedzone/Z123", "ChangeTagsForResource"),
+            ("GET", "/2013-04-01/healthcheck", "route53:GET /2013-04-01/healthcheck"),
+        ] {
+            assert_eq!(
+                classify(&req(method, target, &[route53], "")),
+                (Protocol::Query, op.to_string()),
+                "{method} {target}"
+            );
+        }
     }
 
     #[test]
