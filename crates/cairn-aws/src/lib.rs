@@ -28,6 +28,7 @@
 //! | `AWS::RDS::DBInstance` | [`rds::db_instance`] |
 //! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
 //! | `AWS::Route53::HostedZone` | [`route53::hosted_zone`] |
+//! | `AWS::Route53::RecordSet` | [`route53::record_set`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -301,7 +302,10 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(ec2::instance::Instance::new(aws.clone())));
     }
     #[cfg(feature = "route53")]
-    reg.register(Arc::new(route53::hosted_zone::HostedZone::new(aws.clone())));
+    {
+        reg.register(Arc::new(route53::hosted_zone::HostedZone::new(aws.clone())));
+        reg.register(Arc::new(route53::record_set::RecordSet::new(aws.clone())));
+    }
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -398,7 +402,10 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (ec2::instance::TYPE_NAME, ec2::instance::Instance.fixture()),
     ]);
     #[cfg(feature = "route53")]
-    out.push((route53::hosted_zone::TYPE_NAME, route53::hosted_zone::HostedZone.fixture()));
+    out.extend([
+        (route53::hosted_zone::TYPE_NAME, route53::hosted_zone::HostedZone.fixture()),
+        (route53::record_set::TYPE_NAME, route53::record_set::RecordSet.fixture()),
+    ]);
     out
 }
 

@@ -6,13 +6,14 @@
 //! Route 53 is a global service: its client is signed in the partition's home region
 //! (`us-east-1`) whatever the stack's region is.
 
-use aws_sdk_route53::types::{ChangeStatus, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecordSet, RrType};
 use cairn_core::provider::ProviderError;
 
 use crate::kit::Cx;
 use crate::util::sdk_error;
 
 pub mod hosted_zone;
+pub mod record_set;
 
 /// A hosted zone or change id without the prefix Route 53 gives it (`/hostedzone/Z1` is `Z1`).
 pub(crate) fn bare_id(id: &str) -> &str {
@@ -104,6 +105,38 @@ pub(crate) async fn record_sets(
             _ => return Ok(out),
         }
     }
+}
+
+/// One change of a record set in zone `zone_id` (`ChangeResourceRecordSets`), then the
+/// wait until it is `INSYNC`.
+pub(crate) async fn change(
+    cx: &Cx<'_>,
+    route53: &aws_sdk_route53::Client,
+    zone_id: &str,
+    action: ChangeAction,
+    record: ResourceRecordSet,
+    comment: Option<String>,
+) -> Result<(), ProviderError> {
+    let what =
+        format!("{} {} record {} in hosted zone {zone_id}", action.as_str(), record.r#type.as_str(), record.name);
+    let change = Change::builder().action(action).resource_record_set(record).build().map_err(build_err)?;
+    let batch = ChangeBatch::builder().changes(change).set_comment(comment).build().map_err(build_err)?;
+    let out = route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    match out.change_info {
+        Some(info) => wait_insync(cx, route53, &info.id, &what).await,
+        None => Ok(()),
+    }
+}
+
+/// A request the SDK refused to build (a required field left out), as an error.
+pub(crate) fn build_err(e: aws_sdk_route53::error::BuildError) -> ProviderError {
+    ProviderError::with_code("InvalidRequest", format!("the Route 53 request could not be built: {e}"))
 }
 
 #[cfg(test)]
