@@ -29,6 +29,7 @@
 //! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
 //! | `AWS::Route53::HostedZone` | [`route53::hosted_zone`] |
 //! | `AWS::Route53::RecordSet` | [`route53::record_set`] |
+//! | `AWS::CertificateManager::Certificate` | [`acm::certificate`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -59,6 +60,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
+#[cfg(feature = "acm")]
+pub mod acm;
 pub mod api_calls;
 #[cfg(feature = "apigateway")]
 pub mod apigateway;
@@ -306,6 +309,8 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(route53::hosted_zone::HostedZone::new(aws.clone())));
         reg.register(Arc::new(route53::record_set::RecordSet::new(aws.clone())));
     }
+    #[cfg(feature = "acm")]
+    reg.register(Arc::new(acm::certificate::Certificate::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -406,6 +411,8 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         (route53::hosted_zone::TYPE_NAME, route53::hosted_zone::HostedZone.fixture()),
         (route53::record_set::TYPE_NAME, route53::record_set::RecordSet.fixture()),
     ]);
+    #[cfg(feature = "acm")]
+    out.push((acm::certificate::TYPE_NAME, acm::certificate::Certificate.fixture()));
     out
 }
 

@@ -28,7 +28,10 @@
 //! `delete` lists the zone's record sets first: Route 53 refuses to delete a zone holding
 //! any but its own SOA and NS records, and cairn never deletes records it did not make. The
 //! error names those records (at most 10) and says to delete them, or the resources that
-//! made them, first.
+//! made them, first. The one exception is ACM's DNS validation records (a CNAME from
+//! `_<hash>.<domain>` to `..acm-validations.aws.`), which a certificate leaves in place when
+//! it is deleted (see `acm::certificate`): they serve only through this zone, so they are
+//! deleted with it (each change waited for until `INSYNC`), then the zone.
 //!
 //! `find` (after a crash mid-create) lists the hosted zones (`ListHostedZones`) for the one
 //! whose `CallerReference` is this resource's token.
@@ -39,7 +42,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
-    HostedZoneConfig as SdkZoneConfig, RrType, Tag as SdkTag, TagResourceType, Vpc, VpcRegion,
+    ChangeAction, HostedZoneConfig as SdkZoneConfig, ResourceRecordSet, RrType, Tag as SdkTag, TagResourceType, Vpc,
+    VpcRegion,
 };
 use cairn_core::provider::{ProviderError, ResourceData};
 use cairn_core::Value;
@@ -194,22 +198,29 @@ async fn put_tags(
     Ok(())
 }
 
-/// The records of the zone that Route 53 does not make with it (its SOA and apex NS), as
-/// `name TYPE`.
-async fn foreign_records(
+/// Whether a record is an ACM validation record: a CNAME from `_<hash>.<domain>` to
+/// `_<hash>.<...>.acm-validations.aws.`.
+fn is_acm_validation(r: &ResourceRecordSet) -> bool {
+    r.r#type == RrType::Cname
+        && r.name.starts_with('_')
+        && r.resource_records.as_deref().is_some_and(|v| {
+            !v.is_empty() && v.iter().all(|v| v.value.trim_end_matches('.').ends_with(".acm-validations.aws"))
+        })
+}
+
+/// The zone's records besides its own SOA and apex NS: the ACM validation records, and the
+/// others (as `name TYPE`).
+async fn zone_records(
     route53: &aws_sdk_route53::Client,
     id: &str,
     zone_name: &str,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<(Vec<ResourceRecordSet>, Vec<String>), ProviderError> {
     let all = super::record_sets(route53, id, None, |_| false).await?;
-    Ok(all
+    let (acm, others): (Vec<_>, Vec<_>) = all
         .into_iter()
-        .filter(|r| {
-            let apex = same_name(&r.name, zone_name);
-            !(apex && (r.r#type == RrType::Soa || r.r#type == RrType::Ns))
-        })
-        .map(|r| format!("{} {}", r.name, r.r#type.as_str()))
-        .collect())
+        .filter(|r| !(same_name(&r.name, zone_name) && (r.r#type == RrType::Soa || r.r#type == RrType::Ns)))
+        .partition(is_acm_validation);
+    Ok((acm, others.into_iter().map(|r| format!("{} {}", r.name, r.r#type.as_str())).collect()))
 }
 
 #[async_trait]
@@ -390,7 +401,7 @@ impl AwsType for HostedZone {
 
     async fn delete(&self, cx: &Cx<'_>, physical_id: &str, p: &Props) -> Result<(), ProviderError> {
         let route53: aws_sdk_route53::Client = cx.client();
-        let foreign = foreign_records(&route53, physical_id, &p.name).await?;
+        let (validation, foreign) = zone_records(&route53, physical_id, &p.name).await?;
         if !foreign.is_empty() {
             let shown: Vec<&str> = foreign.iter().take(10).map(String::as_str).collect();
             let more = if foreign.len() > 10 { format!(" and {} more", foreign.len() - 10) } else { String::new() };
@@ -403,6 +414,10 @@ impl AwsType for HostedZone {
                 ),
             )
             .in_operation("DeleteHostedZone"));
+        }
+        // ACM validation records serve only through this zone, and go with it.
+        for record in validation {
+            super::change(cx, &route53, physical_id, ChangeAction::Delete, record, None).await?;
         }
         route53.delete_hosted_zone().id(physical_id).send().await.map_err(sdk_error)?;
         Ok(())
@@ -469,6 +484,22 @@ mod tests {
         let t = HostedZone;
         assert!(t.equivalent("Name", &json!("Example.com"), &json!("example.com.")));
         assert!(!t.equivalent("Name", &json!("example.org"), &json!("example.com.")));
+    }
+
+    #[test]
+    fn acm_validation_records_are_told_apart() {
+        let cname = |name: &str, value: &str| {
+            ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::Cname)
+                .ttl(300)
+                .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value(value).build().unwrap())
+                .build()
+                .unwrap()
+        };
+        assert!(is_acm_validation(&cname("_a1b2.example.com.", "_c3d4.xyz.acm-validations.aws.")));
+        assert!(!is_acm_validation(&cname("www.example.com.", "_c3d4.xyz.acm-validations.aws.")));
+        assert!(!is_acm_validation(&cname("_a1b2.example.com.", "target.example.org.")));
     }
 
     #[test]
