@@ -119,3 +119,69 @@ fn a_certificate_is_validated_in_its_zone_and_the_zone_keeps_what_cairn_did_not_
     let gone = emu.block(acm.describe_certificate().certificate_arn(&arn).send()).expect_err("the certificate is gone");
     assert_eq!(aws_sdk_acm::error::ProvideErrorMetadata::code(&gone), Some("ResourceNotFoundException"));
 }
+
+const PRIVATE: &str = r#"
+Parameters:
+  Vpcs:
+    Type: CommaDelimitedList
+Resources:
+  Internal:
+    Type: AWS::Route53::HostedZone
+    Properties:
+      Name: internal.example
+      VPCs:
+        - {VPCId: !Select [0, !Ref Vpcs], VPCRegion: us-east-1}
+"#;
+
+const PRIVATE_MOVED: &str = r#"
+Parameters:
+  Vpcs:
+    Type: CommaDelimitedList
+Resources:
+  Internal:
+    Type: AWS::Route53::HostedZone
+    Properties:
+      Name: internal.example
+      VPCs:
+        - {VPCId: !Select [1, !Ref Vpcs], VPCRegion: us-east-1}
+"#;
+
+#[test]
+fn a_private_zone_moves_between_vpcs_in_place_and_never_becomes_public() {
+    let Some(emu) = emulator() else { return };
+    let ec2 = aws_sdk_ec2::Client::new(&emu.config);
+    let vpc = || {
+        let out = emu.block(ec2.create_vpc().cidr_block("10.42.0.0/16").send()).expect("a VPC");
+        out.vpc.and_then(|v| v.vpc_id).expect("its id")
+    };
+    let (first, second) = (vpc(), vpc());
+    let name = unique("private");
+    let p = Proj::named(&name, PRIVATE, &format!("parameters:\n  Vpcs: {first},{second}\n"));
+    p.run(&["-s", "dev", "up", "--yes"]).ok();
+    let zone = p.state("dev")["resources"]["Internal"]["physical_id"].as_str().expect("the zone id").to_string();
+    let route53 = aws_sdk_route53::Client::new(&emu.config);
+    let vpcs = || {
+        let out = emu.block(route53.get_hosted_zone().id(&zone).send()).expect("the zone");
+        assert!(out.hosted_zone.and_then(|z| z.config).is_some_and(|c| c.private_zone), "a private zone");
+        out.vpcs.unwrap_or_default().into_iter().filter_map(|v| v.vpc_id).collect::<Vec<_>>()
+    };
+    assert_eq!(vpcs(), vec![first]);
+    p.run(&["-s", "dev", "preview", "--refresh", "--expect-no-changes"]).ok();
+
+    // The other VPC: associated first, then the old one let go; the same zone.
+    p.write("template.yaml", PRIVATE_MOVED);
+    p.run(&["-s", "dev", "up", "--yes"]).ok();
+    assert_eq!(p.state("dev")["resources"]["Internal"]["physical_id"].as_str(), Some(zone.as_str()));
+    assert_eq!(vpcs(), vec![second.clone()]);
+    p.run(&["-s", "dev", "preview", "--refresh", "--expect-no-changes"]).ok();
+
+    // A private zone cannot become public: refused, naming what to do.
+    p.write(
+        "template.yaml",
+        &PRIVATE_MOVED.replace("      VPCs:\n        - {VPCId: !Select [1, !Ref Vpcs], VPCRegion: us-east-1}\n", ""),
+    );
+    let out = p.run(&["-s", "dev", "up", "--yes"]).code(1);
+    assert!(out.stderr.contains("cannot make a private zone public"), "{out}");
+    assert_eq!(vpcs(), [second]);
+    p.run(&["-s", "dev", "destroy", "--yes"]).ok();
+}
