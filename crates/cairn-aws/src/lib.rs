@@ -29,6 +29,9 @@
 //! | `AWS::RDS::DBSubnetGroup` | [`rds::db_subnet_group`] |
 //! | `AWS::CloudFront::OriginAccessControl` | [`cloudfront::origin_access_control`] |
 //! | `AWS::CloudFront::Distribution` | [`cloudfront::distribution`] |
+//! | `AWS::Route53::HostedZone` | [`route53::hosted_zone`] |
+//! | `AWS::Route53::RecordSet` | [`route53::record_set`] |
+//! | `AWS::CertificateManager::Certificate` | [`acm::certificate`] |
 //!
 //! Every type is one file on the provider kit ([`kit`]: module doc, `Spec`, typed `Props`,
 //! the `AwsType` impl, its conformance fixture, tests; `docs/providers.md`). Schemas come
@@ -59,6 +62,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use cairn_core::provider::{Identity, ProviderError, Registry};
 use tokio::sync::OnceCell;
 
+#[cfg(feature = "acm")]
+pub mod acm;
 pub mod api_calls;
 #[cfg(feature = "apigateway")]
 pub mod apigateway;
@@ -92,6 +97,8 @@ pub mod parameter_store;
 pub mod policy_doc;
 #[cfg(feature = "rds")]
 pub mod rds;
+#[cfg(feature = "route53")]
+pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "scheduler")]
@@ -321,6 +328,13 @@ pub fn register(reg: &mut Registry, aws: Arc<Aws>) {
         reg.register(Arc::new(cloudfront::origin_access_control::OriginAccessControl::new(aws.clone())));
         reg.register(Arc::new(cloudfront::distribution::Distribution::new(aws.clone())));
     }
+    #[cfg(feature = "route53")]
+    {
+        reg.register(Arc::new(route53::hosted_zone::HostedZone::new(aws.clone())));
+        reg.register(Arc::new(route53::record_set::RecordSet::new(aws.clone())));
+    }
+    #[cfg(feature = "acm")]
+    reg.register(Arc::new(acm::certificate::Certificate::new(aws.clone())));
     reg.set_identity(Arc::new(StsIdentity(aws)));
 }
 
@@ -432,6 +446,13 @@ pub fn fixtures() -> Vec<(&'static str, kit::Fixture)> {
         ),
         (cloudfront::distribution::TYPE_NAME, cloudfront::distribution::Distribution.fixture()),
     ]);
+    #[cfg(feature = "route53")]
+    out.extend([
+        (route53::hosted_zone::TYPE_NAME, route53::hosted_zone::HostedZone.fixture()),
+        (route53::record_set::TYPE_NAME, route53::record_set::RecordSet.fixture()),
+    ]);
+    #[cfg(feature = "acm")]
+    out.push((acm::certificate::TYPE_NAME, acm::certificate::Certificate.fixture()));
     out
 }
 

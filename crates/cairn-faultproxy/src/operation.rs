@@ -16,6 +16,10 @@
 //! - CloudFront's REST-XML (signed as `cloudfront`): the operation from
 //!   [`CLOUDFRONT_OPERATIONS`] (method and path pattern; `?WithTags` and `?Operation=Tag`
 //!   name the variant), with errors wrapped as `<ErrorResponse><Error>..` ([`Protocol::RestXmlWrapped`]).
+//! - Route 53 (REST-XML, signed as `route53`): the operation from [`ROUTE53_OPERATIONS`]
+//!   (method and path), else `route53:METHOD /path`; its errors wrapped as CloudFront's
+//!   ([`Protocol::RestXmlWrapped`], throttling `400 Throttling`), which is how Route 53
+//!   answers.
 
 use crate::http::Request;
 
@@ -28,7 +32,7 @@ pub enum Protocol {
     Query,
     /// EC2's query protocol: `<Response><Errors><Error><Code>..</Code><Message>..</Message></Error></Errors><RequestID>..</RequestID></Response>`.
     Ec2Query,
-    /// CloudFront's REST-XML: `<ErrorResponse><Error><Type>..</Type><Code>..</Code>..</Error><RequestId>..</RequestId></ErrorResponse>`.
+    /// CloudFront's and Route 53's REST-XML: `<ErrorResponse><Error><Type>..</Type><Code>..</Code>..</Error><RequestId>..</RequestId></ErrorResponse>`.
     RestXmlWrapped,
     /// `awsJson1_0`/`awsJson1_1`: `{"__type": "Code", "message": ..}` and `x-amzn-ErrorType`.
     Json,
@@ -57,6 +61,10 @@ pub fn classify(req: &Request) -> (Protocol, String) {
         return (protocol, action);
     }
     match signing_service(req).as_deref() {
+        Some("route53") => {
+            let op = table_operation(&ROUTE53_OPERATIONS, "route53", &req.method, path);
+            (Protocol::RestXmlWrapped, op.map_or_else(|| format!("route53:{} {path}", req.method), str::to_string))
+        }
         None | Some("s3") => (Protocol::RestXml, s3_operation(&req.method, path, query, req)),
         Some("cloudfront") => {
             let op = cloudfront_operation(&req.method, path, query);
@@ -215,10 +223,39 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     want.len() == segments.len() && want.iter().zip(&segments).all(|(w, s)| (*w == "{}" && !s.is_empty()) || w == s)
 }
 
+/// Route 53's REST-XML operations by method and path pattern (`{}`: one segment), as
+/// aws-sdk-route53 calls them (ids without their `/hostedzone/` prefix).
+pub const ROUTE53_OPERATIONS: [(&str, &str, &str, &str); 14] = [
+    ("route53", "POST", "/2013-04-01/hostedzone", "CreateHostedZone"),
+    ("route53", "GET", "/2013-04-01/hostedzone", "ListHostedZones"),
+    ("route53", "GET", "/2013-04-01/hostedzone/{}", "GetHostedZone"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}", "UpdateHostedZoneComment"),
+    ("route53", "DELETE", "/2013-04-01/hostedzone/{}", "DeleteHostedZone"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}/rrset", "ChangeResourceRecordSets"),
+    ("route53", "GET", "/2013-04-01/hostedzone/{}/rrset", "ListResourceRecordSets"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}/associatevpc", "AssociateVPCWithHostedZone"),
+    ("route53", "POST", "/2013-04-01/hostedzone/{}/disassociatevpc", "DisassociateVPCFromHostedZone"),
+    ("route53", "GET", "/2013-04-01/hostedzonesbyname", "ListHostedZonesByName"),
+    ("route53", "GET", "/2013-04-01/change/{}", "GetChange"),
+    ("route53", "GET", "/2013-04-01/tags/{}/{}", "ListTagsForResource"),
+    ("route53", "POST", "/2013-04-01/tags/{}/{}", "ChangeTagsForResource"),
+    ("route53", "POST", "/2013-04-01/tags/{}", "ListTagsForResources"),
+];
+
 /// The operation of a REST-JSON request, where [`REST_OPERATIONS`] has it.
 fn rest_operation(service: &str, method: &str, path: &str) -> Option<&'static str> {
+    table_operation(&REST_OPERATIONS, service, method, path)
+}
+
+/// The operation of a REST request in a table of (service, method, path pattern, operation).
+fn table_operation(
+    table: &[(&str, &str, &str, &'static str)],
+    service: &str,
+    method: &str,
+    path: &str,
+) -> Option<&'static str> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    REST_OPERATIONS.iter().find_map(|(svc, m, pattern, op)| {
+    table.iter().find_map(|(svc, m, pattern, op)| {
         let want: Vec<&str> = pattern.trim_matches('/').split('/').collect();
         let matches = *svc == service
             && *m == method
@@ -677,6 +714,34 @@ mod tests {
             "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Access &lt;Denied&gt;</Message></Error><RequestId>R5</RequestId></ErrorResponse>"
         ));
         assert_eq!(throttle(Protocol::RestXmlWrapped), (400, "Throttling", "Rate exceeded"));
+    }
+
+    #[test]
+    fn route53_operations_and_error_format() {
+        let route53 = (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=x",
+        );
+        for (method, target, op) in [
+            ("POST", "/2013-04-01/hostedzone", "CreateHostedZone"),
+            ("GET", "/2013-04-01/hostedzone?maxitems=100", "ListHostedZones"),
+            ("GET", "/2013-04-01/hostedzone/Z123", "GetHostedZone"),
+            ("POST", "/2013-04-01/hostedzone/Z123", "UpdateHostedZoneComment"),
+            ("DELETE", "/2013-04-01/hostedzone/Z123", "DeleteHostedZone"),
+            ("POST", "/2013-04-01/hostedzone/Z123/rrset/", "ChangeResourceRecordSets"),
+            ("GET", "/2013-04-01/hostedzone/Z123/rrset?name=a.example.com&type=A", "ListResourceRecordSets"),
+            ("POST", "/2013-04-01/hostedzone/Z123/associatevpc", "AssociateVPCWithHostedZone"),
+            ("GET", "/2013-04-01/change/C42", "GetChange"),
+            ("GET", "/2013-04-01/tags/hostedzone/Z123", "ListTagsForResource"),
+            ("POST", "/2013-04-01/tags/hostedzone/Z123", "ChangeTagsForResource"),
+            ("GET", "/2013-04-01/healthcheck", "route53:GET /2013-04-01/healthcheck"),
+        ] {
+            assert_eq!(
+                classify(&req(method, target, &[route53], "")),
+                (Protocol::RestXmlWrapped, op.to_string()),
+                "{method} {target}"
+            );
+        }
     }
 
     #[test]
