@@ -16,9 +16,16 @@
 //!   <Stack>.<Output>`; any other value (literals that differ, `!environment_variable
 //!   NAME` and `{{ environment_variable.NAME }}`, which become `{env: NAME}`) becomes a
 //!   root parameter (`<Stack><Parameter>`, `NoEcho` when the component's is) set in each
-//!   stack file.
+//!   stack file. Parameters of several stacks given the same value the same way share one
+//!   root parameter: the same environment variable in every environment (named after the
+//!   variable: `DB_PASSWORD` -> `DbPassword`), or, under the same name, the same literals
+//!   per environment (named after the parameter);
+//! - `!ssm NAME` becomes a root parameter of type `AWS::SSM::Parameter::Value<T>` (`T` the
+//!   component parameter's AWS-specific type, or `String`), its default `NAME` when every
+//!   environment names the same parameter (otherwise each stack file sets the name): cairn
+//!   reads it at preview, as Sceptre read it at launch.
 //!
-//! Everything else (the other resolvers, hooks, `sceptre_user_data`, Jinja, Jinja or
+//! Everything else (the other resolvers, `!ssm` with more than a name, hooks, `sceptre_user_data`, Jinja, Jinja or
 //! Python templates, `stack_name`, roles, ...) is a [`Note`]: where it is (file and line),
 //! what it is, and what to do by hand. [`translate`] does no IO: the command reads the
 //! files and writes what it returns.
@@ -194,6 +201,7 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
 
     // Parameters, dependencies.
     let mut root_params: IndexMap<String, RootParam> = IndexMap::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut env_params: BTreeMap<String, IndexMap<String, Node>> = BTreeMap::new();
     for (id, per_env) in &by_id {
         let Some(component) = components.get_mut(id) else { continue };
@@ -310,48 +318,170 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
                 );
                 continue;
             }
-            let param = format!("{}{}", component.logical, pascal(&name));
-            for (env, v, span) in &present {
-                let node = match v {
-                    Val::Lit(n) => {
-                        if no_echo {
-                            notes.add(
-                                span,
-                                &format!("parameter `{name}` of the stack `{env}/{id}` is NoEcho, and its value is written in plain text in stacks/{env}.yaml"),
-                                &format!("encrypt it: `cairn --stack {env} config set --secret {param}`"),
-                            );
-                        }
-                        n.clone()
-                    }
-                    Val::Env(var) => env_node(var),
-                    _ => unreachable!("filtered above"),
-                };
-                env_params.entry((*env).clone()).or_default().insert(param.clone(), node);
-            }
-            let default = declared.as_ref().and_then(|d| d.default.clone());
-            for env in &envs_of_stack {
-                if !per.get(*env).is_some_and(|(v, _)| !matches!(v, Val::Unsupported | Val::Omit)) && default.is_none()
-                {
-                    let s = &stacks[per_env[*env]];
+            let all_ssm = present.iter().all(|(_, v, _)| matches!(v, Val::Ssm(_)));
+            if !all_ssm {
+                if let Some((_, _, span)) = present.iter().find(|(_, v, _)| matches!(v, Val::Ssm(_))) {
                     notes.add(
-                        &Span::file(s.file.as_str()),
-                        &format!(
-                            "no value for parameter `{name}` of the stack `{env}/{id}` (the template gives no default)"
-                        ),
-                        &format!("set it: `cairn --stack {env} config set {param} VALUE`"),
+                        span,
+                        &format!("parameter `{name}` of the stack `{id}` is read with `!ssm` in some environments and not in others"),
+                        "a root parameter is read from Parameter Store in every environment or in none: give every environment `!ssm`, or set the value in each stack file by hand",
                     );
+                    continue;
                 }
             }
-            root_params.insert(
-                param.clone(),
-                RootParam {
-                    ty: declared.as_ref().map_or_else(|| "String".to_string(), |d| d.ty.clone()),
-                    no_echo,
-                    default,
-                    description: format!("`{name}` of the Sceptre stack `{id}`, set in each stack file"),
-                },
-            );
-            component.props.insert(name, Prop::Ref(param));
+            if all_ssm && no_echo {
+                notes.add(
+                    present[0].2,
+                    &format!("parameter `{name}` of the stack `{id}` is NoEcho and read with `!ssm`"),
+                    "an `AWS::SSM::Parameter::Value<String>` parameter cannot read a SecureString (neither can CloudFormation): if it is one, make the root parameter a String and set it with `cairn config set --secret`",
+                );
+            }
+            let missing: Vec<String> = envs_of_stack
+                .iter()
+                .filter(|e| !per.get(**e).is_some_and(|(v, _)| !matches!(v, Val::Unsupported | Val::Omit)))
+                .map(|e| (*e).clone())
+                .collect();
+            // The same value, given the same way in every environment, that another
+            // stack's parameter may share.
+            let share = match first {
+                Val::Env(var) if everywhere && all_same => Some(format!("env {var}")),
+                _ if everywhere => {
+                    let per: Option<Vec<String>> = present
+                        .iter()
+                        .map(|(e, v, _)| match v {
+                            Val::Lit(n) => n.to_literal().map(|l| format!("{e}={l}")),
+                            Val::Ssm(n) => Some(format!("{e}=ssm:{n}")),
+                            _ => None,
+                        })
+                        .collect();
+                    per.map(|per| format!("{name} {}", per.join(" ")))
+                }
+                _ => None,
+            };
+            pending.push(Pending {
+                id: id.clone(),
+                name: name.clone(),
+                declared: declared.clone(),
+                values: present.iter().map(|(e, v, s)| ((*e).clone(), (*v).clone(), (*s).clone())).collect(),
+                missing,
+                ssm_everywhere: all_ssm && everywhere && all_same,
+                share,
+            });
+            // Its root parameter is named below, once every stack's are known.
+            component.props.insert(name, Prop::Ref(String::new()));
+        }
+    }
+
+    // The root parameters: one per stack parameter, or one for the parameters of several
+    // stacks that get the same value the same way (the same environment variable; or,
+    // under the same name, the same literals or `!ssm` names per environment).
+    let mut sharers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for p in &pending {
+        if let Some(k) = &p.share {
+            sharers.entry(k.as_str()).or_default().insert(p.id.as_str());
+        }
+    }
+    let mut shared_names: BTreeMap<&str, String> = BTreeMap::new();
+    for p in &pending {
+        let logical = components[&p.id].logical.clone();
+        let shared = p.share.as_deref().filter(|k| sharers[k].len() > 1);
+        let param = match shared.and_then(|k| shared_names.get(k)) {
+            Some(n) => n.clone(),
+            None => {
+                let base = match (shared, &p.values[0].1) {
+                    (Some(_), Val::Env(var)) => env_pascal(var),
+                    (Some(_), _) => pascal(&p.name),
+                    (None, _) => format!("{logical}{}", pascal(&p.name)),
+                };
+                let mut param = base.clone();
+                let mut n = 2;
+                while root_params.contains_key(&param) {
+                    param = format!("{base}{n}");
+                    n += 1;
+                }
+                if let Some(k) = shared {
+                    shared_names.insert(k, param.clone());
+                }
+                param
+            }
+        };
+        let no_echo = p.declared.as_ref().is_some_and(|d| d.no_echo);
+        for (env, v, span) in &p.values {
+            let node = match v {
+                Val::Lit(n) => {
+                    if no_echo {
+                        notes.add(
+                            span,
+                            &format!("parameter `{}` of the stack `{env}/{}` is NoEcho, and its value is written in plain text in stacks/{env}.yaml", p.name, p.id),
+                            &format!("encrypt it: `cairn --stack {env} config set --secret {param}`"),
+                        );
+                    }
+                    n.clone()
+                }
+                Val::Env(var) => env_node(var),
+                // The same name everywhere: the root parameter's default.
+                Val::Ssm(_) if p.ssm_everywhere => continue,
+                Val::Ssm(name) => Node::new(NodeValue::String(name.clone()), span.clone()),
+                _ => unreachable!("filtered above"),
+            };
+            env_params.entry(env.clone()).or_default().insert(param.clone(), node);
+        }
+        let (ty, default) = match &p.values[0].1 {
+            Val::Ssm(name) => {
+                let inner = p.declared.as_ref().map_or("String", |d| d.ty.as_str());
+                let inner = if inner.starts_with("AWS::") || inner.starts_with("List<") || inner == "CommaDelimitedList"
+                {
+                    inner
+                } else {
+                    "String"
+                };
+                let default =
+                    p.ssm_everywhere.then(|| Node::new(NodeValue::String(name.clone()), p.values[0].2.clone()));
+                (format!("AWS::SSM::Parameter::Value<{inner}>"), default)
+            }
+            _ => (
+                p.declared.as_ref().map_or_else(|| "String".to_string(), |d| d.ty.clone()),
+                p.declared.as_ref().and_then(|d| d.default.clone()),
+            ),
+        };
+        if default.is_none() {
+            for env in &p.missing {
+                let s = &stacks[by_id[&p.id][env]];
+                notes.add(
+                    &Span::file(s.file.as_str()),
+                    &format!(
+                        "no value for parameter `{}` of the stack `{env}/{}` (the template gives no default)",
+                        p.name, p.id
+                    ),
+                    &format!("set it: `cairn --stack {env} config set {param} VALUE`"),
+                );
+            }
+        }
+        let var = match &p.values[0].1 {
+            Val::Env(var) if shared.is_some() => Some(var.clone()),
+            _ => None,
+        };
+        let ssm = matches!(p.values[0].1, Val::Ssm(_));
+        match root_params.get_mut(&param) {
+            Some(r) => {
+                if r.ty != ty {
+                    r.ty = "String".into();
+                }
+                r.no_echo |= no_echo;
+                if r.default.as_ref().map(Node::to_literal) != default.as_ref().map(Node::to_literal) {
+                    r.default = None;
+                }
+                r.users.push((p.id.clone(), p.name.clone()));
+            }
+            None => {
+                root_params.insert(
+                    param.clone(),
+                    RootParam { ty, no_echo, default, users: vec![(p.id.clone(), p.name.clone())], var, ssm },
+                );
+            }
+        }
+        if let Some(c) = components.get_mut(&p.id) {
+            c.props.insert(p.name.clone(), Prop::Ref(param));
         }
     }
 
@@ -398,6 +528,11 @@ pub fn translate(configs: &BTreeMap<String, String>, templates: &dyn SourceLoade
                         &node.span,
                         &format!("{what} comes from the environment variable `{var}`"),
                         "cairn's stack tags are fixed strings: write the value in the stack file's `tags`, or make it a template parameter and tag the resources in the template",
+                    ),
+                    Val::Ssm(name) => notes.add(
+                        &node.span,
+                        &format!("{what} comes from the Parameter Store parameter `{name}` (`!ssm`)"),
+                        "cairn's stack tags are fixed strings: write the value in the stack file's `tags`",
                     ),
                     Val::Omit | Val::Unsupported | Val::Output { .. } | Val::GetAtt(..) => {}
                 }
@@ -591,7 +726,51 @@ struct RootParam {
     ty: String,
     no_echo: bool,
     default: Option<Node>,
-    description: String,
+    /// The stacks and their parameters it is given to.
+    users: Vec<(String, String)>,
+    /// The environment variable every stack file reads it from, when it is shared.
+    var: Option<String>,
+    /// Read from Parameter Store (`!ssm`).
+    ssm: bool,
+}
+
+impl RootParam {
+    fn description(&self) -> String {
+        let ids: Vec<String> = self.users.iter().map(|(id, _)| format!("`{id}`")).collect();
+        let what = match self.users.as_slice() {
+            [(id, name)] => format!("`{name}` of the Sceptre stack `{id}`"),
+            [(_, name), rest @ ..] if rest.iter().all(|(_, n)| n == name) => {
+                format!("`{name}` of the Sceptre stacks {}", ids.join(", "))
+            }
+            users => {
+                let each: Vec<String> = users.iter().map(|(id, name)| format!("`{name}` of `{id}`")).collect();
+                format!("{} (Sceptre stacks)", each.join(", "))
+            }
+        };
+        match (&self.var, self.ssm) {
+            (_, true) => format!(
+                "{what}: the name of a Parameter Store parameter (the Sceptre config's `!ssm`), read at preview"
+            ),
+            (Some(var), _) => format!("{what}: the environment variable `{var}`, read in each stack file"),
+            (None, false) => format!("{what}, set in each stack file"),
+        }
+    }
+}
+
+/// A stack parameter that becomes a root parameter, once every stack's are known.
+struct Pending {
+    /// The stack (component) and its parameter.
+    id: String,
+    name: String,
+    declared: Option<TemplateParam>,
+    /// Per environment: the value and where it is written.
+    values: Vec<(String, Val, Span)>,
+    /// The environments whose config gives no value.
+    missing: Vec<String>,
+    /// `!ssm` with the same name in every environment: the name is the default.
+    ssm_everywhere: bool,
+    /// What another stack's parameter must be to share the root parameter.
+    share: Option<String>,
 }
 
 enum Prop {
@@ -601,6 +780,7 @@ enum Prop {
 }
 
 /// A value of a Sceptre config.
+#[derive(Clone)]
 enum Val {
     Lit(Node),
     Env(String),
@@ -611,6 +791,8 @@ enum Val {
         output: String,
     },
     GetAtt(String, String),
+    /// `!ssm NAME`: a parameter read from Parameter Store.
+    Ssm(String),
     /// `!no_value`: as if not given.
     Omit,
     /// Named in a note.
@@ -623,6 +805,7 @@ impl Val {
             (Val::Lit(a), Val::Lit(b)) => a.to_literal() == b.to_literal(),
             (Val::Env(a), Val::Env(b)) => a == b,
             (Val::GetAtt(a, b), Val::GetAtt(c, d)) => a == c && b == d,
+            (Val::Ssm(a), Val::Ssm(b)) => a == b,
             _ => false,
         }
     }
@@ -661,6 +844,12 @@ fn stack_path(p: &str) -> Option<(String, String)> {
 /// Letters, digits, `-`, `_` and `.`, the rest as `-` (project and stack names).
 fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()
+}
+
+/// `EPISTEMIX_DB_PASSWORD` -> `EpistemixDbPassword` (a root parameter for an environment
+/// variable).
+fn env_pascal(var: &str) -> String {
+    pascal(&var.to_ascii_lowercase())
 }
 
 /// `rds-postgres` -> `RdsPostgres`, `eu/network` -> `EuNetwork`.
@@ -789,6 +978,14 @@ fn plain_string(node: &Node, what: &str, notes: &mut Notes) -> Option<String> {
             );
             None
         }
+        Val::Ssm(name) => {
+            notes.add(
+                &node.span,
+                &format!("`{what}` comes from the Parameter Store parameter `{name}`"),
+                "write its value in Cairn.yaml or the stack files",
+            );
+            None
+        }
         _ => None,
     }
 }
@@ -815,11 +1012,16 @@ fn classify(node: &Node, what: &str, notes: &mut Notes) -> Val {
                     }
                 },
                 "!no_value" => Val::Omit,
+                // `!ssm /name` (Sceptre's resolver reads it in the stack's own account and
+                // region): a root parameter of type AWS::SSM::Parameter::Value.
+                "!ssm" if arg.as_str().is_some_and(|a| !a.trim().is_empty() && !a.contains(JINJA_OPEN)) => {
+                    Val::Ssm(arg_text.trim().to_string())
+                }
                 tag => {
                     let todo = match tag {
                         "!stack_output_external" => "an output of a stack outside this project: set the value in the stack file (`cairn config set`), or read it in the template with `Fn::ImportValue` if that stack exports it",
                         "!file_contents" => "put the file's content in the stack file (`cairn config set NAME \"$(cat FILE)\"`) or in the component template",
-                        "!ssm" => "cairn reads no SSM parameter from a stack file: set the value there (`cairn config set --secret NAME`)",
+                        "!ssm" => "only `!ssm NAME` becomes a root parameter read from Parameter Store: set the value in the stack file (`cairn config set --secret NAME`)",
                         "!stack_attr" | "!sub" | "!join" | "!split" | "!select" => {
                             "compute it in template.yaml (`!Sub`, `!Join`, `!Split`, `!Select` on the component's Properties), or set the value in the stack file"
                         }
@@ -864,6 +1066,14 @@ fn classify(node: &Node, what: &str, notes: &mut Notes) -> Val {
                             &item.span,
                             &format!("{what}: a list item from `!stack_output {env}/{stack}.yaml::{output}`"),
                             "write the list in template.yaml's Properties with `!GetAtt` for that item",
+                        );
+                        ok = false;
+                    }
+                    Val::Ssm(name) => {
+                        notes.add(
+                            &item.span,
+                            &format!("{what}: a list item from `!ssm {name}`"),
+                            "a Parameter Store parameter gives a whole value, not a list item: set the list by hand",
                         );
                         ok = false;
                     }
@@ -1054,7 +1264,7 @@ fn root_template(
             if let Some(d) = &p.default {
                 write_value(&mut out, "Default", d, 4);
             }
-            out.push_str(&format!("    Description: {}\n", yaml_string(&p.description)));
+            out.push_str(&format!("    Description: {}\n", yaml_string(&p.description())));
         }
     }
     out.push_str("\nResources:\n");
@@ -1227,6 +1437,93 @@ mod tests {
     }
 
     #[test]
+    fn a_value_given_the_same_way_to_several_stacks_is_one_root_parameter() {
+        let i = import(&[
+            ("config/config.yaml", "project_code: demo\nregion: eu-west-1\n"),
+            // The same variable for a parameter of two stacks (as `!environment_variable` or
+            // in Jinja): one root parameter, named after the variable.
+            ("config/dev/queue.yaml", "template_path: queue.yaml\nparameters:\n  Name: dev\n  Secret: !environment_variable SHARED_NAME\n"),
+            ("config/prod/queue.yaml", "template_path: queue.yaml\nparameters:\n  Name: prod\n  Secret: !environment_variable SHARED_NAME\n"),
+            // `Owner` has the same literal per environment as the queue's `Name`, but
+            // another name: not shared. `QueueArn` comes from the variable in dev only:
+            // not shared either.
+            ("config/dev/bucket.yaml", "template_path: s3/bucket.yaml\nparameters:\n  Owner: dev\n  QueueArn: !environment_variable SHARED_NAME\n"),
+            ("config/prod/bucket.yaml", "template_path: s3/bucket.yaml\nparameters:\n  Owner: prod\n"),
+            // The same name with the same literals per environment: shared, named after it.
+            ("config/dev/other.yaml", "template_path: queue.yaml\nparameters:\n  Name: dev\n  Secret: !environment_variable SHARED_NAME\n"),
+            ("config/prod/other.yaml", "template_path: queue.yaml\nparameters:\n  Name: prod\n  Secret: \"{{ environment_variable.SHARED_NAME }}\"\n"),
+        ]);
+        let t = &i.files["template.yaml"];
+        assert!(t.contains("  Name:\n    Type: String\n    Description: \"`Name` of the Sceptre stacks `other`, `queue`, set in each stack file\"\n"), "{t}");
+        assert!(t.contains("  SharedName:\n    Type: String\n    NoEcho: true\n    Description: \"`Secret` of the Sceptre stacks `other`, `queue`: the environment variable `SHARED_NAME`, read in each stack file\"\n"), "{t}");
+        assert!(t.contains("      Name: !Ref Name\n      Secret: !Ref SharedName\n"), "{t}");
+        assert!(t.contains("      Owner: !Ref BucketOwner\n      QueueArn: !Ref BucketQueueArn\n"), "{t}");
+        let dev = &i.files["stacks/dev.yaml"];
+        assert!(dev.contains("  BucketQueueArn:\n    env: SHARED_NAME\n"), "{dev}");
+        assert_eq!(dev.matches("SHARED_NAME").count(), 2, "{dev}");
+        assert_eq!(dev.matches("  Name: dev\n").count(), 1, "{dev}");
+        let prod = &i.files["stacks/prod.yaml"];
+        assert!(prod.contains("  Name: prod\n") && prod.contains("  SharedName:\n    env: SHARED_NAME\n"), "{prod}");
+        let loader = MemoryLoader(i.files.clone());
+        cairn_core::template::load_template(&loader, "template.yaml").expect("the root template loads");
+    }
+
+    #[test]
+    fn ssm_becomes_a_parameter_store_parameter() {
+        const AMI: &str = "Parameters:\n  ImageId: {Type: 'AWS::EC2::Image::Id'}\n  Size: {Type: Number, Default: 1}\n  Token: {Type: String, NoEcho: true}\nResources:\n  T: {Type: 'AWS::SNS::Topic'}\n";
+        let loader = MemoryLoader(files(&[("templates/ami.yaml", AMI)]));
+        let i = translate(
+            &files(&[
+                ("config/config.yaml", "project_code: demo\nregion: eu-west-1\n"),
+                // The same name in every environment: the root parameter's default.
+                ("config/dev/a.yaml", "template_path: ami.yaml\nparameters:\n  ImageId: !ssm /aws/ami\n  Size: !ssm /size/dev\n  Token: !ssm /token\n"),
+                ("config/prod/a.yaml", "template_path: ami.yaml\nparameters:\n  ImageId: !ssm /aws/ami\n  Size: !ssm /size/prod\n  Token: '1'\n"),
+            ]),
+            &loader,
+        )
+        .expect("imports");
+        let t = &i.files["template.yaml"];
+        assert!(
+            t.contains(
+                "  AImageId:\n    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>\n    Default: /aws/ami\n"
+            ),
+            "{t}"
+        );
+        // A name per environment, in the stack files; a Number is read as a String.
+        assert!(t.contains("  ASize:\n    Type: AWS::SSM::Parameter::Value<String>\n    Description"), "{t}");
+        let dev = &i.files["stacks/dev.yaml"];
+        assert!(dev.contains("  ASize: /size/dev\n") && !dev.contains("/aws/ami"), "{dev}");
+        assert!(i.files["stacks/prod.yaml"].contains("  ASize: /size/prod\n"));
+        // `!ssm` in one environment only: named, not translated.
+        let notes: Vec<String> = i.notes.iter().map(|n| format!("{}:{}: {}", n.file, n.line, n.what)).collect();
+        assert_eq!(
+            notes,
+            ["config/dev/a.yaml:5: parameter `Token` of the stack `a` is read with `!ssm` in some environments and not in others"]
+        );
+        assert!(!t.contains("Token"), "{t}");
+        let loader = MemoryLoader(i.files.clone());
+        cairn_core::template::load_template(&loader, "template.yaml").expect("the root template loads");
+
+        // NoEcho and `!ssm`: translated, and named (a SecureString cannot be read so).
+        let i = translate(
+            &files(&[
+                ("config/config.yaml", "project_code: demo\n"),
+                (
+                    "config/dev/a.yaml",
+                    "template_path: ami.yaml\nparameters:\n  ImageId: !ssm /aws/ami\n  Token: !ssm /token\n",
+                ),
+            ]),
+            &MemoryLoader(files(&[("templates/ami.yaml", AMI)])),
+        )
+        .expect("imports");
+        assert!(i.files["template.yaml"].contains(
+            "  AToken:\n    Type: AWS::SSM::Parameter::Value<String>\n    NoEcho: true\n    Default: /token\n"
+        ));
+        let notes: Vec<&str> = i.notes.iter().map(|n| n.what.as_str()).collect();
+        assert_eq!(notes, ["parameter `Token` of the stack `a` is NoEcho and read with `!ssm`"]);
+    }
+
+    #[test]
     fn nothing_to_import_is_an_error() {
         let loader = MemoryLoader::default();
         assert!(translate(&files(&[("config/dev/x.yaml", "{}")]), &loader).unwrap_err().contains("config/config.yaml"));
@@ -1240,6 +1537,7 @@ mod tests {
         assert_eq!(pascal("rds-postgres"), "RdsPostgres");
         assert_eq!(pascal("eu/network_v2"), "EuNetworkV2");
         assert_eq!(pascal("3d"), "Stack3d");
+        assert_eq!(env_pascal("EPISTEMIX_DB_PASSWORD"), "EpistemixDbPassword");
         assert_eq!(stack_path("dev/rds.yaml"), Some(("dev".into(), "rds".into())));
         assert_eq!(stack_path("dev/eu/net"), Some(("dev".into(), "eu/net".into())));
     }
