@@ -203,7 +203,12 @@ async fn registry_wires_everything() {
     let cloud = TestCloud::new();
     let reg = registry(&cloud, Duration::ZERO);
     let names: Vec<&str> = reg.type_names().collect();
-    assert_eq!(names, ["Cairn::Random::String", "Cairn::Time::Sleep", "Test::Multi", "Test::Other", "Test::Thing"]);
+    assert_eq!(
+        names,
+        ["Cairn::Random::String", "Cairn::Time::Sleep", "Test::Db", "Test::Multi", "Test::Other", "Test::Thing"]
+    );
+    assert!(reg.get("Test::Db").unwrap().schema().final_snapshot);
+    assert!(!reg.get("Test::Thing").unwrap().schema().final_snapshot);
     assert_eq!(reg.identity().unwrap().account_id().await.unwrap(), TEST_ACCOUNT_ID);
     let other = reg.get("Test::Other").unwrap();
     assert_eq!(other.schema().create_only, ["Name", "Replace", "Config.Engine"]);
