@@ -220,7 +220,7 @@ fn deploy_check_destroy(env: &Env) {
     let repo_name = format!("{app}-api-{stack}");
 
     // 3. The image, pushed as `docker push` does (ECR's PutImage with a manifest).
-    put_image(&emu, &c, &repo_name, "latest");
+    emu.put_image(&c.ecr, &repo_name, "latest");
 
     // 4. Everything.
     let t = Instant::now();
@@ -323,26 +323,6 @@ fn check_final_snapshot(emu: &Emu, c: &Clients, n: &Names, env: &Env, destroy: &
     let preview_line = "final snapshot";
     assert!(destroy.stderr.contains(preview_line) || destroy.stdout.contains(preview_line), "{destroy}");
     emu.block(c.rds.delete_db_snapshot().db_snapshot_identifier(&name).send()).expect("DeleteDBSnapshot");
-}
-
-/// Put a (small, valid) image manifest under `tag`, as `docker push` leaves it.
-fn put_image(emu: &Emu, c: &Clients, repo: &str, tag: &str) {
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1457,
-            "digest": "sha256:4a1c4bc0c1bf7c8a1f1ed1f8c0b1a0b9b5bb0b1c4c1f0bd6b8a7b8f3c1a2d3e4"
-        },
-        "layers": [{
-            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": 3370706,
-            "digest": "sha256:9b1e7ef8b2d2c4f4f1a0f7d6b3f3f6f8e2b7d1f3c8a5e4b6d2c9f7e3a1b5c8d7"
-        }]
-    });
-    emu.block(c.ecr.put_image().repository_name(repo).image_manifest(manifest.to_string()).image_tag(tag).send())
-        .unwrap_or_else(|e| panic!("PutImage {repo}:{tag}: {}", e.message().unwrap_or_default()));
 }
 
 /// The stack's tags and cairn's ownership tag are among `tags`.

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use aws::{emulator, unique, Emu};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use common::{Out, Proj};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const AL2023: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
@@ -102,7 +102,7 @@ fn deploys_on_the_emulator() {
     // As the reference's README: the repository, the image, then everything.
     cairn(&["up", "--target", "EpistemixApiEcr", "--yes"]);
     let repo = format!("epistemix-api-{environment}");
-    put_image(&emu, &c, &repo, "latest");
+    emu.put_image(&c.ecr, &repo, "latest");
     cairn(&["up", "--yes"]);
     let out = cairn(&["stack", "output", "--json"]).json();
     let o = |k: &str| out[k].as_str().unwrap_or_else(|| panic!("output {k} in {out}")).to_string();
@@ -257,24 +257,4 @@ fn rules(emu: &Emu, c: &Clients, group: &str, ingress: bool) -> BTreeSet<String>
         }
     }
     out
-}
-
-/// A (small, valid) image manifest under `tag`, as `docker push` leaves it.
-fn put_image(emu: &Emu, c: &Clients, repo: &str, tag: &str) {
-    let manifest: Value = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1457,
-            "digest": "sha256:4a1c4bc0c1bf7c8a1f1ed1f8c0b1a0b9b5bb0b1c4c1f0bd6b8a7b8f3c1a2d3e4"
-        },
-        "layers": [{
-            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            "size": 3370706,
-            "digest": "sha256:9b1e7ef8b2d2c4f4f1a0f7d6b3f3f6f8e2b7d1f3c8a5e4b6d2c9f7e3a1b5c8d7"
-        }]
-    });
-    emu.block(c.ecr.put_image().repository_name(repo).image_manifest(manifest.to_string()).image_tag(tag).send())
-        .unwrap_or_else(|e| panic!("PutImage {repo}:{tag}: {}", e.message().unwrap_or_default()));
 }

@@ -169,24 +169,28 @@ fn acm_tags(tags: BTreeMap<String, String>) -> Result<Vec<AcmTag>, ProviderError
 async fn put_tags(cx: &Cx<'_>, acm: &aws_sdk_acm::Client, arn: &str, own: &[Tag]) -> Result<(), ProviderError> {
     let live = live_tags(acm, arn).await?;
     let diff = cx.tag_update(&live, own);
-    if !diff.remove.is_empty() {
-        let keys = diff.remove.iter().map(|k| (k.clone(), live.get(k).cloned().unwrap_or_default())).collect();
-        acm.remove_tags_from_certificate()
-            .certificate_arn(arn)
-            .set_tags(Some(acm_tags(keys)?))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-    }
-    if !diff.set.is_empty() {
-        acm.add_tags_to_certificate()
-            .certificate_arn(arn)
-            .set_tags(Some(acm_tags(diff.set)?))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-    }
-    Ok(())
+    let live = &live;
+    diff.apply(
+        // ACM removes a tag given with its value.
+        |keys| async move {
+            let tags = keys
+                .into_iter()
+                .map(|k| {
+                    let v = live.get(&k).cloned().unwrap_or_default();
+                    (k, v)
+                })
+                .collect();
+            let call = acm.remove_tags_from_certificate().certificate_arn(arn);
+            call.set_tags(Some(acm_tags(tags)?)).send().await.map_err(sdk_error)?;
+            Ok(())
+        },
+        |set| async move {
+            let call = acm.add_tags_to_certificate().certificate_arn(arn);
+            call.set_tags(Some(acm_tags(set)?)).send().await.map_err(sdk_error)?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// `CNAME name → value` of a validation record.

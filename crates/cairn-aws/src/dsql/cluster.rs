@@ -315,19 +315,20 @@ impl AwsType for Cluster {
                 }
             }
         }
-        let tags = cx.tag_update(&live_tags(&dsql, &live.arn).await?, &new.tags);
-        if !tags.remove.is_empty() {
-            dsql.untag_resource()
-                .resource_arn(&live.arn)
-                .set_tag_keys(Some(tags.remove))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
-        if !tags.set.is_empty() {
-            let set: HashMap<String, String> = tags.set.into_iter().collect();
-            dsql.tag_resource().resource_arn(&live.arn).set_tags(Some(set)).send().await.map_err(sdk_error)?;
-        }
+        let diff = cx.tag_update(&live_tags(&dsql, &live.arn).await?, &new.tags);
+        let (client, arn) = (&dsql, live.arn.as_str());
+        diff.apply(
+            |keys| async move {
+                client.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                let set: HashMap<String, String> = set.into_iter().collect();
+                client.tag_resource().resource_arn(arn).set_tags(Some(set)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         data(&dsql, &get(&dsql, physical_id).await?).await
     }
 

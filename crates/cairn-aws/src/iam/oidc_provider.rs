@@ -219,23 +219,21 @@ impl AwsType for OidcProvider {
                     .map_err(sdk_error)?;
             }
         }
-        let tags = cx.tag_update(&live_tags(&iam, physical_id).await?, &new.tags);
-        if !tags.remove.is_empty() {
-            iam.untag_open_id_connect_provider()
-                .open_id_connect_provider_arn(physical_id)
-                .set_tag_keys(Some(tags.remove))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
-        if !tags.set.is_empty() {
-            iam.tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(physical_id)
-                .set_tags(Some(iam_tags(tags.set)?))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        let diff = cx.tag_update(&live_tags(&iam, physical_id).await?, &new.tags);
+        let client = &iam;
+        diff.apply(
+            |keys| async move {
+                let call = client.untag_open_id_connect_provider().open_id_connect_provider_arn(physical_id);
+                call.set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                let call = client.tag_open_id_connect_provider().open_id_connect_provider_arn(physical_id);
+                call.set_tags(Some(iam_tags(set)?)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         Ok(data(physical_id))
     }
 

@@ -352,18 +352,25 @@ impl AwsType for Key {
         if old.rotation() != new.rotation() || period_changed {
             set_rotation(&kms, physical_id, new).await?;
         }
-        let tags = cx.tag_update(&live_tags(&kms, physical_id).await?, &new.tags);
-        if !tags.remove.is_empty() {
-            kms.untag_resource().key_id(physical_id).set_tag_keys(Some(tags.remove)).send().await.map_err(sdk_error)?;
-        }
-        if !tags.set.is_empty() {
-            kms.tag_resource()
-                .key_id(physical_id)
-                .set_tags(Some(kms_tags(tags.set)?))
-                .send()
-                .await
-                .map_err(sdk_error)?;
-        }
+        let diff = cx.tag_update(&live_tags(&kms, physical_id).await?, &new.tags);
+        let client = &kms;
+        diff.apply(
+            |keys| async move {
+                client.untag_resource().key_id(physical_id).set_tag_keys(Some(keys)).send().await.map_err(sdk_error)?;
+                Ok(())
+            },
+            |set| async move {
+                client
+                    .tag_resource()
+                    .key_id(physical_id)
+                    .set_tags(Some(kms_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(())
+            },
+        )
+        .await?;
         let k = describe(&kms, physical_id).await?.ok_or_else(|| {
             ProviderError::with_code(
                 "NotFoundException",

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use rand::Rng;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// SDK clients pointed at the emulator, and a runtime to drive them from sync tests.
 pub struct Emu {
@@ -84,6 +84,27 @@ pub fn strings(v: &Value) -> BTreeSet<String> {
 }
 
 impl Emu {
+    /// Put a (small, valid) image manifest under `tag` in ECR repository `repo`, as
+    /// `docker push` leaves it.
+    pub fn put_image(&self, ecr: &aws_sdk_ecr::Client, repo: &str, tag: &str) {
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1457,
+                "digest": "sha256:4a1c4bc0c1bf7c8a1f1ed1f8c0b1a0b9b5bb0b1c4c1f0bd6b8a7b8f3c1a2d3e4"
+            },
+            "layers": [{
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 3370706,
+                "digest": "sha256:9b1e7ef8b2d2c4f4f1a0f7d6b3f3f6f8e2b7d1f3c8a5e4b6d2c9f7e3a1b5c8d7"
+            }]
+        });
+        self.block(ecr.put_image().repository_name(repo).image_manifest(manifest.to_string()).image_tag(tag).send())
+            .unwrap_or_else(|e| panic!("PutImage {repo}:{tag}: {}", e.message().unwrap_or_default()));
+    }
+
     pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
