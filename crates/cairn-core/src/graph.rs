@@ -120,8 +120,6 @@ pub struct DesiredGraph {
     asset_properties: HashMap<String, Vec<String>>,
     /// The attributes refused for some property values, by type, from the registry.
     refused_attributes: HashMap<String, Vec<crate::provider::RefusedAttribute>>,
-    /// The types that can take a final snapshot on delete, from the registry.
-    final_snapshot: BTreeSet<String>,
 }
 
 const PSEUDO: &[&str] = &[
@@ -162,11 +160,6 @@ impl DesiredGraph {
             .filter_map(|t| Some((t.to_string(), registry.get(t)?.schema().refused_attributes.clone())))
             .filter(|(_, a)| !a.is_empty())
             .collect();
-        let final_snapshot = registry
-            .type_names()
-            .filter(|t| registry.get(t).is_some_and(|p| p.schema().final_snapshot))
-            .map(str::to_string)
-            .collect();
         let mut graph = DesiredGraph {
             inputs,
             scopes,
@@ -175,7 +168,6 @@ impl DesiredGraph {
             attributes,
             asset_properties,
             refused_attributes,
-            final_snapshot,
         };
         if diags.is_empty() {
             // Dependencies need every scope in place.
@@ -185,7 +177,7 @@ impl DesiredGraph {
                     Ok(deps) => leaf.deps = deps,
                     Err(mut d) => diags.append(&mut d),
                 }
-                match graph.policies(leaf) {
+                match graph.policies(leaf, registry) {
                     Ok((deletion, replace)) => (leaf.deletion_policy, leaf.update_replace_policy) = (deletion, replace),
                     Err(d) => diags.push(d),
                 }
@@ -274,13 +266,23 @@ impl DesiredGraph {
     /// from `Fn::If`/`Ref` (known before anything runs), or the type's default (`Snapshot`
     /// for a type that takes final snapshots, as in CloudFormation; `Delete` otherwise).
     /// `Snapshot` for a type that cannot take one is refused, as CloudFormation refuses it.
-    fn policies(&self, r: &DesiredResource) -> Result<(DeletionPolicy, DeletionPolicy), Diagnostic> {
+    fn policies(
+        &self,
+        r: &DesiredResource,
+        registry: &Registry,
+    ) -> Result<(DeletionPolicy, DeletionPolicy), Diagnostic> {
         let def = &self.template_of(r).resources[&r.logical_id];
-        let snapshots = self.final_snapshot.contains(&r.type_name);
-        let default = if snapshots { DeletionPolicy::Snapshot } else { DeletionPolicy::Delete };
-        let deletion = self.policy(r, &def.deletion_policy, "DeletionPolicy", default, snapshots)?;
-        let replace =
-            self.policy(r, &def.update_replace_policy, "UpdateReplacePolicy", DeletionPolicy::Delete, snapshots)?;
+        let snapshots = |t: &str| registry.get(t).is_some_and(|p| p.schema().final_snapshot);
+        let default = if snapshots(&r.type_name) { DeletionPolicy::Snapshot } else { DeletionPolicy::Delete };
+        let deletion = self.policy(r, &def.deletion_policy, "DeletionPolicy", default, &snapshots, registry)?;
+        let replace = self.policy(
+            r,
+            &def.update_replace_policy,
+            "UpdateReplacePolicy",
+            DeletionPolicy::Delete,
+            &snapshots,
+            registry,
+        )?;
         Ok((deletion, replace))
     }
 
@@ -290,7 +292,8 @@ impl DesiredGraph {
         attr: &PolicyAttr,
         what: &str,
         default: DeletionPolicy,
-        snapshots: bool,
+        snapshots: &dyn Fn(&str) -> bool,
+        registry: &Registry,
     ) -> Result<DeletionPolicy, Diagnostic> {
         let (policy, span) = match attr {
             PolicyAttr::Default => return Ok(default),
@@ -309,8 +312,9 @@ impl DesiredGraph {
                 }
             },
         };
-        if policy == DeletionPolicy::Snapshot && !snapshots {
-            let can: Vec<&str> = self.final_snapshot.iter().map(String::as_str).collect();
+        if policy == DeletionPolicy::Snapshot && !snapshots(&r.type_name) {
+            let mut can: Vec<&str> = registry.type_names().filter(|t| snapshots(t)).collect();
+            can.sort_unstable();
             return Err(Diagnostic::at(
                 span,
                 format!(
