@@ -34,13 +34,14 @@ pub fn resolve_parameter(def: &ParameterDef, supplied: Option<&Node>) -> Result<
 
 fn given<'a>(def: &'a ParameterDef, supplied: Option<&'a Node>) -> Result<&'a Node, Diagnostic> {
     supplied.or(def.default.as_ref()).ok_or_else(|| {
-        Diagnostic::at(
-            &def.span,
-            format!(
-                "parameter `{0}` has no value: set it in the stack file (`cairn config set {0} VALUE`) or give it a Default",
-                def.name
-            ),
-        )
+        let name = &def.name;
+        // A NoEcho parameter is a secret: stored encrypted, its value read from stdin.
+        let how = if def.no_echo {
+            format!("(`cairn config set --secret {name}`)")
+        } else {
+            format!("(`cairn config set {name} VALUE`) or give it a Default")
+        };
+        Diagnostic::at(&def.span, format!("parameter `{name}` has no value: set it in the stack file {how}"))
     })
 }
 
@@ -275,6 +276,13 @@ mod tests {
             "parameter `Env` has no value: set it in the stack file (`cairn config set Env VALUE`) or give it a Default"
         );
         assert_eq!(e.span, Some(sp(1000)));
+        let mut secret = def("ApiKey", ParamType::String);
+        secret.no_echo = true;
+        let e = resolve_parameter(&secret, None).unwrap_err();
+        assert_eq!(
+            e.message,
+            "parameter `ApiKey` has no value: set it in the stack file (`cairn config set --secret ApiKey`)"
+        );
     }
 
     #[test]
