@@ -87,6 +87,10 @@ struct Scope {
     /// Root parameters, resolved and validated.
     root_params: BTreeMap<String, Value>,
     conditions: BTreeMap<String, bool>,
+    /// The scope's region: the stack's at the root; in a component, its `Region:` (known
+    /// before up, evaluated in the parent scope) or else the parent's. Resources without
+    /// a `Region:` of their own deploy there, and `AWS::Region` inside is this region.
+    region: String,
 }
 
 /// One leaf resource of the desired graph.
@@ -334,18 +338,13 @@ impl DesiredGraph {
         Ok(policy)
     }
 
-    /// The region the resource deploys to (`Region:` or the stack's).
+    /// The region the resource deploys to: its own `Region:`, else its scope's (the
+    /// nearest enclosing component's `Region:`, else the stack's).
     pub fn region(&self, r: &DesiredResource, lookup: &dyn ResourceLookup) -> Result<String, Diagnostic> {
         let def = &self.template_of(r).resources[&r.logical_id];
         match &def.region {
-            None => Ok(self.inputs.region.clone()),
-            Some(node) => match eval::evaluate(node, &self.env(r.scope, lookup))? {
-                Value::String(s) => Ok(s),
-                other => Err(Diagnostic::at(
-                    &node.span,
-                    format!("Region must be a string known before up, found {}", other.kind()),
-                )),
-            },
+            None => Ok(self.scope(r.scope).region.clone()),
+            Some(node) => known_region(eval::evaluate(node, &self.env(r.scope, lookup))?, node),
         }
     }
 
@@ -392,8 +391,24 @@ impl DesiredGraph {
         }
     }
 
-    fn pseudo(&self, name: &str, span: &Span) -> Result<Value, Diagnostic> {
-        pseudo(&self.inputs, name, span)
+    /// A pseudo parameter as seen from `scope` (`AWS::Region` is the scope's region).
+    fn pseudo(&self, scope: ScopeId, name: &str, span: &Span) -> Result<Value, Diagnostic> {
+        pseudo(&self.inputs, &self.scope(scope).region, name, span)
+    }
+}
+
+/// A `Region:` value: a string known before up.
+fn known_region(v: Value, node: &Node) -> Result<String, Diagnostic> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(Diagnostic::at(
+            &node.span,
+            format!(
+                "Region must be a string known before up, found {}",
+                if matches!(other, Value::Secret(_)) { "a secret" } else { other.kind() }
+            ),
+        )
+        .with_help("use a region name, or `Ref` to a parameter")),
     }
 }
 
@@ -416,14 +431,15 @@ fn live_branches(node: &Node, conditions: &BTreeMap<String, bool>) -> Node {
     Node::new(value, node.span.clone())
 }
 
-/// The value of a pseudo parameter.
-fn pseudo(i: &StackInputs, name: &str, span: &Span) -> Result<Value, Diagnostic> {
+/// The value of a pseudo parameter in a scope whose region is `region` (`AWS::Region`,
+/// and what derives from it: `AWS::URLSuffix`, the region part of `AWS::StackId`).
+fn pseudo(i: &StackInputs, region: &str, name: &str, span: &Span) -> Result<Value, Diagnostic> {
     {
-        let suffix = if i.region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+        let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
         // Not known yet (e.g. `validate` without credentials): unknown, like an attribute.
         let account = || -> Result<Option<String>, Diagnostic> { Ok(i.account_id.clone()) };
         Ok(match name {
-            "AWS::Region" => Value::String(i.region.clone()),
+            "AWS::Region" => Value::String(region.to_string()),
             "AWS::AccountId" => account()?.map(Value::String).unwrap_or(Value::Unknown),
             "AWS::Partition" => Value::String(i.partition.clone()),
             "AWS::URLSuffix" => Value::String(suffix.into()),
@@ -442,7 +458,7 @@ fn pseudo(i: &StackInputs, name: &str, span: &Span) -> Result<Value, Diagnostic>
                     Some(account) => Value::String(format!(
                         "arn:{}:cloudformation:{}:{account}:stack/{}/{id}",
                         i.partition,
-                        i.region,
+                        region,
                         i.stack_name(),
                     )),
                     None => Value::Unknown,
@@ -528,7 +544,7 @@ impl DesiredGraph {
     ) -> Result<(), Vec<Diagnostic>> {
         let s = self.scope(scope);
         if name.starts_with("AWS::") {
-            return pseudo(&self.inputs, name, span).map(|_| ()).or_else(|d| {
+            return self.pseudo(scope, name, span).map(|_| ()).or_else(|d| {
                 if name == "AWS::NoValue" || name == "AWS::AccountId" {
                     Ok(())
                 } else {
@@ -689,6 +705,13 @@ impl DesiredGraph {
         while let Some((parent, comp)) = &self.scope(scope_id).parent {
             let cdef = &self.scope(*parent).template.resources[comp];
             depends.extend(cdef.depends_on.iter().map(|(n, sp)| (*parent, n.as_str(), sp)));
+            // What an enclosing component's `Region:` reads (the leaf deploys there, or its
+            // own `Region:` may read `AWS::Region`).
+            if let Some(node) = &cdef.region {
+                if let Err(mut d) = self.expr_deps(*parent, node, &mut visiting, &mut out) {
+                    diags.append(&mut d);
+                }
+            }
             // Expressions of the component's properties that no parameter reads still
             // order nothing; those that are read were followed above.
             scope_id = *parent;
@@ -878,8 +901,28 @@ impl Builder<'_> {
             parent: None,
             root_params,
             conditions: BTreeMap::new(),
+            region: self.inputs.region.clone(),
         });
         self.fill_scope(0, true);
+    }
+
+    /// The region of a component defined in `parent` whose `Region:` is `node`: evaluated
+    /// now, in the parent scope (its parameters, conditions and region), because the
+    /// conditions and `AWS::Region` inside the component need it. Without one, or for an
+    /// inactive component whose `Region:` has no value, the parent's region.
+    fn component_region(&mut self, parent: ScopeId, node: Option<&Node>, active: bool) -> String {
+        let inherited = self.scopes[parent].region.clone();
+        let Some(node) = node else { return inherited };
+        let view = PartialGraph { inputs: self.inputs, scopes: &self.scopes };
+        match eval::evaluate(node, &ConditionEnv::evaluated(&view, parent)).and_then(|v| known_region(v, node)) {
+            Ok(region) => region,
+            Err(d) => {
+                if active {
+                    self.diags.push(d);
+                }
+                inherited
+            }
+        }
     }
 
     /// Evaluate the scope's conditions, then walk its resources (recursing into components).
@@ -989,6 +1032,7 @@ impl Builder<'_> {
                     if res_active {
                         self.components.insert(full.clone());
                     }
+                    let region = self.component_region(scope, def.region.as_ref(), res_active);
                     let id = self.scopes.len();
                     self.scopes.push(Scope {
                         template: Arc::new((**child).clone()),
@@ -996,6 +1040,7 @@ impl Builder<'_> {
                         parent: Some((scope, lid.clone())),
                         root_params: BTreeMap::new(),
                         conditions: BTreeMap::new(),
+                        region,
                     });
                     self.fill_scope(id, res_active);
                 }
@@ -1030,7 +1075,17 @@ struct ConditionEnv<'a> {
     visiting: RefCell<Vec<String>>,
 }
 
-impl ConditionEnv<'_> {
+impl<'a> ConditionEnv<'a> {
+    /// An environment of a scope whose conditions are already computed.
+    fn evaluated(view: &'a PartialGraph<'a>, scope: ScopeId) -> ConditionEnv<'a> {
+        ConditionEnv {
+            view,
+            scope,
+            done: RefCell::new(view.scopes[scope].conditions.iter().map(|(k, v)| (k.clone(), Some(*v))).collect()),
+            visiting: RefCell::new(Vec::new()),
+        }
+    }
+
     fn template(&self) -> &Template {
         &self.view.scopes[self.scope].template
     }
@@ -1051,17 +1106,8 @@ impl ConditionEnv<'_> {
                 let pd = &s.template.parameters[name];
                 match expr {
                     Some(e) => {
-                        let env = ConditionEnv {
-                            view: self.view,
-                            scope: *parent,
-                            done: RefCell::new(BTreeMap::new()),
-                            visiting: RefCell::new(Vec::new()),
-                        };
                         // Conditions of the parent are already computed.
-                        env.done.replace(
-                            self.view.scopes[*parent].conditions.iter().map(|(k, v)| (k.clone(), Some(*v))).collect(),
-                        );
-                        let v = eval::evaluate(e, &env)?;
+                        let v = eval::evaluate(e, &ConditionEnv::evaluated(self.view, *parent))?;
                         validate_component_param(pd, v, e, &self.view.inputs.ssm)
                     }
                     None => params::resolve_with(pd, None, &self.view.inputs.ssm),
@@ -1095,7 +1141,7 @@ impl EvalEnv for ConditionEnv<'_> {
     fn resolve_ref(&self, name: &str, span: &Span) -> Result<Value, Diagnostic> {
         let t = self.template();
         if name.starts_with("AWS::") {
-            return pseudo(self.view.inputs, name, span);
+            return pseudo(self.view.inputs, &self.view.scopes[self.scope].region, name, span);
         }
         if t.parameters.contains_key(name) {
             return self.param(self.scope, name, span);
@@ -1171,7 +1217,7 @@ impl EvalEnv for ScopeEnv<'_> {
     fn resolve_ref(&self, name: &str, span: &Span) -> Result<Value, Diagnostic> {
         let s = self.s();
         if name.starts_with("AWS::") {
-            return self.graph.pseudo(name, span);
+            return self.graph.pseudo(self.scope, name, span);
         }
         if s.template.parameters.contains_key(name) {
             return match &s.parent {

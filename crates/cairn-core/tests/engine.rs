@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cairn_core::diag::Diagnostics;
 use cairn_core::engine::{EngineError, Session};
 use cairn_core::exec::{self, ExecOptions, Outcome, Quiet, RunResult};
 use cairn_core::graph::{DesiredGraph, StackInputs};
@@ -78,6 +79,10 @@ impl Harness {
     }
 
     fn graph(&self, yaml: &str, params: &[(&str, &str)]) -> Arc<DesiredGraph> {
+        Arc::new(self.try_graph(yaml, params).unwrap_or_else(|d| panic!("graph: {d:?}")))
+    }
+
+    fn try_graph(&self, yaml: &str, params: &[(&str, &str)]) -> Result<DesiredGraph, Diagnostics> {
         let mut files = self.files.clone();
         files.insert("template.yaml".into(), yaml.to_string());
         let loader = MemoryLoader(files);
@@ -103,7 +108,7 @@ impl Harness {
             assets: Default::default(),
             ssm: Default::default(),
         };
-        Arc::new(DesiredGraph::build(&template, inputs, &self.registry).unwrap_or_else(|d| panic!("graph: {d:?}")))
+        DesiredGraph::build(&template, inputs, &self.registry)
     }
 
     /// Open the stack locked (recovery runs and is stored).
@@ -2182,4 +2187,140 @@ Resources:
     assert!(e.message.contains("`{{resolve:ssm:/built/ami-part}}` was not read before the plan"), "{}", e.message);
     let outputs = graph.outputs(&nothing).expect("outputs");
     assert_eq!(outputs["Host"].value, Value::string("db.local"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 11. Regional components: `Region:` on a component applies to the resources inside that
+// set none, and `AWS::Region` inside is that region.
+
+const REGIONAL: &str = r#"
+Parameters:
+  Elsewhere:
+    Type: String
+    Default: ca-central-1
+Conditions:
+  InEurope: !Equals [!Ref AWS::Region, eu-west-1]
+Resources:
+  Here:
+    Type: Test::Thing
+    Properties:
+      Inputs:
+        Region: !Ref AWS::Region
+        Sub: !Sub "${AWS::Region}.${AWS::URLSuffix}"
+        StackId: !Ref AWS::StackId
+        InEurope: !If [InEurope, "yes", "no"]
+        Zones: !GetAZs ""
+  Own:
+    Type: Test::Thing
+    Region: ap-south-1
+  Inner:
+    Type: ./leaf.yaml
+  Moved:
+    Type: ./leaf.yaml
+    Region: !Ref Elsewhere
+"#;
+
+const LEAF: &str = r#"
+Resources:
+  Leaf:
+    Type: Test::Other
+    Properties:
+      Inputs: !Sub "in ${AWS::Region}"
+"#;
+
+const WITH_REGIONAL: &str = r#"
+Parameters:
+  Where:
+    Type: String
+    Default: eu-west-1
+Resources:
+  Root:
+    Type: Test::Thing
+    Properties:
+      Inputs: !Ref AWS::Region
+  Gate:
+    Type: Test::Other
+  Europe:
+    Type: ./components/regional.yaml
+    Region: !Select [0, [!Ref Where, !Ref Gate]]
+"#;
+
+fn regional() -> Harness {
+    Harness::new().file("components/regional.yaml", REGIONAL).file("components/leaf.yaml", LEAF)
+}
+
+#[tokio::test]
+async fn a_component_region_applies_inside_it_unless_a_resource_sets_its_own() {
+    let h = regional();
+    assert_ok(&h.up(WITH_REGIONAL, &[]).await);
+    h.assert_converged(WITH_REGIONAL, &[]).await;
+    let state = h.state().await;
+    let regions: BTreeMap<&str, &str> =
+        state.resources.iter().map(|(id, r)| (id.as_str(), r.region.as_str())).collect();
+    assert_eq!(
+        regions,
+        BTreeMap::from([
+            ("Root", "us-east-1"),
+            ("Gate", "us-east-1"),
+            ("Europe.Here", "eu-west-1"),
+            ("Europe.Own", "ap-south-1"),
+            ("Europe.Inner.Leaf", "eu-west-1"),
+            ("Europe.Moved.Leaf", "ca-central-1"),
+        ])
+    );
+    let props = |id: &str| h.live_props(&state.resources[id].physical_id);
+    assert_eq!(props("Root")["Inputs"], json!("us-east-1"));
+    let here = &props("Europe.Here")["Inputs"];
+    assert_eq!(here["Region"], json!("eu-west-1"));
+    assert_eq!(here["Sub"], json!("eu-west-1.amazonaws.com"));
+    assert_eq!(here["InEurope"], json!("yes"));
+    assert_eq!(here["Zones"], json!(["eu-west-1a", "eu-west-1b", "eu-west-1c"]));
+    let stack_id = here["StackId"].as_str().unwrap();
+    assert!(stack_id.starts_with("arn:aws:cloudformation:eu-west-1:"), "{stack_id}");
+    assert_eq!(props("Europe.Inner.Leaf")["Inputs"], json!("in eu-west-1"));
+    assert_eq!(props("Europe.Moved.Leaf")["Inputs"], json!("in ca-central-1"));
+
+    // Moving the component replaces what follows it, and nothing else.
+    let moved = [("Where", "ap-northeast-1")];
+    let plan = h.preview(WITH_REGIONAL, &moved).await;
+    for id in ["Europe.Here", "Europe.Inner.Leaf"] {
+        let s = step(&plan, id);
+        assert_eq!(s.action, Action::Replace, "{id}");
+        assert_eq!(s.reason.as_deref(), Some("region changed from eu-west-1"), "{id}");
+        assert_eq!(s.region.as_deref(), Some("ap-northeast-1"), "{id}");
+    }
+    for id in ["Root", "Gate", "Europe.Own", "Europe.Moved.Leaf"] {
+        assert_eq!(step(&plan, id).action, Action::Same, "{id}");
+    }
+    assert_ok(&h.up(WITH_REGIONAL, &moved).await);
+    h.assert_converged(WITH_REGIONAL, &moved).await;
+    let here = h.live_props(&h.pid("Europe.Here").await);
+    assert_eq!(here["Inputs"]["InEurope"], json!("no"));
+}
+
+#[tokio::test]
+async fn resources_in_a_component_depend_on_what_its_region_references() {
+    let graph = regional().graph(WITH_REGIONAL, &[]);
+    for id in ["Europe.Here", "Europe.Own", "Europe.Inner.Leaf", "Europe.Moved.Leaf"] {
+        assert_eq!(graph.resources[id].deps, vec!["Gate".to_string()], "{id}");
+    }
+    assert!(graph.resources["Root"].deps.is_empty());
+}
+
+#[tokio::test]
+async fn a_component_region_must_be_a_string_known_before_up() {
+    let h = regional();
+    let with = |region: &str| WITH_REGIONAL.replace("!Select [0, [!Ref Where, !Ref Gate]]", region);
+    for (region, found) in [
+        ("[eu-west-1]", "a list"),
+        ("!GetAtt Gate.Arn", "a value known only after up"),
+        ("!Select [1, [!Ref Where, !Ref Gate]]", "a value known only after up"),
+    ] {
+        let e = h.try_graph(&with(region), &[]).expect_err(region);
+        let msg = e.to_string();
+        assert_eq!(e.0.len(), 1, "{msg}");
+        let span = e.0[0].span.as_ref().expect("located");
+        assert_eq!((&*span.file, span.line, span.col), ("template.yaml", 15, 13), "{msg}");
+        assert!(msg.contains(&format!("Region must be a string known before up, found {found}")), "{msg}");
+    }
 }
