@@ -45,7 +45,8 @@ impl Intercept for CountCalls {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let key = match cfg.load::<Metadata>() {
-            Some(m) => format!("{}.{}", m.service().to_ascii_lowercase(), m.name()),
+            // "CloudWatch Logs" and "Route 53" as one word each: `cloudwatchlogs.PutRetentionPolicy`.
+            Some(m) => format!("{}.{}", m.service().to_ascii_lowercase().replace(' ', ""), m.name()),
             None => "unknown".to_string(),
         };
         *COUNTS.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_insert(0) += 1;
