@@ -431,6 +431,18 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
 
     // Nothing changed since `up`.
     d.run(&["preview", "--expect-no-changes"]).ok();
+    // And everything reads back as `up` made it, but for one answer of the emulator:
+    // moto's CloudFront keeps neither `S3OriginConfig` nor `OriginAccessControlId` of an
+    // origin (docs/providers.md), so the frontend origin reads back without them.
+    let refreshed = d.run(&["preview", "--refresh", "--json"]).ok().json();
+    let drifted: Vec<&Value> = refreshed["steps"].as_array().expect("steps").iter().filter(|s| s["action"] != "same").collect();
+    assert_eq!(drifted.len(), 1, "only the distribution reads back otherwise: {refreshed:#}");
+    let change = &drifted[0]["changes"][0];
+    assert_eq!((drifted[0]["id"].as_str(), change["property"].as_str()), (Some("Distribution"), Some("DistributionConfig")));
+    let mut wanted = change["new"].clone();
+    let frontend_origin = wanted["Origins"][0].as_object_mut().expect("the frontend origin");
+    assert!(frontend_origin.remove("OriginAccessControlId").is_some() && frontend_origin.remove("S3OriginConfig").is_some());
+    assert_eq!(change["old"], wanted, "the distribution differs from what moto answers only by the origin's OAC");
 
     // No secret in plain text: the state bucket (state, journal, history), the outputs.
     for (key, body) in emu.objects(&d.state_bucket) {
@@ -455,7 +467,8 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     d.run(&["config", "rm", "LambdaMemoryMb"]).ok();
     d.run(&["preview", "--expect-no-changes"]).ok();
 
-    // Deletion protection: destroy refuses both clusters, names them, and deletes nothing.
+    // Deletion protection: destroy refuses both clusters, names them, and deletes nothing
+    // (not even what does not use them: a half-destroyed site is no use to anyone).
     let refused = d.run(&["destroy", "--yes"]).code(1);
     for side in ["East", "West"] {
         assert!(refused.stderr.contains(&format!("{side}.Cluster (AWS::DSQL::Cluster)")), "{refused}");
@@ -467,6 +480,14 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
         emu.block(c.dsql.get_cluster().identifier(&id).send()).expect("the protected cluster is still there");
         emu.block(c.lambda.get_function().function_name(out(function_out)).send()).expect("and what uses it");
     }
+    let records = emu
+        .block(route53.list_resource_record_sets().hosted_zone_id(&d.zone).send())
+        .expect("ListResourceRecordSets")
+        .resource_record_sets;
+    let aliases = records.iter().filter(|r| r.alias_target.is_some()).count();
+    assert_eq!(aliases, 2, "the site's records are still there: {records:?}");
+    emu.block(emu.s3.get_bucket_policy().bucket(&frontend).send()).expect("and the frontend's bucket policy");
+    d.run(&["preview", "--expect-no-changes"]).ok();
 
     // Lifted, destroy removes everything.
     d.run(&["config", "set", "DeletionProtection", "false"]).ok();
