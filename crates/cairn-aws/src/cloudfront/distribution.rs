@@ -20,7 +20,10 @@
 //! `ConnectionFunctionAssociation`, `ConnectionMode`, `ContinuousDeploymentPolicyId`,
 //! `CustomOrigin`, `S3Origin` (legacy), `Staging`, `TenantConfig`, `ViewerMtlsConfig`.
 //! An update sends the whole config, so a function association added outside cairn is
-//! removed by the next update.
+//! removed by the next update. What CloudFront would refuse is refused at preview: an
+//! origin with both or neither of `S3OriginConfig` and `CustomOriginConfig`, and a behavior
+//! that targets an origin group (failover is for reads) while allowing methods beyond
+//! `GET`, `HEAD` and `OPTIONS`.
 //!
 //! - `Ref`: the distribution id.
 //! - `Fn::GetAtt`: `DomainName` (`d111111abcdef8.cloudfront.net`), `Id`.
@@ -898,7 +901,29 @@ impl AwsType for Distribution {
         .chain(
             c.cache_behaviors.iter().enumerate().map(|(i, b)| (format!("DistributionConfig.CacheBehaviors[{i}]"), b)),
         );
+        let groups: Vec<&str> =
+            c.origin_groups.iter().flat_map(|g| g.items.iter().map(|group| group.id.as_str())).collect();
         for (path, b) in behaviors {
+            // CloudFront refuses it ("AllowedMethods cannot include POST, PUT, PATCH, or
+            // DELETE for a cached behavior associated with an origin group"): failover is
+            // for reads.
+            let writes: Vec<&str> = b
+                .allowed_methods
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .filter(|m| !["GET", "HEAD", "OPTIONS"].contains(m))
+                .collect();
+            if groups.contains(&b.target_origin_id.as_str()) && !writes.is_empty() {
+                return Err(invalid(
+                    format!("{path}.AllowedMethods"),
+                    format!(
+                        "CloudFront allows only GET, HEAD and OPTIONS on a behavior whose target is an origin group (`{}`), not {}: target one origin for requests that write, or leave the writes out",
+                        b.target_origin_id,
+                        writes.join(", ")
+                    ),
+                ));
+            }
             if b.cache_policy_id.is_none() {
                 return Err(invalid(
                     format!("{path}.CachePolicyId"),
@@ -1073,7 +1098,8 @@ impl AwsType for Distribution {
 
     fn fixture(&self) -> Fixture {
         // Two custom origins (the two regions' APIs, a literal domain: no support resource),
-        // a failover group between them, /api/* routed to it, an SPA's 404 to /index.html.
+        // a failover group between them, /api/* reads routed to it (CloudFront allows no
+        // writes on a behavior that targets a group), an SPA's 404 to /index.html.
         let config = |comment: &str, price: &str, root: &str| {
             json!({"DistributionConfig": {
                 "Enabled": true,
@@ -1096,7 +1122,7 @@ impl AwsType for Distribution {
                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6", "Compress": true},
                 "CacheBehaviors": [{"PathPattern": "/api/*", "TargetOriginId": "api",
                     "ViewerProtocolPolicy": "https-only",
-                    "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    "AllowedMethods": ["GET", "HEAD", "OPTIONS"],
                     "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
                     "OriginRequestPolicyId": "b689b0a8-53d0-40ab-baf2-68738e2966ac"}],
                 "CustomErrorResponses": [{"ErrorCode": 404, "ResponseCode": 200, "ResponsePagePath": "/index.html",
@@ -1141,8 +1167,7 @@ mod tests {
         let filled = config_json(&sent);
         // What AWS answers: the same config, its sets in another order.
         let mut live = filled.clone();
-        live["CacheBehaviors"][0]["AllowedMethods"] =
-            json!(["HEAD", "DELETE", "POST", "GET", "OPTIONS", "PUT", "PATCH"]);
+        live["CacheBehaviors"][0]["AllowedMethods"] = json!(["OPTIONS", "HEAD", "GET"]);
         let shown = prune(live, desired.get("DistributionConfig"), Some(&filled));
         assert_eq!(shown, desired["DistributionConfig"]);
         // A value the template leaves out shows when it is not what cairn filled.
@@ -1171,6 +1196,20 @@ mod tests {
             json!({"TargetOriginId": "a", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": "p", "MinTTL": 0});
         let e = parse(base(json!({"Enabled": true, "DefaultCacheBehavior": ttl, "Origins": [custom]}))).unwrap_err();
         assert!(e.message.contains("MinTTL"), "{}", e.message);
+        // Writes through an origin group (failover is for reads).
+        let group = json!({"Quantity": 1, "Items": [{"Id": "g",
+            "FailoverCriteria": {"StatusCodes": {"Quantity": 1, "Items": [503]}},
+            "Members": {"Quantity": 2, "Items": [{"OriginId": "a"}, {"OriginId": "b"}]}}]});
+        let b = json!({"Id": "b", "DomainName": "example.org", "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}});
+        let to_group = |methods: Json| {
+            base(json!({"Enabled": true, "Origins": [custom, b], "OriginGroups": group,
+                "DefaultCacheBehavior": {"TargetOriginId": "g", "ViewerProtocolPolicy": "allow-all",
+                    "CachePolicyId": "p", "AllowedMethods": methods}}))
+        };
+        assert!(parse(to_group(json!(["GET", "HEAD", "OPTIONS"]))).is_ok());
+        let e = parse(to_group(json!(["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]))).unwrap_err();
+        assert!(e.message.starts_with("DistributionConfig.DefaultCacheBehavior.AllowedMethods: "), "{}", e.message);
+        assert!(e.message.contains("origin group (`g`), not PUT, POST, PATCH, DELETE"), "{}", e.message);
     }
 
     #[test]
