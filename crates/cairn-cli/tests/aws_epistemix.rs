@@ -280,10 +280,18 @@ fn deploy_check_destroy(env: &Env) {
         // how to lift its protection.
         let before = r.p.state(stack)["resources"].clone();
         let out = r.cairn_exits(1, &["destroy", "--yes"]).clone();
-        assert!(out.stderr.contains("error: Database.Instance (AWS::RDS::DBInstance): delete refused: DeletionProtected"), "{out}");
+        assert!(
+            out.stderr.contains("error: Database.Instance (AWS::RDS::DBInstance): delete refused: DeletionProtected"),
+            "{out}"
+        );
         assert!(out.stderr.contains("(`DeletionProtection: true`)"), "{out}");
         assert!(out.stderr.contains("set `DeletionProtection` to false, run `cairn up`"), "{out}");
-        assert!(out.stderr.contains("destroy refused: 1 resource is protected from deletion in AWS (see above); nothing was changed"), "{out}");
+        assert!(
+            out.stderr.contains(
+                "destroy refused: 1 resource is protected from deletion in AWS (see above); nothing was changed"
+            ),
+            "{out}"
+        );
         let db = emu.block(c.rds.describe_db_instances().db_instance_identifier(&n.base).send());
         assert_eq!(db.expect("the database is still there").db_instances().len(), 1);
         assert_eq!(r.p.state(stack)["resources"], before, "the state is unchanged");

@@ -75,7 +75,10 @@ fn a_protected_table_and_what_uses_it_survive_destroy_until_the_protection_is_li
     p.write("template.yaml", ONLY_ALERTS);
     let preview = p.run(&["-s", "dev", "preview"]).ok();
     assert!(preview.stdout.contains("[protected (DeletionProtectionEnabled: true): refused]"), "{preview}");
-    assert!(preview.stderr.contains("warning: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected"), "{preview}");
+    assert!(
+        preview.stderr.contains("warning: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected"),
+        "{preview}"
+    );
     assert!(preview.stderr.contains("warning: `cairn up` refuses this plan"), "{preview}");
     let json = p.run(&["-s", "dev", "preview", "--json"]).ok().json();
     let table_step = json["steps"].as_array().expect("steps").iter().find(|s| s["id"] == "Table").expect("Table");
@@ -99,7 +102,9 @@ fn a_protected_table_and_what_uses_it_survive_destroy_until_the_protection_is_li
     );
     assert!(err.contains("set `DeletionProtectionEnabled` to false, run `cairn up`, then run this again"), "{out}");
     assert!(
-        err.contains("error: destroy refused: 1 resource is protected from deletion in AWS (see above); nothing was changed"),
+        err.contains(
+            "error: destroy refused: 1 resource is protected from deletion in AWS (see above); nothing was changed"
+        ),
         "{out}"
     );
     assert!(!err.contains("deleted") && !err.contains("skipped"), "nothing ran: {out}");
