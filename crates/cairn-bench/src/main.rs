@@ -499,7 +499,7 @@ async fn engine_destroy(n: usize) -> Result<(), String> {
         Session::open(backend.clone(), STACK, Some(lock_info()), &registry, &opts).await.map_err(|e| e.to_string())?;
     let open = start.elapsed();
     let t = Instant::now();
-    let plan = plan_destroy(&session.state, &[]);
+    let plan = plan_destroy(&session.state, &registry, &[]);
     let plan_time = t.elapsed();
     let t = Instant::now();
     let result = session.apply(&plan, None, &registry, opts, Arc::new(Quiet)).await.map_err(|e| e.to_string())?;

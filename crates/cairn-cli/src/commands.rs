@@ -502,10 +502,35 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
             Style::detect_stdout(),
         ));
     }
+    if let Some(refused) = plan.refusal() {
+        eprint!("{}", render::refusal_text(&refused, "warning"));
+        eprintln!(
+            "warning: `cairn up` refuses this plan: {} protected from deletion in AWS; it would change nothing",
+            protected_count(&refused)
+        );
+    }
     if a.plan.expect_no_changes && !plan.is_empty() {
         return Err(CliError::ChangesPresent);
     }
     Ok(())
+}
+
+/// `1 resource is`, `2 resources are`.
+fn protected_count(refused: &cairn_core::plan::Refused) -> String {
+    match refused.steps.len() {
+        1 => "1 resource is".to_string(),
+        n => format!("{n} resources are"),
+    }
+}
+
+/// A run refused for deletion protection (before it asked or changed anything): each
+/// protected resource on stderr, and the error that ends the command (exit code 1).
+fn refuse(kind: &str, refused: &cairn_core::plan::Refused) -> CliError {
+    eprint!("{}", render::refusal_text(refused, "error"));
+    CliError::Failed(format!(
+        "{kind} refused: {} protected from deletion in AWS (see above); nothing was changed",
+        protected_count(refused)
+    ))
 }
 
 /// `--refresh`: read every resource of `state` (at most `opts.parallel` at once), saying on
@@ -590,6 +615,10 @@ async fn apply_and_report(
     watcher.abort();
     let result = match result {
         Ok(r) => r,
+        Err(cairn_core::engine::EngineError::Refused(refused)) => {
+            let _ = session.close().await;
+            return Err(refuse(kind, &refused));
+        }
         Err(e) => {
             let _ = session.close().await;
             return Err(e.into());
@@ -673,6 +702,10 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
         eprintln!("Nothing to do: the stack is up to date.");
         return Ok(());
     }
+    if let Some(refused) = plan.refusal() {
+        let _ = session.close().await;
+        return Err(refuse(kind, &refused));
+    }
     if let Err(e) = confirm("Apply these changes?", a.yes) {
         let _ = session.close().await;
         return Err(e);
@@ -707,12 +740,16 @@ async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
     for e in &session.recovered {
         progress.event(e);
     }
-    let plan = plan_destroy(&session.state, &a.target);
+    let plan = plan_destroy(&session.state, &ctx.registry, &a.target);
     print_stdout(&render::plan_text(&plan, &ctx.title("Destroy of"), false, false, Style::detect_stdout()));
     if plan.is_empty() {
         session.close().await?;
         eprintln!("Nothing to do: the stack has no resources.");
         return Ok(());
+    }
+    if let Some(refused) = plan.refusal() {
+        let _ = session.close().await;
+        return Err(refuse("destroy", &refused));
     }
     if let Err(e) = confirm("Delete these resources?", a.yes) {
         let _ = session.close().await;

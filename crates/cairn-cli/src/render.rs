@@ -160,6 +160,9 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
             }
             _ => {}
         }
+        if let Some(p) = &s.protected {
+            let _ = write!(line, "  [protected ({}: {}): refused]", p.property, p.value);
+        }
         let _ = writeln!(out, "{line}");
         if let Some(d) = &s.drift {
             out.push_str(&drift::text(s, d, &format!("{indent}     "), diff, show_secrets, st));
@@ -368,6 +371,9 @@ pub fn plan_json(plan: &Plan, stack: &str, show_secrets: bool) -> serde_json::Va
             }
             if s.snapshot {
                 o.insert("snapshot".into(), true.into());
+            }
+            if let Some(p) = &s.protected {
+                o.insert("protected".into(), serde_json::to_value(p).expect("protection"));
             }
             if let Some(i) = &s.inputs {
                 o.insert("properties".into(), i.to_display_json(show_secrets));
@@ -670,6 +676,17 @@ pub fn run_summary(result: &RunResult, deletes: &DeleteKinds, verb: &str, elapse
     out
 }
 
+/// The lines a plan refused for deletion protection prints on stderr: one per protected
+/// resource (what would be deleted, why not, how to lift it), each after `prefix`
+/// (`error`, `warning`).
+pub fn refusal_text(refused: &cairn_core::plan::Refused, prefix: &str) -> String {
+    let mut out = String::new();
+    for s in &refused.steps {
+        let _ = writeln!(out, "{prefix}: {s}");
+    }
+    out
+}
+
 /// `1 resource`, `2 resources`.
 pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
@@ -717,9 +734,56 @@ mod schema_path_tests {
             region: None,
             physical_id: Some("repo".into()),
             drift: None,
+            protected: None,
         };
         let plan = Plan { steps: vec![step], ..Plan::default() };
         let text = plan_text(&plan, "Preview", false, false, Style { color: false });
         assert!(text.contains("[EncryptionConfiguration.EncryptionType forces replacement]"), "{text}");
+    }
+
+    #[test]
+    fn a_protected_delete_is_marked_refused_in_text_and_json() {
+        let mut step = cairn_core::plan::Step {
+            id: "Table".into(),
+            type_name: "AWS::DynamoDB::Table".into(),
+            action: Action::Delete,
+            parent: None,
+            changes: Vec::new(),
+            replace_mode: None,
+            reason: Some("destroy".into()),
+            retain: false,
+            snapshot: false,
+            retired: false,
+            inputs: None,
+            region: None,
+            physical_id: Some("table-1".into()),
+            drift: None,
+            protected: Some(cairn_core::plan::Protection {
+                property: "DeletionProtectionEnabled".into(),
+                value: "true".into(),
+                off: "false".into(),
+            }),
+        };
+        step.snapshot = true;
+        let plan = Plan { steps: vec![step], ..Plan::default() };
+        let text = plan_text(&plan, "Destroy", false, false, Style { color: false });
+        assert!(
+            text.contains(
+                "delete  [DeletionPolicy Snapshot: final snapshot first]  [protected (DeletionProtectionEnabled: true): refused]"
+            ),
+            "{text}"
+        );
+        let j = plan_json(&plan, "prod", false);
+        assert_eq!(
+            j["steps"][0]["protected"],
+            serde_json::json!({"property": "DeletionProtectionEnabled", "value": "true", "off": "false"})
+        );
+        let refused = plan.refusal().expect("refused");
+        assert_eq!(
+            refusal_text(&refused, "error"),
+            "error: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected: Table (table-1) is protected from \
+             deletion in AWS (`DeletionProtectionEnabled: true`), and cairn does not delete it; to delete it, set \
+             `DeletionProtectionEnabled` to false, run `cairn up`, then run this again\n"
+        );
     }
 }

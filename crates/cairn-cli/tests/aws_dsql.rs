@@ -1,8 +1,10 @@
 //! Aurora DSQL on the emulator, through the CLI: a multi-Region pair (a cluster in
 //! us-east-1 and one in us-east-2, witnessed from us-west-2) peered by a
 //! `Cairn::DSQL::ClusterPeering` per side, with no drift after `up`; and deletion
-//! protection: `destroy` refuses a protected cluster, naming it, until the protection is
-//! lifted, and says how to lift it for a cluster protected by AWS's default too. Read back
+//! protection: `destroy` is refused before it deletes anything while a cluster's
+//! protection is on, naming it, until the protection is lifted; a cluster protected by
+//! AWS's default (found only when `DeleteCluster` is refused) fails its step, saying how
+//! to lift it. Read back
 //! through aws-sdk-dsql.
 
 #[path = "common/aws.rs"]
@@ -93,25 +95,42 @@ Resources:
     Type: AWS::DSQL::Cluster
     Properties:
       DeletionProtectionEnabled: !Ref Protect
+  Other:
+    Type: AWS::DSQL::Cluster
+    Properties:
+      DeletionProtectionEnabled: false
 "#;
 
+/// `destroy` is refused as a whole while the cluster's protection is on: the unrelated
+/// cluster is not deleted either.
 #[test]
 fn a_protected_cluster_survives_destroy_until_the_protection_is_lifted() {
     let Some(emu) = emulator() else { return };
     let p = Proj::named(&unique("dsql-protect"), PROTECTED, "parameters:\n  Protect: \"true\"\n");
     p.run(&["-s", "dev", "up", "--yes"]).ok();
-    let id = p.state("dev")["resources"]["Db"]["physical_id"].as_str().expect("a cluster id").to_string();
+    let state = p.state("dev");
+    let id = state["resources"]["Db"]["physical_id"].as_str().expect("a cluster id").to_string();
+    let other = state["resources"]["Other"]["physical_id"].as_str().expect("a cluster id").to_string();
     let client = dsql(&emu, "us-east-1");
     let out = p.run(&["-s", "dev", "destroy", "--yes"]).code(1);
-    assert!(out.stderr.contains("Db (AWS::DSQL::Cluster)") && out.stderr.contains("DeletionProtected"), "{out}");
-    assert!(out.stderr.contains(&id), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "error: Db (AWS::DSQL::Cluster): delete refused: DeletionProtected: Db ({id}) is protected from deletion in AWS"
+        )),
+        "{out}"
+    );
     assert!(out.stderr.contains("set `DeletionProtectionEnabled` to false, run `cairn up`"), "{out}");
+    assert!(out.stderr.contains("destroy refused: 1 resource is protected from deletion in AWS"), "{out}");
+    assert!(out.stderr.contains("nothing was changed"), "{out}");
     assert_eq!(peers(&emu, &client, &id), Ok(vec![]), "the protected cluster is still there");
+    assert_eq!(peers(&emu, &client, &other), Ok(vec![]), "and so is the unrelated one");
+    assert_eq!(p.state("dev")["resources"].as_object().map(|r| r.len()), Some(2));
 
     p.run(&["-s", "dev", "config", "set", "Protect", "false"]).ok();
     p.run(&["-s", "dev", "up", "--yes"]).ok();
     p.run(&["-s", "dev", "destroy", "--yes"]).ok();
     assert_eq!(peers(&emu, &client, &id), Err("ResourceNotFoundException".to_string()));
+    assert_eq!(peers(&emu, &client, &other), Err("ResourceNotFoundException".to_string()));
 }
 
 #[test]

@@ -275,13 +275,29 @@ fn deploy_check_destroy(env: &Env) {
     r.cairn(&["preview", "--diff"]);
 
     if env.protected {
-        // Deletion protection: `destroy` refuses the database (and what uses it), names it
-        // and says how to lift it; the rest goes.
+        // Deletion protection: `destroy` is refused as a whole (nothing deleted, the
+        // unrelated bucket, repository and function included), naming the database and
+        // how to lift its protection.
+        let before = r.p.state(stack)["resources"].clone();
         let out = r.cairn_exits(1, &["destroy", "--yes"]).clone();
-        assert!(out.stderr.contains("Database.Instance"), "{out}");
-        assert!(out.stderr.contains("DeletionProtection"), "{out}");
+        assert!(
+            out.stderr.contains("error: Database.Instance (AWS::RDS::DBInstance): delete refused: DeletionProtected"),
+            "{out}"
+        );
+        assert!(out.stderr.contains("(`DeletionProtection: true`)"), "{out}");
+        assert!(out.stderr.contains("set `DeletionProtection` to false, run `cairn up`"), "{out}");
+        assert!(
+            out.stderr.contains(
+                "destroy refused: 1 resource is protected from deletion in AWS (see above); nothing was changed"
+            ),
+            "{out}"
+        );
         let db = emu.block(c.rds.describe_db_instances().db_instance_identifier(&n.base).send());
         assert_eq!(db.expect("the database is still there").db_instances().len(), 1);
+        assert_eq!(r.p.state(stack)["resources"], before, "the state is unchanged");
+        check_bucket(&emu, &n, env);
+        check_repository(&emu, &c, &n, &repo_name);
+        emu.block(c.lambda.get_function().function_name(n.function()).send()).expect("the function is still there");
         r.cairn(&["config", "set", "DBDeletionProtection", "false"]);
         r.cairn(&["up", "--yes"]);
     }

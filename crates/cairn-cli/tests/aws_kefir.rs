@@ -3,8 +3,8 @@
 //! of its own (`cairn config set App`: every resource name starts with it, and the stage
 //! comes from the stack): `up`, read every resource back through the SDK with what differs
 //! by stage, `preview --expect-no-changes`, `destroy`, and nothing of the stack is left in
-//! the emulator. In prod the first `destroy` fails on the protected table and leaves it
-//! (and what uses it); `cairn config set DeletionProtection false`, `up`, and `destroy`
+//! the emulator. In prod the first `destroy` is refused for the protected table and
+//! deletes nothing; `cairn config set DeletionProtection false`, `up`, and `destroy`
 //! removes everything.
 
 #[path = "common/aws.rs"]
@@ -142,8 +142,12 @@ fn deploy_check_destroy(stage: Stage) {
     p.run(&["-s", stack, "preview", "--expect-no-changes"]).ok();
 
     if stage.prod {
-        // The table is protected: destroy refuses it and keeps what uses it.
+        // The table is protected: destroy is refused as a whole and deletes nothing.
+        let before = p.state(stack)["resources"].clone();
         let failed = p.run(&["-s", stack, "destroy", "--yes"]).code(1);
+        assert!(failed.stderr.contains("nothing was changed"), "{failed}");
+        assert_eq!(p.state(stack)["resources"], before, "the state is unchanged");
+        check_bucket(&emu, &n, &stage);
         assert!(
             failed.stderr.contains("Data.Table (AWS::DynamoDB::Table)") && failed.stderr.contains("DeletionProtected"),
             "{failed}"

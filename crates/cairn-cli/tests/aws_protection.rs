@@ -1,7 +1,9 @@
 //! Deletion protection on the emulator: a DynamoDB table with `DeletionProtectionEnabled`
-//! on is never deleted by `destroy`, and neither is what uses it; the command fails naming
-//! it and how to lift the protection. Lifted through the stack's parameter and `up`, the
-//! next `destroy` removes everything. Read back through aws-sdk-dynamodb.
+//! on is never deleted by `destroy`, and the whole run is refused before it changes
+//! anything (what uses the table and what is unrelated to it stay too); the command names
+//! the table and how to lift the protection, and `preview` marks the step. Lifted through
+//! the stack's parameter and `up` (an update, not refused), the next `destroy` removes
+//! everything. Read back through aws-sdk-dynamodb, -sqs and -sns.
 
 #[path = "common/aws.rs"]
 mod aws;
@@ -31,6 +33,17 @@ Resources:
     Type: AWS::SNS::Topic
 "#;
 
+/// The same stack without the table and what uses it.
+const ONLY_ALERTS: &str = r#"
+Parameters:
+  Protect:
+    Type: String
+    AllowedValues: ["true", "false"]
+Resources:
+  Alerts:
+    Type: AWS::SNS::Topic
+"#;
+
 #[test]
 fn a_protected_table_and_what_uses_it_survive_destroy_until_the_protection_is_lifted() {
     let Some(emu) = emulator() else { return };
@@ -49,16 +62,60 @@ fn a_protected_table_and_what_uses_it_survive_destroy_until_the_protection_is_li
     let live = describe(&table).expect("the table exists").table.expect("a table");
     assert_eq!(live.deletion_protection_enabled, Some(true));
 
+    let sqs = aws_sdk_sqs::Client::new(&emu.config);
+    let sns = aws_sdk_sns::Client::new(&emu.config);
+    let queue = state["resources"]["Jobs"]["physical_id"].as_str().expect("the queue's URL").to_string();
+    let topic = state["resources"]["Alerts"]["physical_id"].as_str().expect("the topic's ARN").to_string();
+    let others_live = || {
+        emu.block(sqs.get_queue_attributes().queue_url(&queue).send()).expect("the queue is still there");
+        emu.block(sns.get_topic_attributes().topic_arn(&topic).send()).expect("the unrelated topic is still there");
+    };
+
+    // Removed from the template: preview marks the step and warns (exit 0); `up` is refused.
+    p.write("template.yaml", ONLY_ALERTS);
+    let preview = p.run(&["-s", "dev", "preview"]).ok();
+    assert!(preview.stdout.contains("[protected (DeletionProtectionEnabled: true): refused]"), "{preview}");
+    assert!(
+        preview.stderr.contains("warning: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected"),
+        "{preview}"
+    );
+    assert!(preview.stderr.contains("warning: `cairn up` refuses this plan"), "{preview}");
+    let json = p.run(&["-s", "dev", "preview", "--json"]).ok().json();
+    let table_step = json["steps"].as_array().expect("steps").iter().find(|s| s["id"] == "Table").expect("Table");
+    assert_eq!(table_step["protected"]["property"], "DeletionProtectionEnabled", "{json:#}");
+    let up = p.run(&["-s", "dev", "up", "--yes"]).code(1);
+    assert!(up.stderr.contains("error: up refused: 1 resource is protected from deletion in AWS"), "{up}");
+    others_live();
+    p.write("template.yaml", TEMPLATE);
+
     let out = p.run(&["-s", "dev", "destroy", "--yes"]).code(1);
+    assert!(
+        out.stdout.contains("Table") && out.stdout.contains("[protected (DeletionProtectionEnabled: true): refused]"),
+        "{out}"
+    );
     let err = out.stderr.clone();
-    assert!(err.contains("Table (AWS::DynamoDB::Table)") && err.contains("DeletionProtected"), "{out}");
-    assert!(err.contains("set `DeletionProtectionEnabled` to false, run `cairn up`"), "{out}");
-    assert!(err.contains("Jobs (AWS::SQS::Queue) skipped"), "{out}");
-    // The unrelated topic is gone; the table and the queue that uses it are not.
+    assert!(
+        err.contains(&format!(
+            "error: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected: Table ({table}) is protected from deletion in AWS (`DeletionProtectionEnabled: true`)"
+        )),
+        "{out}"
+    );
+    assert!(err.contains("set `DeletionProtectionEnabled` to false, run `cairn up`, then run this again"), "{out}");
+    assert!(
+        err.contains(
+            "error: destroy refused: 1 resource is protected from deletion in AWS (see above); nothing was changed"
+        ),
+        "{out}"
+    );
+    assert!(!err.contains("deleted") && !err.contains("skipped"), "nothing ran: {out}");
+    // Nothing is gone: the table, the queue that uses it, and the unrelated topic.
     describe(&table).expect("the protected table is still there");
+    others_live();
     let resources = p.state("dev")["resources"].clone();
     let left: Vec<&String> = resources.as_object().expect("resources").keys().collect();
-    assert_eq!(left, ["Jobs", "Table"], "{resources:#}");
+    assert_eq!(left, ["Alerts", "Jobs", "Table"], "{resources:#}");
+    // Without --yes and without a terminal: refused all the same (exit 1), not asked.
+    p.run(&["-s", "dev", "destroy"]).code(1);
 
     p.run(&["-s", "dev", "config", "set", "Protect", "false"]).ok();
     p.run(&["-s", "dev", "up", "--yes"]).ok();

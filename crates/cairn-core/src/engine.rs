@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::exec::{self, Event, ExecOptions, Journal, Observer, RunResult, StepError};
 use crate::graph::DesiredGraph;
-use crate::plan::Plan;
+use crate::plan::{Plan, Refused};
 use crate::provider::Registry;
 use crate::state::{Backend, HistoryEntry, JournalEntry, LockInfo, StackLock, StackState, StateChange, StateError};
 
@@ -16,6 +16,9 @@ pub enum EngineError {
     State(#[from] StateError),
     #[error(transparent)]
     Step(#[from] StepError),
+    /// The plan would delete resources protected from deletion in AWS: nothing was applied.
+    #[error(transparent)]
+    Refused(#[from] Refused),
 }
 
 /// An open stack: its state, loaded and reconciled, and (for mutating runs) its lock.
@@ -81,6 +84,8 @@ impl Session {
     }
 
     /// Execute a plan (the session must be locked). The state is compacted once at the end.
+    /// A plan that would delete a resource protected from deletion in AWS is refused
+    /// before anything is journaled or called ([`Plan::refusal`], invariant 11).
     pub async fn apply(
         &mut self,
         plan: &Plan,
@@ -90,6 +95,9 @@ impl Session {
         observer: Arc<dyn Observer>,
     ) -> Result<RunResult, EngineError> {
         assert!(self.lock.is_some(), "apply needs a locked session");
+        if let Some(refused) = plan.refusal() {
+            return Err(refused.into());
+        }
         let journal = Journal::start(self.backend.clone(), self.stack.clone(), self.last_op);
         let result = exec::execute(plan, graph, registry, self.state.clone(), journal, opts, observer).await;
         self.state = result.state.clone();

@@ -592,6 +592,7 @@ pub async fn execute(
     };
     // Deletion protection: a protected resource is not deleted (the step fails, saying how
     // to lift the protection), and neither is anything that uses it (deleted before it).
+    // The backstop: a plan with such steps is refused before it runs (`Plan::refusal`).
     let mut held: Vec<Option<Outcome>> = held.into_iter().map(|h| h.map(Outcome::Skipped)).collect();
     {
         let mut stack: Vec<(usize, String)> = Vec::new();
@@ -600,7 +601,7 @@ pub async fn execute(
             if step.retain {
                 continue;
             }
-            if let Some(e) = protected(&shared.registry, r, Action::Delete, "cairn does not delete it") {
+            if let Some(e) = protected(&shared.registry, r, Action::Delete) {
                 held[i] = Some(Outcome::Failed(e));
                 stack.push((i, r.id.clone()));
             }
@@ -680,31 +681,18 @@ pub async fn execute(
 }
 
 /// When the recorded inputs of `r` turn on its type's deletion protection
-/// ([`crate::provider::TypeSchema::deletion_protection`]): the failure of a step that would
-/// delete it, naming the property and how to lift it.
-fn protected(registry: &Registry, r: &ResourceState, action: Action, consequence: &str) -> Option<StepError> {
-    let property = registry.get(&r.type_name)?.schema().deletion_protection.clone()?;
-    // A boolean, or an enum whose "on" is `ACTIVE` (Cognito's `DeletionProtection`): the
-    // value that turns it on, and the one that turns it off.
-    let (on, value, off) = match r.inputs.as_map()?.get(&property)?.reveal() {
-        Value::Bool(b) => (*b, "true", "false"),
-        Value::String(s) if s == "ACTIVE" => (true, "ACTIVE", "INACTIVE"),
-        Value::String(s) => (s.eq_ignore_ascii_case("true"), "true", "false"),
-        _ => (false, "true", "false"),
-    };
-    on.then(|| {
-        StepError::engine(
-            &r.id,
-            &r.type_name,
-            action,
-            Some("DeletionProtected"),
-            format!(
-                "{} ({}) is protected from deletion in AWS (`{property}: {value}`), and {consequence}; \
-                 to delete it, set `{property}` to {off}, run `cairn up`, then run this again",
-                r.id, r.physical_id
-            ),
-        )
-    })
+/// ([`crate::plan::Protection::of`]): the failure of a step that would delete it (`action`:
+/// a delete, or a replacement), naming the property and how to lift it. The backstop of
+/// [`crate::plan::Plan::refusal`], for a plan that was not checked before it ran.
+fn protected(registry: &Registry, r: &ResourceState, action: Action) -> Option<StepError> {
+    let protection = crate::plan::Protection::of(registry, r)?;
+    Some(StepError::engine(
+        &r.id,
+        &r.type_name,
+        action,
+        Some("DeletionProtected"),
+        protection.explain(&r.id, &r.physical_id, action),
+    ))
 }
 
 /// Outputs whose value is still unknown (their resource failed) keep the previous value.
@@ -1024,14 +1012,7 @@ async fn phase1_inner(shared: &Shared, step: &Step, slot: &mut Slot) -> Outcome 
         Action::Create | Action::Replace => {
             let replacing = now == Action::Replace;
             if replacing && !r.update_replace_policy.keeps() {
-                if let Some(e) = old.as_ref().and_then(|old| {
-                    protected(
-                        &shared.registry,
-                        old,
-                        Action::Replace,
-                        "a replacement would delete it, so cairn does not replace it",
-                    )
-                }) {
+                if let Some(e) = old.as_ref().and_then(|old| protected(&shared.registry, old, Action::Replace)) {
                     return Outcome::Failed(e);
                 }
             }

@@ -120,6 +120,77 @@ pub struct Step {
     /// What changed outside cairn (`--refresh` only; see [`crate::refresh::mark_drift`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// A delete, or a replacement that deletes the old resource, of a resource whose
+    /// recorded inputs turn on its deletion protection: the run is refused before it
+    /// changes anything ([`Plan::refusal`], invariant 11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<Protection>,
+}
+
+/// Deletion protection turned on in a resource's recorded inputs (its type's
+/// [`TypeSchema::deletion_protection`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Protection {
+    /// The property that turns it on (`DeletionProtectionEnabled`).
+    pub property: String,
+    /// The value it has (`true`, `ACTIVE`).
+    pub value: String,
+    /// The value that turns it off (`false`, `INACTIVE`).
+    pub off: String,
+}
+
+impl Protection {
+    /// The protection the recorded inputs of `r` turn on, if any.
+    pub fn of(registry: &Registry, r: &ResourceState) -> Option<Protection> {
+        let property = registry.get(&r.type_name)?.schema().deletion_protection.clone()?;
+        // A boolean, or an enum whose "on" is `ACTIVE` (Cognito's `DeletionProtection`): the
+        // value that turns it on, and the one that turns it off.
+        let (on, value, off) = match r.inputs.as_map()?.get(&property)?.reveal() {
+            Value::Bool(b) => (*b, "true", "false"),
+            Value::String(s) if s == "ACTIVE" => (true, "ACTIVE", "INACTIVE"),
+            Value::String(s) => (s.eq_ignore_ascii_case("true"), "true", "false"),
+            _ => (false, "true", "false"),
+        };
+        on.then(|| Protection { property, value: value.to_string(), off: off.to_string() })
+    }
+
+    /// Why cairn does not `action` (delete or replace) resource `id` (`physical_id`), and
+    /// how to lift the protection.
+    pub fn explain(&self, id: &str, physical_id: &str, action: Action) -> String {
+        let consequence = match action {
+            Action::Replace => "a replacement would delete it, so cairn does not replace it",
+            _ => "cairn does not delete it",
+        };
+        let Protection { property, value, off } = self;
+        format!(
+            "{id} ({physical_id}) is protected from deletion in AWS (`{property}: {value}`), and {consequence}; \
+             to delete it, set `{property}` to {off}, run `cairn up`, then run this again"
+        )
+    }
+}
+
+/// A step of a plan that would delete a protected resource.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{id} ({type_name}): {} refused: DeletionProtected: {}", .action.verb(), .protection.explain(.id, .physical_id, *.action))]
+pub struct ProtectedStep {
+    pub id: String,
+    pub type_name: String,
+    pub physical_id: String,
+    /// `Delete`, or `Replace` (whose old resource would be deleted).
+    pub action: Action,
+    pub protection: Protection,
+}
+
+/// A run refused before it changes anything: its plan would delete (or replace) resources
+/// protected from deletion in AWS. Each one is named, in plan order.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the run was refused and nothing was changed: {} protected from deletion in AWS ({})",
+    if .steps.len() == 1 { "1 resource is".to_string() } else { format!("{} resources are", .steps.len()) },
+    .steps.iter().map(|s| format!("`{}`", s.id)).collect::<Vec<_>>().join(", ")
+)]
+pub struct Refused {
+    pub steps: Vec<ProtectedStep>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -154,6 +225,26 @@ impl Plan {
     }
     pub fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.action != Action::Same)
+    }
+    /// When steps would delete (or replace) resources protected from deletion in AWS
+    /// (marked by [`plan_up`] and [`plan_destroy`]): the whole run is refused, every such
+    /// resource named. `up`, `destroy` and `stack rollback` check this before asking or
+    /// applying anything, and [`crate::engine::Session::apply`] refuses such a plan.
+    pub fn refusal(&self) -> Option<Refused> {
+        let steps: Vec<ProtectedStep> = self
+            .steps
+            .iter()
+            .filter_map(|s| {
+                Some(ProtectedStep {
+                    id: s.id.clone(),
+                    type_name: s.type_name.clone(),
+                    physical_id: s.physical_id.clone().unwrap_or_default(),
+                    action: s.action,
+                    protection: s.protected.clone()?,
+                })
+            })
+            .collect();
+        (!steps.is_empty()).then_some(Refused { steps })
     }
 }
 
@@ -437,6 +528,7 @@ pub fn plan_up(
             region: Some(region),
             physical_id: old.map(|o| o.physical_id.clone()),
             drift: None,
+            protected: None,
         });
     }
     if !diags.is_empty() {
@@ -451,13 +543,31 @@ pub fn plan_up(
             steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
         }
     }
+    mark_protected(&mut steps, state, registry);
     let outputs = graph.outputs(&values)?;
     let outputs_changed = selected.is_none() && outputs != state.outputs;
     Ok(Plan { steps, outputs, outputs_changed, state_changed })
 }
 
+/// Mark the steps that would delete a resource whose recorded inputs turn on its deletion
+/// protection: a delete that is not `DeletionPolicy: Retain` (the old half of an earlier
+/// replacement included), and a replacement whose `UpdateReplacePolicy` deletes (or
+/// snapshots) the old resource.
+fn mark_protected(steps: &mut [Step], state: &StackState, registry: &Registry) {
+    for s in steps.iter_mut().filter(|s| !s.retain) {
+        let recorded = match s.action {
+            Action::Delete if s.retired => {
+                state.pending_deletes.iter().find(|r| r.id == s.id && Some(&r.physical_id) == s.physical_id.as_ref())
+            }
+            Action::Delete | Action::Replace => state.resources.get(&s.id),
+            _ => None,
+        };
+        s.protected = recorded.and_then(|r| Protection::of(registry, r));
+    }
+}
+
 /// Plan a `destroy`: everything in the state, dependents first.
-pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
+pub fn plan_destroy(state: &StackState, registry: &Registry, targets: &[String]) -> Plan {
     let all: Vec<&ResourceState> = state
         .resources
         .values()
@@ -469,6 +579,7 @@ pub fn plan_destroy(state: &StackState, targets: &[String]) -> Plan {
             steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
         }
     }
+    mark_protected(&mut steps, state, registry);
     Plan {
         steps,
         outputs: BTreeMap::new(),
@@ -497,6 +608,7 @@ pub(crate) fn delete_step(r: &ResourceState, reason: &str, retired: bool) -> Ste
         region: Some(r.region.clone()),
         physical_id: Some(r.physical_id.clone()),
         drift: None,
+        protected: None,
     }
 }
 

@@ -54,8 +54,9 @@ pub struct TypeSchema {
     pub tag_property: Option<String>,
     /// The property that protects the resource from deletion in AWS, a boolean or `ACTIVE`
     /// (`DeletionProtectionEnabled` of a DynamoDB table, `DeletionProtection` of an RDS
-    /// instance or of a Cognito user pool): while the recorded inputs set it, cairn deletes and replaces nothing of
-    /// it, nor anything that uses it (cairn's, not the registry schema's).
+    /// instance or of a Cognito user pool): while the recorded inputs set it, a run that
+    /// would delete or replace the resource is refused before it changes anything
+    /// ([`crate::plan::Plan::refusal`]; cairn's, not the registry schema's).
     pub deletion_protection: Option<String>,
     /// Whether deleting the resource can take a final snapshot first (an RDS DB instance):
     /// `DeletionPolicy: Snapshot` and `UpdateReplacePolicy: Snapshot` are allowed for it,

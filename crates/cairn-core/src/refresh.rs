@@ -264,6 +264,7 @@ pub fn mark_drift(plan: &mut Plan, refreshed: &Refreshed, before: &StackState, g
                     region: Some(r.region.clone()),
                     physical_id: Some(r.physical_id.clone()),
                     drift: Some(drift.clone()),
+                    protected: None,
                 });
             }
         }

@@ -166,7 +166,7 @@ impl Harness {
 
     async fn try_destroy(&self) -> Result<Option<RunResult>, EngineError> {
         let mut session = self.session().await?;
-        let plan = plan_destroy(&session.state, &[]);
+        let plan = plan_destroy(&session.state, &self.registry, &[]);
         if plan.is_empty() {
             session.close().await?;
             return Ok(None);
@@ -826,39 +826,139 @@ Resources:
     )
 }
 
+/// The refusal of a run whose plan would delete a protected resource: nothing applied.
+fn refused(r: Result<Option<RunResult>, EngineError>) -> cairn_core::plan::Refused {
+    match r {
+        Err(EngineError::Refused(refused)) => refused,
+        other => panic!("the run should be refused: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_protected_resource_and_what_uses_it_are_never_deleted() {
     let h = Harness::new();
     h.up(&protected_template(true, "a"), &[]).await;
-    let (table, api) = (h.pid("Table").await, h.pid("Api").await);
+    let before = h.state().await;
+    let stored = h.stored();
+    let live = h.live();
+    let table = h.pid("Table").await;
+
+    // The plan marks the delete of the protected resource, and only that one.
+    let plan = plan_destroy(&before, &h.registry, &[]);
+    let marked: Vec<&str> = plan.steps.iter().filter(|s| s.protected.is_some()).map(|s| s.id.as_str()).collect();
+    assert_eq!(marked, ["Table"]);
+
+    // destroy is refused as a whole: nothing is deleted (the unrelated resource neither),
+    // nothing journaled, and the refusal names the resource and how to lift it.
     h.cloud.clear_log();
-    let r = h.destroy().await;
-    // Only the unrelated resource goes; the protected one fails, naming how to lift it, and
-    // what uses it is not touched.
+    let r = refused(h.try_destroy().await);
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    assert_eq!(h.live(), live);
+    assert_eq!(h.stored(), stored, "nothing is written to the state");
+    assert_eq!(r.steps.len(), 1, "{r:?}");
+    let e = r.steps[0].to_string();
+    assert_eq!(r.steps[0].action, Action::Delete);
+    assert!(e.starts_with("Table (Test::Thing): delete refused: DeletionProtected: "), "{e}");
+    assert!(e.contains(&format!("Table ({table}) is protected from deletion in AWS (`Protected: true`)")), "{e}");
+    assert!(e.contains("set `Protected` to false, run `cairn up`, then run this again"), "{e}");
+    assert!(r.to_string().contains("the run was refused and nothing was changed"), "{r}");
+
+    // A replacement would delete it too: refused before anything is made.
+    let plan = h.preview(&protected_template(true, "b"), &[]).await;
+    assert!(step(&plan, "Table").protected.is_some());
+    h.cloud.clear_log();
+    let r = refused(h.try_up(&protected_template(true, "b"), &[], &PlanOptions::default()).await);
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    assert_eq!(r.steps.iter().map(|s| (s.id.as_str(), s.action)).collect::<Vec<_>>(), [("Table", Action::Replace)]);
+    assert!(r.steps[0].to_string().contains("a replacement would delete it, so cairn does not replace it"));
+    assert_eq!(h.stored(), stored);
+
+    // Lifted in the template and applied (an update: not refused): then destroy removes
+    // everything.
+    assert_ok(&h.up(&protected_template(false, "a"), &[]).await);
+    assert!(plan_destroy(&h.state().await, &h.registry, &[]).refusal().is_none());
+    assert_ok(&h.destroy().await);
+    assert!(h.live().is_empty(), "{:?}", h.live());
+}
+
+/// Two protected resources among others: every one is named, nothing at all is deleted.
+/// A protected resource under `DeletionPolicy: Retain` (only forgotten), or replaced under
+/// `UpdateReplacePolicy: Retain` (kept), is not refused.
+#[tokio::test]
+async fn every_protected_resource_is_named_and_nothing_is_deleted() {
+    let h = Harness::new();
+    let template = |replace: &str| {
+        format!(
+            r#"
+Resources:
+  Db:
+    Type: Test::Thing
+    Properties:
+      Protected: true
+  Pool:
+    Type: Test::Thing
+    Properties:
+      Protected: ACTIVE
+  Kept:
+    Type: Test::Thing
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      Protected: true
+      Replace: {replace}
+  Records:
+    Type: Test::Thing
+    Properties:
+      Value: !Ref Db
+  Unrelated:
+    Type: Test::Thing
+"#
+        )
+    };
+    h.up(&template("a"), &[]).await;
+    let (stored, live) = (h.stored(), h.live());
+    h.cloud.clear_log();
+    let r = refused(h.try_destroy().await);
+    let mut named: Vec<&str> = r.steps.iter().map(|s| s.id.as_str()).collect();
+    named.sort();
+    assert_eq!(named, ["Db", "Pool"], "{r}");
+    assert!(r.to_string().contains("2 resources are protected"), "{r}");
+    assert!(r.steps.iter().any(|s| s.to_string().contains("`Protected: ACTIVE`")), "{r:?}");
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    assert_eq!((h.stored(), h.live()), (stored, live));
+
+    // Replacing the retained one keeps the old resource: not refused.
+    let r = h.up(&template("b"), &[]).await;
+    assert_ok(&r);
+}
+
+/// The executor's check stays as the backstop: a plan applied without the check (its
+/// marks cleared) still fails the protected step, skips what uses it, and calls nothing
+/// for them.
+#[tokio::test]
+async fn the_executor_still_refuses_a_protected_delete_it_is_given() {
+    let h = Harness::new();
+    h.up(&protected_template(true, "a"), &[]).await;
+    let (table, api) = (h.pid("Table").await, h.pid("Api").await);
+    let session = h.session().await.expect("open");
+    let mut plan = plan_destroy(&session.state, &h.registry, &[]);
+    for s in &mut plan.steps {
+        s.protected = None;
+    }
+    h.cloud.clear_log();
+    let journal = exec::Journal::start(Arc::new(h.backend.clone()), STACK.into(), 0);
+    let r = exec::execute(&plan, None, &h.registry, session.state.clone(), journal, h.opts(), Arc::new(Quiet)).await;
+    let _ = session.close().await;
     assert_eq!(h.mutations(), ops(&[(Op::Delete, "Other")]));
     match outcome(&r, "Table") {
         Outcome::Failed(e) => {
             assert_eq!(e.code.as_deref(), Some("DeletionProtected"));
-            assert!(e.message.contains("`Protected: true`"), "{}", e.message);
             assert!(e.message.contains("set `Protected` to false, run `cairn up`"), "{}", e.message);
         }
         o => panic!("{o:?}"),
     }
     assert!(matches!(outcome(&r, "Api"), Outcome::Skipped(why) if why.contains("`Table`")), "{r:?}");
     assert!(h.cloud.get(&table).is_some() && h.cloud.get(&api).is_some());
-    assert_eq!(h.state().await.resources.keys().cloned().collect::<Vec<_>>(), ["Api", "Table"]);
-
-    // A replacement would delete it too: refused before anything is made.
-    h.cloud.clear_log();
-    let r = h.up(&protected_template(true, "b"), &[]).await;
-    assert!(matches!(outcome(&r, "Table"), Outcome::Failed(e) if e.code.as_deref() == Some("DeletionProtected")));
-    assert!(h.mutations().iter().all(|(op, id)| !(id == "Table" && *op != Op::Read)), "{:?}", h.mutations());
-    assert_eq!(h.pid("Table").await, table);
-
-    // Lifted in the template and applied: then destroy removes everything.
-    assert_ok(&h.up(&protected_template(false, "a"), &[]).await);
-    assert_ok(&h.destroy().await);
-    assert!(h.live().is_empty(), "{:?}", h.live());
 }
 
 /// Deletion protection given as an enum (Cognito's `DeletionProtection: ACTIVE`): on while
@@ -870,15 +970,12 @@ async fn deletion_protection_may_be_active_or_inactive() {
         |v: &str| format!("Resources:\n  Pool:\n    Type: Test::Thing\n    Properties:\n      Protected: {v}\n");
     h.up(&template("ACTIVE"), &[]).await;
     let pool = h.pid("Pool").await;
-    let r = h.destroy().await;
-    match outcome(&r, "Pool") {
-        Outcome::Failed(e) => {
-            assert_eq!(e.code.as_deref(), Some("DeletionProtected"));
-            assert!(e.message.contains("`Protected: ACTIVE`"), "{}", e.message);
-            assert!(e.message.contains("set `Protected` to INACTIVE, run `cairn up`"), "{}", e.message);
-        }
-        o => panic!("{o:?}"),
-    }
+    h.cloud.clear_log();
+    let r = refused(h.try_destroy().await);
+    let e = r.steps.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    assert!(e.contains("`Protected: ACTIVE`"), "{e}");
+    assert!(e.contains("set `Protected` to INACTIVE, run `cairn up`"), "{e}");
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
     assert!(h.cloud.get(&pool).is_some());
     assert_ok(&h.up(&template("INACTIVE"), &[]).await);
     assert_ok(&h.destroy().await);
@@ -1588,7 +1685,7 @@ Resources:
     h.up(v1, &[]).await;
     let (db, scratch, kept) = (h.pid("Db").await, h.pid("Scratch").await, h.pid("Kept").await);
     // As in CloudFormation, a type that takes final snapshots defaults to `Snapshot`.
-    let plan = plan_destroy(&h.state().await, &[]);
+    let plan = plan_destroy(&h.state().await, &h.registry, &[]);
     assert!(step(&plan, "Db").snapshot && !step(&plan, "Db").retain);
     assert!(!step(&plan, "Scratch").snapshot && !step(&plan, "Other").snapshot);
     assert!(step(&plan, "Kept").retain && !step(&plan, "Kept").snapshot);
@@ -1629,7 +1726,7 @@ Resources:
     {
         let h = Harness::new();
         h.up(t, &[("Env", env), ("Policy", policy)]).await;
-        let plan = plan_destroy(&h.state().await, &[]);
+        let plan = plan_destroy(&h.state().await, &h.registry, &[]);
         assert_eq!(step(&plan, "ByCondition").snapshot, by_condition, "{env} {policy}");
         assert_eq!(step(&plan, "ByParameter").snapshot, by_parameter, "{env} {policy}");
         assert_ok(&h.destroy().await);
@@ -1641,7 +1738,7 @@ Resources:
     h.cloud.clear_log();
     assert_ok(&h.up(t, &[("Env", "staging")]).await);
     assert!(h.mutations().is_empty());
-    assert!(step(&plan_destroy(&h.state().await, &[]), "ByCondition").snapshot);
+    assert!(step(&plan_destroy(&h.state().await, &h.registry, &[]), "ByCondition").snapshot);
 }
 
 #[tokio::test]
@@ -1712,7 +1809,7 @@ async fn update_replace_policy_snapshot_snapshots_the_old_resource() {
     assert!(h.cloud.get(&old).is_none());
     assert_eq!(snapshots(&h), BTreeSet::from([format!("{old}-final-snapshot")]));
     // The new one's own DeletionPolicy is still the type's default.
-    assert!(step(&plan_destroy(&h.state().await, &[]), "A").snapshot);
+    assert!(step(&plan_destroy(&h.state().await, &h.registry, &[]), "A").snapshot);
 
     // Delete before create (a fixed name): the snapshot is taken before the delete.
     let h = Harness::new();

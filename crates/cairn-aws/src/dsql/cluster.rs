@@ -31,8 +31,8 @@
 //! not drift of the cluster, and an update keeps the live peers.
 //!
 //! Deletion: `DeletionProtectionEnabled` is the type's `TypeSchema::deletion_protection`:
-//! while the recorded properties turn it on, `destroy` (and a replacement) refuses to
-//! delete the cluster and says how to lift it. A cluster protected because the template
+//! while the recorded properties turn it on, a `destroy` (or an `up` that replaces or
+//! removes the cluster) is refused before it changes anything, saying how to lift it. A cluster protected because the template
 //! leaves the property out (AWS's default) is refused by DSQL with `ConflictException`,
 //! and the error says the same.
 

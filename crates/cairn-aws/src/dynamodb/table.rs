@@ -41,8 +41,8 @@
 //! progress and give up after 30 minutes (index backfills take long on big tables).
 //! `delete` deletes the table and waits until it is gone. `DeletionProtectionEnabled` is
 //! the type's `TypeSchema::deletion_protection`: while the recorded properties turn it on,
-//! the engine neither deletes nor replaces the table, nor deletes what uses it
-//! (`DeletionProtected`, saying how to lift it); a table protected outside cairn is refused
+//! the engine refuses any run that would delete or replace the table, before it changes
+//! anything (`DeletionProtected`, saying how to lift it); a table protected outside cairn is refused
 //! by DynamoDB itself (`ValidationException`), and cairn never turns protection off by
 //! itself. `find` (after a crash mid-create) looks up the deterministic name and adopts
 //! the table when it carries this resource's ownership tags (they are set in `CreateTable`).

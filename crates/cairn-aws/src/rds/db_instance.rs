@@ -36,8 +36,8 @@
 //! `DeleteDBInstance`, then a wait until it is gone.
 //!
 //! Deletion: `DeletionProtection` is the type's `TypeSchema::deletion_protection`: while
-//! the recorded properties turn it on, the engine neither deletes nor replaces the
-//! instance (it says how to lift it); an instance protected outside cairn is refused by RDS
+//! the recorded properties turn it on, the engine refuses any run that would delete or
+//! replace the instance, before it changes anything (it says how to lift it); an instance protected outside cairn is refused by RDS
 //! itself. The type takes final snapshots (`TypeSchema::final_snapshot`): under
 //! `DeletionPolicy: Snapshot`, which is its default as in CloudFormation (and under
 //! `UpdateReplacePolicy: Snapshot` for the old instance of a replacement), the delete asks
