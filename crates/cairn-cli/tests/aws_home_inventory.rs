@@ -198,8 +198,10 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     };
 
     let (east, west) = (regional(&emu, EAST), regional(&emu, WEST));
-    let sides = [("East", EAST, &east, "lambdaFunctionNameEast", "apiEndpointEast", "dsqlEndpointEast"),
-        ("West", WEST, &west, "lambdaFunctionNameWest", "apiEndpointWest", "dsqlEndpointWest")];
+    let sides = [
+        ("East", EAST, &east, "lambdaFunctionNameEast", "apiEndpointEast", "dsqlEndpointEast"),
+        ("West", WEST, &west, "lambdaFunctionNameWest", "apiEndpointWest", "dsqlEndpointWest"),
+    ];
 
     // The backend in each region: the function, its API, its cluster, its secrets.
     let zip = std::fs::read(d.p.join("dist/bootstrap.zip")).expect("dist/bootstrap.zip");
@@ -288,7 +290,10 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
         let by_name: BTreeMap<&str, &aws_sdk_cloudwatch::types::MetricAlarm> =
             alarms.metric_alarms().iter().map(|a| (a.alarm_name().unwrap_or_default(), a)).collect();
         let errors = by_name.get(format!("{app}-api-errors").as_str()).expect("the error alarm");
-        assert_eq!((errors.metric_name(), errors.threshold(), errors.period()), (Some("Errors"), Some(10.0), Some(600)));
+        assert_eq!(
+            (errors.metric_name(), errors.threshold(), errors.period()),
+            (Some("Errors"), Some(10.0), Some(600))
+        );
         let duration = by_name.get(format!("{app}-api-duration").as_str()).expect("the duration alarm");
         assert_eq!((duration.metric_name(), duration.threshold()), (Some("Duration"), Some(25000.0)));
         for a in [errors, duration] {
@@ -306,7 +311,7 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
         let id = physical(&format!("{side}.Cluster"));
         let cluster = emu.block(c.dsql.get_cluster().identifier(&id).send()).expect("GetCluster");
         assert!(cluster.arn().contains(&format!(":{region}:")), "{side}'s cluster is in {region}");
-        assert_eq!(cluster.deletion_protection_enabled(), true, "prod protects {side}'s cluster");
+        assert!(cluster.deletion_protection_enabled(), "prod protects {side}'s cluster");
         let multi = cluster.multi_region_properties().expect("multi-Region properties");
         assert_eq!(multi.witness_region(), Some("us-west-2"));
         let peers: Vec<&String> = multi.clusters().iter().filter(|a| **a != cluster.arn()).collect();
@@ -318,8 +323,7 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     let cert_arn = physical("Certificate");
     assert!(cert_arn.contains(":us-east-1:"), "{cert_arn}");
     let acm = aws_sdk_acm::Client::new(&in_region(&emu, EAST));
-    let cert =
-        emu.block(acm.describe_certificate().certificate_arn(&cert_arn).send()).expect("DescribeCertificate");
+    let cert = emu.block(acm.describe_certificate().certificate_arn(&cert_arn).send()).expect("DescribeCertificate");
     let cert = cert.certificate.expect("a certificate");
     assert_eq!(cert.status, Some(aws_sdk_acm::types::CertificateStatus::Issued));
     assert_eq!(cert.domain_name.as_deref(), Some(d.domain.as_str()));
@@ -365,7 +369,7 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     assert_eq!(methods, Some(7), "the API takes writes through CloudFront");
     assert_eq!(config.default_cache_behavior.as_ref().map(|b| b.target_origin_id.as_str()), Some("frontend"));
     let aliases = config.aliases.as_ref().map(|a| a.items().to_vec()).unwrap_or_default();
-    assert_eq!(aliases, [d.domain.clone()]);
+    assert_eq!(aliases, std::slice::from_ref(&d.domain));
     let viewer = config.viewer_certificate.as_ref().expect("a viewer certificate");
     assert_eq!(viewer.acm_certificate_arn(), Some(cert_arn.as_str()));
     assert_eq!(config.default_root_object.as_deref(), Some("index.html"));
@@ -377,7 +381,9 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     let statement = &policy["Statement"][0];
     assert_eq!(statement["Principal"], json!({"Service": "cloudfront.amazonaws.com"}));
     assert_eq!(
-        statement["Condition"]["StringEquals"]["AWS:SourceArn"].as_str().map(|a| a.ends_with(&format!(":distribution/{dist_id}"))),
+        statement["Condition"]["StringEquals"]["AWS:SourceArn"]
+            .as_str()
+            .map(|a| a.ends_with(&format!(":distribution/{dist_id}"))),
         Some(true),
         "{policy:#}"
     );
@@ -433,13 +439,19 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     // moto's CloudFront keeps neither `S3OriginConfig` nor `OriginAccessControlId` of an
     // origin (docs/providers.md), so the frontend origin reads back without them.
     let refreshed = d.run(&["preview", "--refresh", "--json"]).ok().json();
-    let drifted: Vec<&Value> = refreshed["steps"].as_array().expect("steps").iter().filter(|s| s["action"] != "same").collect();
+    let drifted: Vec<&Value> =
+        refreshed["steps"].as_array().expect("steps").iter().filter(|s| s["action"] != "same").collect();
     assert_eq!(drifted.len(), 1, "only the distribution reads back otherwise: {refreshed:#}");
     let change = &drifted[0]["changes"][0];
-    assert_eq!((drifted[0]["id"].as_str(), change["property"].as_str()), (Some("Distribution"), Some("DistributionConfig")));
+    assert_eq!(
+        (drifted[0]["id"].as_str(), change["property"].as_str()),
+        (Some("Distribution"), Some("DistributionConfig"))
+    );
     let mut wanted = change["new"].clone();
     let frontend_origin = wanted["Origins"][0].as_object_mut().expect("the frontend origin");
-    assert!(frontend_origin.remove("OriginAccessControlId").is_some() && frontend_origin.remove("S3OriginConfig").is_some());
+    assert!(
+        frontend_origin.remove("OriginAccessControlId").is_some() && frontend_origin.remove("S3OriginConfig").is_some()
+    );
     assert_eq!(change["old"], wanted, "the distribution differs from what moto answers only by the origin's OAC");
 
     // No secret in plain text: the state bucket (state, journal, history), the outputs.
@@ -451,11 +463,14 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
 
     // A change, then `stack rollback` to the version before it.
     let history = d.run(&["stack", "history", "--json"]).ok().json();
-    let deployed = history.as_array().expect("history").last().expect("a version")["version"].as_u64().expect("a version");
+    let deployed =
+        history.as_array().expect("history").last().expect("a version")["version"].as_u64().expect("a version");
     d.run(&["config", "set", "LambdaMemoryMb", "1024"]).ok();
     d.run(&["up", "--yes"]).ok();
     let memory = |c: &Regional, f: &str| {
-        emu.block(c.lambda.get_function_configuration().function_name(f).send()).expect("GetFunctionConfiguration").memory_size
+        emu.block(c.lambda.get_function_configuration().function_name(f).send())
+            .expect("GetFunctionConfiguration")
+            .memory_size
     };
     let (fe, fw) = (out("lambdaFunctionNameEast"), out("lambdaFunctionNameWest"));
     assert_eq!((memory(&east, &fe), memory(&west, &fw)), (Some(1024), Some(1024)));
@@ -496,7 +511,10 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
         let id = physical(&format!("{side}.Cluster"));
         let gone = emu.block(c.dsql.get_cluster().identifier(&id).send()).map(|_| ()).map_err(|e| code(&e));
         assert_eq!(gone, Err("ResourceNotFoundException".into()), "{side}'s cluster is gone");
-        let gone = emu.block(c.lambda.get_function().function_name(out(function_out)).send()).map(|_| ()).map_err(|e| code(&e));
+        let gone = emu
+            .block(c.lambda.get_function().function_name(out(function_out)).send())
+            .map(|_| ())
+            .map_err(|e| code(&e));
         assert_eq!(gone, Err("ResourceNotFoundException".into()), "{side}'s function is gone");
         let api_id = out(api_out).trim_start_matches("https://").split('.').next().unwrap().to_string();
         let gone = emu.block(c.api.get_api().api_id(&api_id).send()).map(|_| ()).map_err(|e| code(&e));
@@ -539,4 +557,3 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
 fn code<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or_default().to_string()
 }
-
