@@ -80,13 +80,32 @@ pub fn bare(v: &Value, show_secrets: bool) -> String {
     }
 }
 
+/// `steps` (in the plan's order) with each component's steps together, under one heading:
+/// a component's steps follow its first one, and the other steps keep their order.
+fn grouped<'a>(steps: impl Iterator<Item = &'a Step>) -> Vec<&'a Step> {
+    let mut groups: Vec<(Option<&str>, Vec<&Step>)> = Vec::new();
+    for s in steps {
+        let parent = s.parent.as_deref();
+        let at = match parent {
+            Some(_) => groups.iter().position(|(p, _)| *p == parent),
+            // Top-level steps run on until the next component.
+            None => groups.last().filter(|(p, _)| p.is_none()).map(|_| groups.len() - 1),
+        };
+        match at {
+            Some(i) => groups[i].1.push(s),
+            None => groups.push((parent, vec![s])),
+        }
+    }
+    groups.into_iter().flat_map(|(_, steps)| steps).collect()
+}
+
 /// The plan as text (for stdout).
 pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(title));
     let _ = writeln!(out);
     // Steps that change something, and those whose drift `up` only records.
-    let changes: Vec<&Step> = plan.steps.iter().filter(|s| s.action != Action::Same || s.drift.is_some()).collect();
+    let changes = grouped(plan.steps.iter().filter(|s| s.action != Action::Same || s.drift.is_some()));
     if changes.is_empty() {
         let _ = writeln!(out, "  No resource changes.");
         if plan.state_changed {
@@ -209,6 +228,11 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let _ = writeln!(out);
     let retained = changes.iter().filter(|s| s.action == Action::Delete && s.retain).count();
     let _ = writeln!(out, "{}", summary_line(&plan.counts(), retained));
+    let refused = changes.iter().filter(|s| s.protected.is_some()).count();
+    if refused > 0 {
+        let what = if refused == 1 { "1 resource is" } else { &format!("{refused} resources are") };
+        let _ = writeln!(out, "Refused: {what} protected from deletion in AWS (marked `refused`): this plan is not applied until the protection is lifted.");
+    }
     if let Some(line) = drift::summary(plan, st) {
         let _ = writeln!(out, "{line}");
     }
@@ -742,6 +766,47 @@ mod schema_path_tests {
     }
 
     #[test]
+    fn each_component_is_listed_once_under_its_heading() {
+        let step = |id: &str, parent: Option<&str>| Step {
+            id: id.into(),
+            type_name: "Test::Thing".into(),
+            action: Action::Delete,
+            parent: parent.map(String::from),
+            changes: Vec::new(),
+            replace_mode: None,
+            reason: None,
+            retain: false,
+            snapshot: false,
+            retired: false,
+            inputs: None,
+            region: None,
+            physical_id: Some(id.to_lowercase()),
+            drift: None,
+            protected: None,
+        };
+        // The order of a destroy: dependents first, across components.
+        let steps = vec![
+            step("Dashboard", None),
+            step("East.Alarm", Some("East")),
+            step("West.Alarm", Some("West")),
+            step("Records", None),
+            step("East.Function", Some("East")),
+            step("Bucket", None),
+            step("West.Function", Some("West")),
+        ];
+        let order: Vec<&str> = grouped(steps.iter()).iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            order,
+            ["Dashboard", "East.Alarm", "East.Function", "West.Alarm", "West.Function", "Records", "Bucket"]
+        );
+        let plan = Plan { steps, ..Plan::default() };
+        let text = plan_text(&plan, "Destroy", false, false, Style { color: false });
+        assert_eq!(text.matches("East (component)").count(), 1, "{text}");
+        assert_eq!(text.matches("West (component)").count(), 1, "{text}");
+        assert!(!text.contains("Refused:"), "{text}");
+    }
+
+    #[test]
     fn a_protected_delete_is_marked_refused_in_text_and_json() {
         let mut step = cairn_core::plan::Step {
             id: "Table".into(),
@@ -767,6 +832,7 @@ mod schema_path_tests {
         step.snapshot = true;
         let plan = Plan { steps: vec![step], ..Plan::default() };
         let text = plan_text(&plan, "Destroy", false, false, Style { color: false });
+        assert!(text.contains("\nRefused: 1 resource is protected from deletion in AWS (marked `refused`)"), "{text}");
         assert!(
             text.contains(
                 "delete  [DeletionPolicy Snapshot: final snapshot first]  [protected (DeletionProtectionEnabled: true): refused]"
