@@ -40,6 +40,10 @@ const OUTPUTS: [&str; 10] = [
     "websiteUrl",
 ];
 
+/// The account holds one GitHub OIDC provider, which a stack makes unless it is given the
+/// existing one: the tests of this file deploy one at a time.
+static GITHUB_PROVIDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-east-2";
 
@@ -93,6 +97,7 @@ impl Secrets {
 /// The deployed prod stack: the project, the team's set-up and what the checks need.
 struct Deployed {
     p: Proj,
+    stack: &'static str,
     project: String,
     domain: String,
     zone: String,
@@ -107,7 +112,7 @@ const STACK: &str = "prod";
 
 impl Deployed {
     fn run(&self, args: &[&str]) -> common::Out {
-        let mut all = vec!["-s", STACK];
+        let mut all = vec!["-s", self.stack];
         all.extend_from_slice(args);
         self.p.run(&all)
     }
@@ -115,7 +120,7 @@ impl Deployed {
 
 /// README "Set-up": the state bucket, the KMS alias and the hosted zone, made here through
 /// the SDK; the stack's configuration set with `cairn config set`.
-fn set_up(emu: &Emu) -> Deployed {
+fn set_up(emu: &Emu, stack: &'static str) -> Deployed {
     let project = unique("hinv");
     let p = Proj::example("home-inventory", &project);
 
@@ -155,12 +160,12 @@ fn set_up(emu: &Emu) -> Deployed {
         .find(|arn| arn.ends_with(":oidc-provider/token.actions.githubusercontent.com"))
         .map(str::to_string);
     if let Some(arn) = &existing {
-        p.run(&["-s", STACK, "config", "set", "GithubOidcProviderArn", arn]).ok();
+        p.run(&["-s", stack, "config", "set", "GithubOidcProviderArn", arn]).ok();
     }
 
     let repo = format!("howardtyson/{project}");
     for (k, v) in [("DomainName", domain.as_str()), ("HostedZoneId", zone.as_str()), ("GithubRepo", repo.as_str())] {
-        p.run(&["-s", STACK, "config", "set", k, v]).ok();
+        p.run(&["-s", stack, "config", "set", k, v]).ok();
     }
     let secrets = Secrets {
         google_client_id: unique("gcid"),
@@ -168,18 +173,19 @@ fn set_up(emu: &Emu) -> Deployed {
         anthropic_api_key: unique("sk-ant"),
     };
     for (k, v) in secrets.all() {
-        p.run_stdin(&["-s", STACK, "config", "set", "--secret", k], v).ok();
+        p.run_stdin(&["-s", stack, "config", "set", "--secret", k], v).ok();
     }
-    let stack_file = p.read("stacks/prod.yaml");
-    secrets.assert_absent("stacks/prod.yaml", &stack_file);
+    let stack_file = p.read(&format!("stacks/{stack}.yaml"));
+    secrets.assert_absent("the stack file", &stack_file);
     assert_eq!(stack_file.matches("secure: v1:").count(), 3, "the three secrets, encrypted:\n{stack_file}");
-    Deployed { p, project, domain, zone, repo, state_bucket, secrets, existing_oidc: existing }
+    Deployed { p, stack, project, domain, zone, repo, state_bucket, secrets, existing_oidc: existing }
 }
 
 #[test]
 fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_unprotected() {
     let Some(emu) = emulator() else { return };
-    let d = set_up(&emu);
+    let _one_at_a_time = GITHUB_PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
+    let d = set_up(&emu, STACK);
     let app = format!("{}-{STACK}", d.project);
 
     d.run(&["up", "--yes"]).ok();
@@ -556,4 +562,33 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
 /// The error code of an SDK error.
 fn code<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or_default().to_string()
+}
+
+#[test]
+fn dev_is_the_same_system_cheaper_and_unprotected() {
+    let Some(emu) = emulator() else { return };
+    let _one_at_a_time = GITHUB_PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
+    let d = set_up(&emu, "dev");
+    let app = format!("{}-dev", d.project);
+    d.run(&["up", "--yes"]).ok();
+    d.run(&["preview", "--expect-no-changes"]).ok();
+    let state = d.p.state("dev");
+    for (side, region) in [("East", EAST), ("West", WEST)] {
+        let c = regional(&emu, region);
+        let conf = emu
+            .block(c.lambda.get_function_configuration().function_name(format!("{app}-api")).send())
+            .expect("GetFunctionConfiguration");
+        assert_eq!(conf.memory_size(), Some(256), "dev's {side} function is smaller");
+        let id = state["resources"][format!("{side}.Cluster")]["physical_id"].as_str().expect("a cluster").to_string();
+        let cluster = emu.block(c.dsql.get_cluster().identifier(&id).send()).expect("GetCluster");
+        assert!(!cluster.deletion_protection_enabled(), "dev's clusters are not protected");
+    }
+    let cloudfront = aws_sdk_cloudfront::Client::new(&emu.config);
+    let id = state["resources"]["Distribution"]["physical_id"].as_str().expect("a distribution").to_string();
+    let dist = emu.block(cloudfront.get_distribution_config().id(&id).send()).expect("GetDistributionConfig");
+    let price = dist.distribution_config().and_then(|c| c.price_class()).map(|p| p.as_str().to_string());
+    assert_eq!(price.as_deref(), Some("PriceClass_100"));
+    // No protection to lift: destroy takes everything at once.
+    d.run(&["destroy", "--yes"]).ok();
+    assert_eq!(d.p.state("dev")["resources"], json!({}));
 }
