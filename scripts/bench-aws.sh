@@ -16,57 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs="${1:-5}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-export NO_COLOR=1
-
-if [[ -n "${CAIRN_BIN:-}" ]]; then
-    cairn="$CAIRN_BIN" # a cairn built elsewhere (the figures are for a release build)
-else
-    echo "==> building cairn (release)" >&2
-    cargo build --release --locked -p cairn-cli >&2
-    cairn="$CARGO_TARGET_DIR/release/cairn"
-fi
-
-started=""
-if [[ -z "${AWS_ENDPOINT_URL:-}" ]]; then
-    # shellcheck disable=SC1090
-    bash scripts/moto.sh status >/dev/null 2>&1 || started=1
-    source <(bash scripts/moto.sh start)
-fi
-case "$AWS_ENDPOINT_URL" in
-    http://127.0.0.1:* | http://localhost:*) ;;
-    *) echo "bench-aws.sh: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not a local emulator" >&2; exit 2 ;;
-esac
-work="$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench-aws.XXXXXX")"
-cleanup() {
-    rm -rf "$work"
-    if [[ -n "$started" ]]; then bash scripts/moto.sh stop >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
-
-moto_log="${CAIRN_MOTO_DIR:+$CAIRN_MOTO_DIR/log}"
-requests() { if [[ -n "$moto_log" && -f "$moto_log" ]]; then grep -c ' HTTP/1\.1' "$moto_log" || true; else echo 0; fi; }
-
-now_ms() { date +%s%3N; }
-
-# run NAME DIR ARGS...: time one cairn command; appends "ms calls requests" to $work/NAME.
-run() {
-    local name="$1" dir="$2"
-    shift 2
-    local before after t0 t1 calls
-    before="$(requests)"
-    t0="$(now_ms)"
-    if ! CAIRN_COUNT_API_CALLS=1 "$cairn" -C "$dir" "$@" >"$work/out" 2>"$work/err"; then
-        cat "$work/out" "$work/err" >&2
-        echo "bench-aws.sh: cairn $* failed" >&2
-        exit 1
-    fi
-    t1="$(now_ms)"
-    after="$(requests)"
-    calls="$(sed -n 's/^aws-api-calls: \([0-9]*\).*/\1/p' "$work/err")"
-    sed -n 's/^aws-api-calls: [0-9]* (\(.*\))/\1/p' "$work/err" >"$work/$name.ops"
-    echo "$((t1 - t0)) ${calls:-0} $((after - before))" >>"$work/$name"
-}
+bench=bench-aws.sh
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 for i in $(seq 1 "$runs"); do
     project="bench-$i-$RANDOM" # short: the bucket name holds it twice (63 characters at most)
@@ -78,8 +30,6 @@ for i in $(seq 1 "$runs"); do
     run destroy "$dir" destroy --stack development --yes
     echo "run $i: up $(tail -n1 "$work/up" | cut -d' ' -f1) ms, destroy $(tail -n1 "$work/destroy" | cut -d' ' -f1) ms" >&2
 done
-
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo
 echo "examples/pipeweave, stack development, $runs runs on moto ($(uname -m), $(nproc) cores), cairn release build:"

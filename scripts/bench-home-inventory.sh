@@ -15,53 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs="${1:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-export NO_COLOR=1
-
-if [[ -n "${CAIRN_BIN:-}" ]]; then
-    cairn="$CAIRN_BIN"
-else
-    echo "==> building cairn (release)" >&2
-    cargo build --release --locked -p cairn-cli >&2
-    cairn="$CARGO_TARGET_DIR/release/cairn"
-fi
-
-started=""
-if [[ -z "${AWS_ENDPOINT_URL:-}" ]]; then
-    bash scripts/moto.sh status >/dev/null 2>&1 || started=1
-    # shellcheck disable=SC1090
-    source <(bash scripts/moto.sh start)
-fi
-case "$AWS_ENDPOINT_URL" in
-    http://127.0.0.1:* | http://localhost:*) ;;
-    *) echo "bench-home-inventory.sh: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not a local emulator" >&2; exit 2 ;;
-esac
+bench=bench-home-inventory.sh
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 python="${CAIRN_MOTO_VENV:-$HOME/.cache/cairn-moto-venv-5.2.5}/bin/python"
-work="$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench-hinv.XXXXXX")"
-cleanup() {
-    rm -rf "$work"
-    if [[ -n "$started" ]]; then bash scripts/moto.sh stop >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
-
-# run NAME DIR ARGS...: time one cairn command; appends "ms calls" to $work/NAME.
-run() {
-    local name="$1" dir="$2"
-    shift 2
-    local t0 t1 calls
-    t0="$(now_ms)"
-    if ! CAIRN_COUNT_API_CALLS=1 "$cairn" -C "$dir" "$@" >"$work/out" 2>"$work/err"; then
-        cat "$work/out" "$work/err" >&2
-        echo "bench-home-inventory.sh: cairn $* failed" >&2
-        exit 1
-    fi
-    t1="$(now_ms)"
-    calls="$(sed -n 's/^aws-api-calls: \([0-9]*\).*/\1/p' "$work/err")"
-    sed -n 's/^aws-api-calls: [0-9]* (\(.*\))/\1/p' "$work/err" >"$work/$name.ops"
-    echo "$((t1 - t0)) ${calls:-0}" >>"$work/$name"
-}
 
 # deploy NAME PARALLEL: set up, up, lift the protection, destroy; times `up` and `destroy`.
 deploy() {
@@ -106,8 +63,6 @@ for i in $(seq 1 "$runs"); do
     deploy serial 1
     echo "run $i: up $(tail -n1 "$work/up-default" | cut -d' ' -f1) ms (serial $(tail -n1 "$work/up-serial" | cut -d' ' -f1) ms), destroy $(tail -n1 "$work/destroy-default" | cut -d' ' -f1) ms (serial $(tail -n1 "$work/destroy-serial" | cut -d' ' -f1) ms)" >&2
 done
-
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo
 echo "examples/home-inventory, stack prod, $runs runs on moto ($(uname -m), $(nproc) cores):"

@@ -733,44 +733,12 @@ mod schema_path_tests {
 
     use super::*;
 
-    #[test]
-    fn a_nested_create_only_change_names_its_path() {
-        let change = PropertyChange {
-            name: "EncryptionConfiguration".into(),
-            old: Some(Value::from_json(&serde_json::json!({"EncryptionType": "AES256"}))),
-            new: Some(Value::from_json(&serde_json::json!({"EncryptionType": "KMS"}))),
-            forces_replacement: true,
-            forced_by: vec!["EncryptionConfiguration.EncryptionType".into()],
-            details: Vec::new(),
-        };
-        let step = Step {
-            id: "Repo".into(),
-            type_name: "AWS::ECR::Repository".into(),
-            action: Action::Replace,
-            parent: None,
-            changes: vec![change],
-            replace_mode: Some(ReplaceMode::CreateBeforeDelete),
-            reason: None,
-            retain: false,
-            snapshot: false,
-            retired: false,
-            inputs: None,
-            region: None,
-            physical_id: Some("repo".into()),
-            drift: None,
-            protected: None,
-        };
-        let plan = Plan { steps: vec![step], ..Plan::default() };
-        let text = plan_text(&plan, "Preview", false, false, Style { color: false });
-        assert!(text.contains("[EncryptionConfiguration.EncryptionType forces replacement]"), "{text}");
-    }
-
-    #[test]
-    fn each_component_is_listed_once_under_its_heading() {
-        let step = |id: &str, parent: Option<&str>| Step {
+    /// A step of `action` on `id` (under component `parent`), with nothing else set.
+    fn step(id: &str, type_name: &str, action: Action, parent: Option<&str>) -> Step {
+        Step {
             id: id.into(),
-            type_name: "Test::Thing".into(),
-            action: Action::Delete,
+            type_name: type_name.into(),
+            action,
             parent: parent.map(String::from),
             changes: Vec::new(),
             replace_mode: None,
@@ -783,7 +751,32 @@ mod schema_path_tests {
             physical_id: Some(id.to_lowercase()),
             drift: None,
             protected: None,
+        }
+    }
+
+    #[test]
+    fn a_nested_create_only_change_names_its_path() {
+        let change = PropertyChange {
+            name: "EncryptionConfiguration".into(),
+            old: Some(Value::from_json(&serde_json::json!({"EncryptionType": "AES256"}))),
+            new: Some(Value::from_json(&serde_json::json!({"EncryptionType": "KMS"}))),
+            forces_replacement: true,
+            forced_by: vec!["EncryptionConfiguration.EncryptionType".into()],
+            details: Vec::new(),
         };
+        let step = Step {
+            changes: vec![change],
+            replace_mode: Some(ReplaceMode::CreateBeforeDelete),
+            ..step("Repo", "AWS::ECR::Repository", Action::Replace, None)
+        };
+        let plan = Plan { steps: vec![step], ..Plan::default() };
+        let text = plan_text(&plan, "Preview", false, false, Style { color: false });
+        assert!(text.contains("[EncryptionConfiguration.EncryptionType forces replacement]"), "{text}");
+    }
+
+    #[test]
+    fn each_component_is_listed_once_under_its_heading() {
+        let step = |id: &str, parent: Option<&str>| step(id, "Test::Thing", Action::Delete, parent);
         // The order of a destroy: dependents first, across components.
         let steps = vec![
             step("Dashboard", None),
@@ -808,26 +801,15 @@ mod schema_path_tests {
 
     #[test]
     fn a_protected_delete_is_marked_refused_in_text_and_json() {
-        let mut step = cairn_core::plan::Step {
-            id: "Table".into(),
-            type_name: "AWS::DynamoDB::Table".into(),
-            action: Action::Delete,
-            parent: None,
-            changes: Vec::new(),
-            replace_mode: None,
+        let mut step = Step {
             reason: Some("destroy".into()),
-            retain: false,
-            snapshot: false,
-            retired: false,
-            inputs: None,
-            region: None,
             physical_id: Some("table-1".into()),
-            drift: None,
             protected: Some(cairn_core::plan::Protection {
                 property: "DeletionProtectionEnabled".into(),
                 value: "true".into(),
                 off: "false".into(),
             }),
+            ..step("Table", "AWS::DynamoDB::Table", Action::Delete, None)
         };
         step.snapshot = true;
         let plan = Plan { steps: vec![step], ..Plan::default() };
