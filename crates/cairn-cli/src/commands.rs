@@ -503,7 +503,7 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
         ));
     }
     if let Some(refused) = plan.refusal() {
-        eprint!("{}", render::refusal_text(&refused, "warning"));
+        eprint!("{}", render::refusal_text(&refused, "warning", &|s| lift_protection(ctx, s)));
         eprintln!(
             "warning: `cairn up` refuses this plan: {} protected from deletion in AWS; it would change nothing",
             protected_count(&refused)
@@ -523,10 +523,21 @@ fn protected_count(refused: &cairn_core::plan::Refused) -> String {
     }
 }
 
+/// How to lift the protection of a refused step when the template takes the property from
+/// a stack parameter (through components too): `cairn config set` of that parameter.
+fn lift_protection(ctx: &Ctx, s: &cairn_core::plan::ProtectedStep) -> Option<String> {
+    let template = ctx.template.as_ref().ok()?;
+    let param = template.parameter_behind(&s.id, &s.protection.property)?;
+    Some(format!(
+        "the template takes `{}` from the stack parameter `{param}`: `cairn config set {param} {} -s {}`, then `cairn up`",
+        s.protection.property, s.protection.off, ctx.stack
+    ))
+}
+
 /// A run refused for deletion protection (before it asked or changed anything): each
 /// protected resource on stderr, and the error that ends the command (exit code 1).
-fn refuse(kind: &str, refused: &cairn_core::plan::Refused) -> CliError {
-    eprint!("{}", render::refusal_text(refused, "error"));
+fn refuse(ctx: &Ctx, kind: &str, refused: &cairn_core::plan::Refused) -> CliError {
+    eprint!("{}", render::refusal_text(refused, "error", &|s| lift_protection(ctx, s)));
     CliError::Failed(format!(
         "{kind} refused: {} protected from deletion in AWS (see above); nothing was changed",
         protected_count(refused)
@@ -617,7 +628,7 @@ async fn apply_and_report(
         Ok(r) => r,
         Err(cairn_core::engine::EngineError::Refused(refused)) => {
             let _ = session.close().await;
-            return Err(refuse(kind, &refused));
+            return Err(refuse(ctx, kind, &refused));
         }
         Err(e) => {
             let _ = session.close().await;
@@ -704,7 +715,7 @@ async fn up_run(ctx: &Ctx, a: crate::UpArgs, kind: &str, rolled_back_to: Option<
     }
     if let Some(refused) = plan.refusal() {
         let _ = session.close().await;
-        return Err(refuse(kind, &refused));
+        return Err(refuse(ctx, kind, &refused));
     }
     if let Err(e) = confirm("Apply these changes?", a.yes) {
         let _ = session.close().await;
@@ -749,7 +760,7 @@ async fn destroy(ctx: &Ctx, a: crate::DestroyArgs) -> Result<(), CliError> {
     }
     if let Some(refused) = plan.refusal() {
         let _ = session.close().await;
-        return Err(refuse("destroy", &refused));
+        return Err(refuse(ctx, "destroy", &refused));
     }
     if let Err(e) = confirm("Delete these resources?", a.yes) {
         let _ = session.close().await;

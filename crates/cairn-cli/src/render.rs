@@ -703,10 +703,19 @@ pub fn run_summary(result: &RunResult, deletes: &DeleteKinds, verb: &str, elapse
 /// The lines a plan refused for deletion protection prints on stderr: one per protected
 /// resource (what would be deleted, why not, how to lift it), each after `prefix`
 /// (`error`, `warning`).
-pub fn refusal_text(refused: &cairn_core::plan::Refused, prefix: &str) -> String {
+/// `lift` says how to lift a step's protection when the template takes it from a stack
+/// parameter (`cairn config set ...`): a line after the step's.
+pub fn refusal_text(
+    refused: &cairn_core::plan::Refused,
+    prefix: &str,
+    lift: &dyn Fn(&cairn_core::plan::ProtectedStep) -> Option<String>,
+) -> String {
     let mut out = String::new();
     for s in &refused.steps {
         let _ = writeln!(out, "{prefix}: {s}");
+        if let Some(how) = lift(s) {
+            let _ = writeln!(out, "  help: {how}");
+        }
     }
     out
 }
@@ -827,11 +836,15 @@ mod schema_path_tests {
             serde_json::json!({"property": "DeletionProtectionEnabled", "value": "true", "off": "false"})
         );
         let refused = plan.refusal().expect("refused");
+        let line = "error: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected: Table (table-1) is protected \
+                    from deletion in AWS (`DeletionProtectionEnabled: true`), and cairn does not delete it; to delete it, \
+                    set `DeletionProtectionEnabled` to false, run `cairn up`, then run this again\n";
+        assert_eq!(refusal_text(&refused, "error", &|_| None), line);
+        let lift =
+            |s: &cairn_core::plan::ProtectedStep| Some(format!("`{}` comes from a parameter", s.protection.property));
         assert_eq!(
-            refusal_text(&refused, "error"),
-            "error: Table (AWS::DynamoDB::Table): delete refused: DeletionProtected: Table (table-1) is protected from \
-             deletion in AWS (`DeletionProtectionEnabled: true`), and cairn does not delete it; to delete it, set \
-             `DeletionProtectionEnabled` to false, run `cairn up`, then run this again\n"
+            refusal_text(&refused, "error", &lift),
+            format!("{line}  help: `DeletionProtectionEnabled` comes from a parameter\n")
         );
     }
 }

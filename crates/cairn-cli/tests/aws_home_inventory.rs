@@ -494,6 +494,14 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
         assert!(refused.stderr.contains(&physical(&format!("{side}.Cluster"))), "{refused}");
     }
     assert!(refused.stderr.contains("DeletionProtected"), "{refused}");
+    // The template takes the property from a stack parameter, through the component.
+    assert!(
+        refused.stderr.contains(
+            "help: the template takes `DeletionProtectionEnabled` from the stack parameter `DeletionProtection`: \
+             `cairn config set DeletionProtection false -s prod`, then `cairn up`"
+        ),
+        "{refused}"
+    );
     for (side, _, c, function_out, _, _) in sides {
         let id = physical(&format!("{side}.Cluster"));
         emu.block(c.dsql.get_cluster().identifier(&id).send()).expect("the protected cluster is still there");

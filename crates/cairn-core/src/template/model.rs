@@ -193,6 +193,43 @@ impl Template {
             ResourceKind::Component { .. } => None,
         }
     }
+
+    /// The root parameter that sets `property` of the resource `full_id` (`East.Cluster`
+    /// in component `East`) through plain `Ref`s: the property is `!Ref P`, and each
+    /// enclosing component is given its parameter as `!Ref` of one of its parent's, up to
+    /// the root. `None` when any step is another expression, or a component parameter left
+    /// to its default. What a user changes with `cairn config set` to change the property.
+    pub fn parameter_behind(&self, full_id: &str, property: &str) -> Option<String> {
+        // The chain of templates down to the resource, and each component's definition.
+        let mut path: Vec<(&Template, &ResourceDef)> = Vec::new();
+        let mut t = self;
+        let mut parts = full_id.split('.').peekable();
+        while let Some(id) = parts.next() {
+            let def = t.resources.get(id)?;
+            path.push((t, def));
+            if parts.peek().is_some() {
+                let ResourceKind::Component { template, .. } = &def.kind else { return None };
+                t = template;
+            }
+        }
+        let ref_of = |node: Option<&Node>| -> Option<String> {
+            match node?.as_intrinsic()? {
+                ("Ref", _, arg) => arg.as_str().map(str::to_string),
+                _ => None,
+            }
+        };
+        let (leaf_template, leaf) = path.pop()?;
+        let mut name = ref_of(leaf.properties.as_ref()?.as_map()?.get(property))?;
+        let mut scope = leaf_template;
+        scope.parameters.get(&name)?;
+        // Up through the components: their instance gives the parameter as a `Ref`.
+        while let Some((parent, component)) = path.pop() {
+            name = ref_of(component.properties.as_ref()?.as_map()?.get(&name))?;
+            scope = parent;
+            scope.parameters.get(&name)?;
+        }
+        Some(name)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -831,6 +868,57 @@ mod tests {
 
     fn load(text: &str) -> Result<Template, Diagnostics> {
         load_template(&loader(&[("template.yaml", text)]), "template.yaml")
+    }
+
+    #[test]
+    fn the_root_parameter_behind_a_property_is_found_through_components() {
+        let files = [
+            (
+                "template.yaml",
+                r#"
+Parameters:
+  Protect: {Type: String}
+  Size: {Type: String}
+Resources:
+  East:
+    Type: ./region.yaml
+    Properties:
+      Protection: !Ref Protect
+      Fixed: !Sub "${Size}"
+  Table:
+    Type: Test::Thing
+    Properties:
+      Protected: !Ref Protect
+      Other: "true"
+"#,
+            ),
+            (
+                "region.yaml",
+                r#"
+Parameters:
+  Protection: {Type: String}
+  Fixed: {Type: String}
+  Defaulted: {Type: String, Default: "true"}
+Resources:
+  Cluster:
+    Type: Test::Thing
+    Properties:
+      Protected: !Ref Protection
+      ViaSub: !Ref Fixed
+      ViaDefault: !Ref Defaulted
+      Literal: true
+"#,
+            ),
+        ];
+        let t = load_template(&loader(&files), "template.yaml").unwrap();
+        assert_eq!(t.parameter_behind("Table", "Protected").as_deref(), Some("Protect"));
+        assert_eq!(t.parameter_behind("East.Cluster", "Protected").as_deref(), Some("Protect"));
+        assert_eq!(t.parameter_behind("Table", "Other"), None);
+        assert_eq!(t.parameter_behind("East.Cluster", "ViaSub"), None, "not a plain Ref in the root");
+        assert_eq!(t.parameter_behind("East.Cluster", "ViaDefault"), None, "the component's default");
+        assert_eq!(t.parameter_behind("East.Cluster", "Literal"), None);
+        assert_eq!(t.parameter_behind("East.Missing", "Protected"), None);
+        assert_eq!(t.parameter_behind("Table.Cluster", "Protected"), None, "Table is no component");
     }
 
     fn errors(text: &str) -> String {
