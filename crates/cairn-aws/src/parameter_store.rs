@@ -61,7 +61,7 @@ impl ParameterStore for SsmParameterStore {
                 }
             }
         }
-        Ok(SsmValues(out))
+        Ok(SsmValues::read(out))
     }
 }
 

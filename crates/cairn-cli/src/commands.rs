@@ -297,15 +297,15 @@ impl Ctx {
         self.graph_with(false).await
     }
 
-    /// The graph; with `offline`, an account id that cannot be had (no credentials) stays
-    /// unknown instead of failing (`validate`).
+    /// The graph; with `offline`, an account id and SSM parameters that cannot be read (no
+    /// credentials) stay unknown instead of failing (`validate`).
     async fn graph_with(&self, offline: bool) -> Result<DesiredGraph, CliError> {
         let template = self.template.clone().map_err(|d| self.project.diagnostics(d))?;
         let region = self.region.clone();
         let partition = self.registry.identity().map(|i| i.partition(&region)).unwrap_or_else(|| "aws".into());
         let uses_imports = self.project.loader.sources.borrow().values().any(|t| t.contains("ImportValue"));
         let exports = if uses_imports { self.exports().await? } else { BTreeMap::new() };
-        let ssm = self.ssm_values(&template).await?;
+        let ssm = self.ssm_values(&template, offline).await?;
         let inputs = StackInputs {
             project: self.project.file.name.clone(),
             stack: self.stack.clone(),
@@ -328,9 +328,14 @@ impl Ctx {
 
     /// The SSM parameters the templates name (`AWS::SSM::Parameter::Value<T>` parameters,
     /// `{{resolve:ssm:...}}` references), read now: the plan shows what they hold.
+    ///
+    /// With `offline` (`validate`), when AWS cannot be asked at all (no credentials, no
+    /// network: an error without an answer), they are unknown, as an account id is, and
+    /// preview reads them; a parameter AWS says does not exist is still an error.
     async fn ssm_values(
         &self,
         template: &cairn_core::template::model::Template,
+        offline: bool,
     ) -> Result<cairn_core::ssm::SsmValues, CliError> {
         let wanted: Vec<_> = cairn_core::ssm::wanted(template, &self.settings.parameters).into_iter().collect();
         if wanted.is_empty() {
@@ -341,9 +346,21 @@ impl Ctx {
                 "the template reads SSM parameters, and this cairn was built without the `ssm` feature".into(),
             ));
         };
-        store.read(&self.region, &wanted).await.map_err(|e| {
-            CliError::Failed(format!("cannot read the SSM parameters stack `{}` names: {}", self.stack, e.detail()))
-        })
+        match store.read(&self.region, &wanted).await {
+            Ok(values) => Ok(values),
+            Err(e) if offline && e.code.is_none() && e.status.is_none() => {
+                eprintln!(
+                    "note: the SSM parameters the template names were not read (AWS could not be asked: {}); `cairn preview` reads them",
+                    e.message.lines().next().unwrap_or_default().trim_end_matches('.').trim_end_matches(':')
+                );
+                Ok(cairn_core::ssm::SsmValues::offline())
+            }
+            Err(e) => Err(CliError::Failed(format!(
+                "cannot read the SSM parameters stack `{}` names: {}",
+                self.stack,
+                e.detail()
+            ))),
+        }
     }
 
     /// Exports of the other stacks in this backend.

@@ -202,3 +202,43 @@ fn config_set_keeps_the_comments_the_stack_file_starts_with() {
     p.run(&["-s", "staging", "config", "rm", "TokenLength"]).ok();
     assert_eq!(p.read("stacks/staging.yaml"), format!("{header}parameters:\n  Environment: staging\n"));
 }
+
+/// `validate` needs no AWS access (a pull request's check, as the reference systems run it):
+/// the SSM parameters a template names stay unknown when AWS cannot be asked, with a note;
+/// `preview` reads them.
+#[test]
+fn validate_needs_no_aws_for_the_ssm_parameters_a_template_names() {
+    let p = Proj::with_template(
+        r#"
+Parameters:
+  Ami:
+    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>
+    Default: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64
+Resources:
+  Image:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: !Ref Ami
+  Host:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: "{{resolve:ssm:/db/host}}"
+"#,
+        "",
+    );
+    // An endpoint that refuses every connection: AWS cannot be asked.
+    let out = Proj::cmd_in(p.path(), &["validate"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("note: the SSM parameters the template names were not read"), "{stderr}");
+    assert!(stderr.contains("template.yaml is valid for stack `dev`: 2 resources"), "{stderr}");
+}

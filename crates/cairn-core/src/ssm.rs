@@ -36,13 +36,33 @@ pub struct SsmRef {
     pub secure: bool,
 }
 
-/// What was read: by [`SsmRef`].
+/// What was read: by [`SsmRef`]. Or, for `validate` without credentials, nothing
+/// ([`SsmValues::offline`]): every reference is then an unknown value, as a resource's
+/// attribute is before `up`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SsmValues(pub BTreeMap<SsmRef, String>);
+pub struct SsmValues {
+    values: BTreeMap<SsmRef, String>,
+    offline: bool,
+}
 
 impl SsmValues {
+    /// The values read.
+    pub fn read(values: BTreeMap<SsmRef, String>) -> SsmValues {
+        SsmValues { values, offline: false }
+    }
+
+    /// None read: every reference is unknown.
+    pub fn offline() -> SsmValues {
+        SsmValues { values: BTreeMap::new(), offline: true }
+    }
+
     pub fn get(&self, r: &SsmRef) -> Option<&str> {
-        self.0.get(r).map(String::as_str)
+        self.values.get(r).map(String::as_str)
+    }
+
+    /// Whether nothing was read (references are unknown rather than missing).
+    pub fn is_offline(&self) -> bool {
+        self.offline
     }
 }
 
@@ -159,6 +179,10 @@ pub fn resolve_references(v: &mut Value, values: &SsmValues) -> Result<(), Unres
             for (range, r) in refs {
                 out.push_str(&s[last..range.start]);
                 match r {
+                    DynRef::Ssm(_) if values.is_offline() => {
+                        *v = Value::Unknown;
+                        return Ok(());
+                    }
                     DynRef::Ssm(r) => {
                         let Some(val) = values.get(&r) else {
                             return Err(Unresolved(format!(
@@ -215,7 +239,8 @@ mod tests {
 
     #[test]
     fn resolving_replaces_each_reference_and_secure_ones_make_a_secret() {
-        let values = SsmValues(BTreeMap::from([(r("/u", false), "alice".into()), (r("/p", true), "hunter2".into())]));
+        let values =
+            SsmValues::read(BTreeMap::from([(r("/u", false), "alice".into()), (r("/p", true), "hunter2".into())]));
         let mut v = Value::Map(BTreeMap::from([
             ("Plain".into(), Value::string("user={{resolve:ssm:/u}};")),
             ("Url".into(), Value::string("{{resolve:ssm:/u}}:{{resolve:ssm-secure:/p}}")),

@@ -2252,7 +2252,7 @@ Resources:
         ]),
         "a reference built with Fn::Sub is not read ahead"
     );
-    let ssm = SsmValues(BTreeMap::from([
+    let ssm = SsmValues::read(BTreeMap::from([
         (r("/aws/service/ami", false), "ami-123".into()),
         (r("/net/zones", false), "a,b".into()),
         (r("/db/host", false), "db.local".into()),

@@ -52,6 +52,10 @@ pub fn resolve_with(def: &ParameterDef, supplied: Option<&Node>, ssm: &SsmValues
     let Some((_, list)) = crate::ssm::parameter_inner(&def.ty) else { return resolve_parameter(def, supplied) };
     let node = given(def, supplied)?;
     let name = scalar(def, node)?;
+    if ssm.is_offline() {
+        // `validate` without credentials: known at preview, as CloudFormation knows it.
+        return Ok(Value::Unknown);
+    }
     let Some(text) = ssm.get(&SsmRef { name: name.clone(), secure: false }) else {
         return Err(Diagnostic::at(
             &node.span,
