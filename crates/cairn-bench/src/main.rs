@@ -140,6 +140,7 @@ fn build_graph(text: String, registry: &Registry) -> Result<DesiredGraph, String
         assets: Default::default(),
         ssm: Default::default(),
         secret_parameters: Default::default(),
+        sealed_parameters: Default::default(),
     };
     DesiredGraph::build(&template, inputs, registry).map_err(|d| d.to_string())
 }

@@ -97,6 +97,16 @@ fn template_uses_aws(t: &cairn_core::template::Template) -> bool {
 }
 
 /// A project, one stack, its settings and backend.
+/// What opening a stack does with its secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Secrets {
+    /// Open the secrets manager and decrypt the encrypted parameters.
+    Open,
+    /// The same; when KMS cannot be reached at all, leave them encrypted, as unknown
+    /// secrets (`validate`, which needs no AWS access).
+    OpenOrSeal,
+}
+
 struct Ctx {
     project: Project,
     stack: String,
@@ -104,6 +114,9 @@ struct Ctx {
     settings: StackSettings,
     /// The parameters the stack file holds encrypted.
     secret_params: BTreeSet<String>,
+    /// Encrypted parameters left encrypted: `validate` when KMS cannot be reached (their
+    /// values are unknown secrets to the graph).
+    sealed_params: BTreeSet<String>,
     /// NoEcho parameters whose values the project's files hold in plain text (a warning
     /// says so); the files a run records for `stack rollback` are then sealed whole.
     plain_no_echo: BTreeSet<String>,
@@ -122,13 +135,13 @@ struct Ctx {
 
 impl Ctx {
     async fn open(cwd: &Path, stack_flag: Option<&str>) -> Result<Ctx, CliError> {
-        Self::open_with(cwd, stack_flag, true).await
+        Self::open_with(cwd, stack_flag, Secrets::Open).await
     }
 
-    /// With `secrets`, the stack's secrets manager is opened first of all (a wrong
+    /// With `Secrets::Open`, the stack's secrets manager is opened first of all (a wrong
     /// passphrase is reported before anything else happens) and encrypted parameters are
     /// decrypted.
-    async fn open_with(cwd: &Path, stack_flag: Option<&str>, secrets: bool) -> Result<Ctx, CliError> {
+    async fn open_with(cwd: &Path, stack_flag: Option<&str>, secrets: Secrets) -> Result<Ctx, CliError> {
         let project = Project::discover(cwd)?;
         let stack = project.resolve_stack(stack_flag)?;
         let raw = backend_for(&project, Some(&stack))?;
@@ -141,14 +154,29 @@ impl Ctx {
         project: Project,
         stack: String,
         raw: Arc<dyn Backend>,
-        secrets: bool,
+        secrets: Secrets,
     ) -> Result<Ctx, CliError> {
         let mut settings = project.settings(&stack)?;
         let encrypting = encrypting_backend(&project, raw.clone());
         let mut secret_params = BTreeSet::new();
-        if secrets {
-            let manager = encrypting.manager(&stack).await?;
-            secret_params = cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack)?;
+        let mut sealed_params = BTreeSet::new();
+        let opened = match encrypting.manager(&stack).await {
+            Ok(manager) => cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(names) => secret_params = names,
+            Err(e @ cairn_state::secrets::SecretsError::KmsUnreachable { .. }) if secrets == Secrets::OpenOrSeal => {
+                eprintln!("note: the stack's secrets were not decrypted ({e}); `cairn preview` decrypts them");
+                settings = project.settings(&stack)?;
+                sealed_params = settings
+                    .parameters
+                    .iter()
+                    .filter(|(_, node)| cli_secrets::secure_ciphertext(node).is_some())
+                    .map(|(name, _)| name.clone())
+                    .collect();
+            }
+            Err(e) => return Err(e.into()),
         }
         let env_params = cli_secrets::environment_parameters(&mut settings).map_err(|d| project.diagnostics(d))?;
         let backend: Arc<dyn Backend> = encrypting.clone();
@@ -156,11 +184,12 @@ impl Ctx {
         let mut plain_no_echo = BTreeSet::new();
         if let Ok(t) = &template {
             for (name, def) in &t.parameters {
-                if let Some(n) = settings
-                    .parameters
-                    .get(name)
-                    .filter(|_| def.no_echo && !secret_params.contains(name) && !env_params.contains(name))
-                {
+                if let Some(n) = settings.parameters.get(name).filter(|_| {
+                    def.no_echo
+                        && !secret_params.contains(name)
+                        && !sealed_params.contains(name)
+                        && !env_params.contains(name)
+                }) {
                     plain_no_echo.insert(name.clone());
                     eprintln!(
                         "warning: {}: NoEcho parameter `{name}` is stored in plain text; encrypt it with `cairn config set --secret {name}`",
@@ -176,6 +205,7 @@ impl Ctx {
             stack,
             settings,
             secret_params,
+            sealed_params,
             plain_no_echo,
             backend,
             secrets: encrypting,
@@ -318,6 +348,7 @@ impl Ctx {
             partition,
             parameters: self.settings.parameters.clone(),
             secret_parameters: self.secret_params.clone(),
+            sealed_parameters: self.sealed_params.clone(),
             exports,
             assets: self.assets.clone(),
             ssm,
@@ -926,7 +957,7 @@ fn lock_age(started: &str) -> Option<String> {
 }
 
 async fn validate(cwd: &Path, stack_flag: Option<&str>) -> Result<(), CliError> {
-    let ctx = Ctx::open(cwd, stack_flag).await?;
+    let ctx = Ctx::open_with(cwd, stack_flag, Secrets::OpenOrSeal).await?;
     let graph = ctx.graph_with(true).await?;
     graph.check_properties(&ctx.registry).map_err(|d| ctx.project.diagnostics(d))?;
     eprintln!(
@@ -1386,7 +1417,7 @@ async fn rollback(cwd: &Path, stack_flag: Option<&str>, to: u64, a: crate::UpArg
     let mut recorded = project.at_recorded(files)?;
     // The state stays where it is now, whatever the recorded Cairn.yaml and stack file said.
     recorded.file.backend = project.file.backend.clone();
-    let ctx = Ctx::open_project(recorded, stack.clone(), backend, true).await?;
+    let ctx = Ctx::open_project(recorded, stack.clone(), backend, Secrets::Open).await?;
     eprintln!(
         "Rolling back stack `{stack}` to the template and configuration of version {to} ({} {}, {}).",
         entry.kind, entry.result, entry.ended

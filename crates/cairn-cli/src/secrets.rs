@@ -29,7 +29,7 @@ pub const ENV_NEW_PASSPHRASE: &str = "CAIRN_NEW_PASSPHRASE";
 impl From<SecretsError> for CliError {
     fn from(e: SecretsError) -> Self {
         match e {
-            SecretsError::Kms { .. } => CliError::Failed(e.to_string()),
+            SecretsError::Kms { .. } | SecretsError::KmsUnreachable { .. } => CliError::Failed(e.to_string()),
             other => CliError::Usage(other.to_string()),
         }
     }

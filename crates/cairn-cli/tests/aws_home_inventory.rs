@@ -578,6 +578,18 @@ fn dev_is_the_same_system_cheaper_and_unprotected() {
     let _one_at_a_time = GITHUB_PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
     let d = set_up(&emu, "dev");
     let app = format!("{}-dev", d.project);
+    // The reference's pull-request check runs with no AWS access: `validate` then leaves
+    // the KMS-encrypted secrets encrypted (unknown) and still checks everything else.
+    let offline = Proj::cmd_in(d.p.path(), &["-s", "dev", "validate"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("run cairn");
+    let stderr = String::from_utf8_lossy(&offline.stderr);
+    assert_eq!(offline.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("note: the stack's secrets were not decrypted"), "{stderr}");
+    assert!(stderr.contains("template.yaml is valid for stack `dev`: "), "{stderr}");
+    d.secrets.assert_absent("validate's output", &stderr);
     d.run(&["up", "--yes"]).ok();
     d.run(&["preview", "--expect-no-changes"]).ok();
     let state = d.p.state("dev");

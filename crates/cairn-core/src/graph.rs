@@ -40,6 +40,9 @@ pub struct StackInputs {
     /// The parameters whose value the stack file holds encrypted (decrypted into
     /// `parameters` by the caller): their values are secret whatever the template says.
     pub secret_parameters: BTreeSet<String>,
+    /// Encrypted parameters left encrypted (`validate` when the secrets provider cannot be
+    /// reached): unknown secret values, checked at preview.
+    pub sealed_parameters: BTreeSet<String>,
     /// Exports of other stacks in the same backend, for `Fn::ImportValue`.
     pub exports: BTreeMap<String, Value>,
     /// Packages what a type takes as a local asset ([`crate::asset`]).
@@ -872,7 +875,9 @@ impl Builder<'_> {
         let mut root_params = BTreeMap::new();
         for (name, def) in &template.parameters {
             let supplied = self.inputs.parameters.get(name);
-            let resolved = if self.inputs.secret_parameters.contains(name) {
+            let resolved = if self.inputs.sealed_parameters.contains(name) {
+                Ok(Value::secret(Value::Unknown))
+            } else if self.inputs.secret_parameters.contains(name) {
                 params::resolve_parameter_supplied_secret(def, supplied)
             } else {
                 params::resolve_with(def, supplied, &self.inputs.ssm)

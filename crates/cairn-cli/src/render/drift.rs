@@ -186,6 +186,7 @@ Resources:
             partition: "aws".into(),
             parameters: m.entries.into_iter().map(|(k, v)| (k.name, v)).collect(),
             secret_parameters: Default::default(),
+            sealed_parameters: Default::default(),
             exports: BTreeMap::new(),
             assets: Default::default(),
             ssm: Default::default(),

@@ -84,7 +84,13 @@ fn kms_error<E>(stack: &StackRef, key: &KmsKey, e: SdkError<E, HttpResponse>) ->
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    SecretsError::Kms { stack: stack.stack.clone(), key: key.url(), message: cairn_aws_errors::sdk_error(e).detail() }
+    let e = cairn_aws_errors::sdk_error(e);
+    let (stack, key, message) = (stack.stack.clone(), key.url(), e.detail());
+    if e.code.is_none() && e.status.is_none() {
+        SecretsError::KmsUnreachable { stack, key, message }
+    } else {
+        SecretsError::Kms { stack, key, message }
+    }
 }
 
 pub(crate) async fn create(

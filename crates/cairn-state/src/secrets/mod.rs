@@ -65,6 +65,9 @@ pub enum SecretsError {
     Decrypt { stack: String, what: String },
     #[error("AWS KMS ({key}) failed for stack `{stack}`: {message}")]
     Kms { stack: String, key: String, message: String },
+    /// KMS could not be asked at all (no credentials, no network): no answer came.
+    #[error("AWS KMS ({key}) could not be reached for stack `{stack}`: {message}")]
+    KmsUnreachable { stack: String, key: String, message: String },
     #[error(
         "stack `{stack}` holds encrypted secrets, but its stack file names no `secretsprovider` and `encryptionsalt` to open them"
     )]
