@@ -46,9 +46,7 @@ Outputs:
 "#;
 
 fn dsql(emu: &Emu, region: &str) -> aws_sdk_dsql::Client {
-    aws_sdk_dsql::Client::from_conf(
-        aws_sdk_dsql::config::Builder::from(&emu.config).region(aws_config::Region::new(region.to_string())).build(),
-    )
+    aws_sdk_dsql::Client::new(&emu.in_region(region))
 }
 
 /// The cluster's peers (its `clusters` without itself), or the error code DSQL answers.

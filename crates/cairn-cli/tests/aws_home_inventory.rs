@@ -47,11 +47,6 @@ static GITHUB_PROVIDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-east-2";
 
-/// An SDK configuration for `region`.
-fn in_region(emu: &Emu, region: &str) -> aws_config::SdkConfig {
-    emu.config.to_builder().region(aws_config::Region::new(region.to_string())).build()
-}
-
 struct Regional {
     lambda: aws_sdk_lambda::Client,
     api: aws_sdk_apigatewayv2::Client,
@@ -61,7 +56,7 @@ struct Regional {
 }
 
 fn regional(emu: &Emu, region: &str) -> Regional {
-    let c = in_region(emu, region);
+    let c = emu.in_region(region);
     Regional {
         lambda: aws_sdk_lambda::Client::new(&c),
         api: aws_sdk_apigatewayv2::Client::new(&c),
@@ -328,7 +323,7 @@ fn prod_deploys_in_two_regions_behind_cloudfront_rolls_back_and_destroys_once_un
     // The certificate: in us-east-1, issued, its validation record in the zone.
     let cert_arn = physical("Certificate");
     assert!(cert_arn.contains(":us-east-1:"), "{cert_arn}");
-    let acm = aws_sdk_acm::Client::new(&in_region(&emu, EAST));
+    let acm = aws_sdk_acm::Client::new(&emu.in_region(EAST));
     let cert = emu.block(acm.describe_certificate().certificate_arn(&cert_arn).send()).expect("DescribeCertificate");
     let cert = cert.certificate.expect("a certificate");
     assert_eq!(cert.status, Some(aws_sdk_acm::types::CertificateStatus::Issued));

@@ -105,6 +105,11 @@ impl Emu {
             .unwrap_or_else(|e| panic!("PutImage {repo}:{tag}: {}", e.message().unwrap_or_default()));
     }
 
+    /// The SDK configuration of the clients, in `region` (for a resource's `Region:`).
+    pub fn in_region(&self, region: &str) -> aws_config::SdkConfig {
+        self.config.to_builder().region(aws_config::Region::new(region.to_string())).build()
+    }
+
     pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
