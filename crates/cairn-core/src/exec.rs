@@ -691,7 +691,7 @@ fn protected(registry: &Registry, r: &ResourceState, action: Action) -> Option<S
         &r.type_name,
         action,
         Some("DeletionProtected"),
-        protection.explain(&r.id, &r.physical_id, action),
+        protection.explain(&r.id, &r.physical_id, action, false),
     ))
 }
 

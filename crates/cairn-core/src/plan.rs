@@ -155,23 +155,33 @@ impl Protection {
     }
 
     /// Why cairn does not `action` (delete or replace) resource `id` (`physical_id`), and
-    /// how to lift the protection.
-    pub fn explain(&self, id: &str, physical_id: &str, action: Action) -> String {
+    /// how to lift the protection; `removed`: the delete is of a resource taken out of the
+    /// template (which must come back, unprotected, to be deleted).
+    pub fn explain(&self, id: &str, physical_id: &str, action: Action, removed: bool) -> String {
         let consequence = match action {
             Action::Replace => "a replacement would delete it, so cairn does not replace it",
             _ => "cairn does not delete it",
         };
         let Protection { property, value, off } = self;
+        let lift = if removed {
+            format!(
+                "it is no longer in the template: to delete it, put it back with `{property}: {off}`, run `cairn up`, then take it out again"
+            )
+        } else {
+            format!("to delete it, set `{property}` to {off}, run `cairn up`, then run this again")
+        };
         format!(
-            "{id} ({physical_id}) is protected from deletion in AWS (`{property}: {value}`), and {consequence}; \
-             to delete it, set `{property}` to {off}, run `cairn up`, then run this again"
+            "{id} ({physical_id}) is protected from deletion in AWS (`{property}: {value}`), and {consequence}; {lift}"
         )
     }
 }
 
+/// The reason of a delete whose resource was taken out of the template.
+pub(crate) const REMOVED: &str = "removed from the template";
+
 /// A step of a plan that would delete a protected resource.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{id} ({type_name}): {} refused: DeletionProtected: {}", .action.verb(), .protection.explain(.id, .physical_id, *.action))]
+#[error("{id} ({type_name}): {} refused: DeletionProtected: {}", .action.verb(), .protection.explain(.id, .physical_id, *.action, *.removed))]
 pub struct ProtectedStep {
     pub id: String,
     pub type_name: String,
@@ -179,6 +189,8 @@ pub struct ProtectedStep {
     /// `Delete`, or `Replace` (whose old resource would be deleted).
     pub action: Action,
     pub protection: Protection,
+    /// A delete because the resource was taken out of the template.
+    pub removed: bool,
 }
 
 /// A run refused before it changes anything: its plan would delete (or replace) resources
@@ -241,6 +253,7 @@ impl Plan {
                     physical_id: s.physical_id.clone().unwrap_or_default(),
                     action: s.action,
                     protection: s.protected.clone()?,
+                    removed: s.reason.as_deref() == Some(REMOVED),
                 })
             })
             .collect();
@@ -538,7 +551,7 @@ pub fn plan_up(
     if selected.is_none() {
         let desired: BTreeSet<&str> = graph.resources.keys().map(String::as_str).collect();
         let gone: Vec<&ResourceState> = state.resources.values().filter(|r| !desired.contains(r.id.as_str())).collect();
-        steps.extend(delete_steps(gone, "removed from the template"));
+        steps.extend(delete_steps(gone, REMOVED));
         for r in &state.pending_deletes {
             steps.push(delete_step(r, "replaced earlier; the old resource is still to be deleted", true));
         }

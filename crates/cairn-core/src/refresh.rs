@@ -244,11 +244,8 @@ pub fn mark_drift(plan: &mut Plan, refreshed: &Refreshed, before: &StackState, g
             Some(step) => step.drift = Some(drift.clone()),
             None => {
                 let Some(r) = before.resources.get(id) else { continue };
-                let reason = if graph.resources.contains_key(id) {
-                    "not selected by --target"
-                } else {
-                    "removed from the template"
-                };
+                let reason =
+                    if graph.resources.contains_key(id) { "not selected by --target" } else { crate::plan::REMOVED };
                 unplanned.push(Step {
                     id: id.clone(),
                     type_name: r.type_name.clone(),

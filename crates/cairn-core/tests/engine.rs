@@ -874,6 +874,17 @@ async fn a_protected_resource_and_what_uses_it_are_never_deleted() {
     assert!(r.steps[0].to_string().contains("a replacement would delete it, so cairn does not replace it"));
     assert_eq!(h.stored(), stored);
 
+    // Taken out of the template: refused too, and the way out is to put it back unprotected.
+    let without = "Resources:\n  Other:\n    Type: Test::Thing\n";
+    let r = refused(h.try_up(without, &[], &PlanOptions::default()).await);
+    assert!(h.mutations().is_empty(), "{:?}", h.mutations());
+    let e = r.steps[0].to_string();
+    assert!(
+        e.contains("it is no longer in the template: to delete it, put it back with `Protected: false`, run `cairn up`, then take it out again"),
+        "{e}"
+    );
+    assert_eq!(h.stored(), stored);
+
     // Lifted in the template and applied (an update: not refused): then destroy removes
     // everything.
     assert_ok(&h.up(&protected_template(false, "a"), &[]).await);
