@@ -9,8 +9,9 @@
 #
 # Uses the emulator AWS_ENDPOINT_URL points at, or starts one (scripts/moto.sh) and stops
 # it at the end. Each run makes the team's set-up of its own (a KMS alias for the secrets,
-# the domain's hosted zone) with boto3 from the emulator's virtualenv, and deploys a copy
-# of the example under a project name of its own, with its state on local disk.
+# the domain's hosted zone) with boto3 from the emulator's virtualenv (`scripts/moto.sh
+# python`), and deploys a copy of the example under a project name of its own, with its
+# state on local disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ runs="${1:-3}"
 bench=bench-home-inventory.sh
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-python="${CAIRN_MOTO_VENV:-$HOME/.cache/cairn-moto-venv-5.2.5}/bin/python"
+python="$(bash scripts/moto.sh python)"
 
 # deploy NAME PARALLEL: set up, up, lift the protection, destroy; times `up` and `destroy`.
 deploy() {

@@ -4,6 +4,7 @@
 #   source <(scripts/moto.sh start)   # start it; exports AWS_ENDPOINT_URL and dummy credentials
 #   scripts/moto.sh stop              # stop the server that `start` recorded
 #   scripts/moto.sh status            # print the endpoint if it is running
+#   scripts/moto.sh python            # the path of the virtualenv's Python (with boto3)
 #
 # The virtualenv lives in $CAIRN_MOTO_VENV (default $HOME/.cache/cairn-moto-venv-VERSION)
 # and is reused. The server is moto's own, started through scripts/moto_server.py, which
@@ -133,8 +134,11 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
+    # The virtualenv's Python (boto3 comes with moto): for scripts that set up what a team
+    # makes by hand before its first deploy, on the emulator only.
+    python) ensure_venv && echo "$VENV/bin/python" ;;
     *)
-        echo "usage: source <(scripts/moto.sh start) | scripts/moto.sh stop | scripts/moto.sh status" >&2
+        echo "usage: source <(scripts/moto.sh start) | scripts/moto.sh stop | scripts/moto.sh status | scripts/moto.sh python" >&2
         exit 2
         ;;
 esac

@@ -96,7 +96,6 @@ fn template_uses_aws(t: &cairn_core::template::Template) -> bool {
     })
 }
 
-/// A project, one stack, its settings and backend.
 /// What opening a stack does with its secrets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Secrets {
@@ -107,6 +106,7 @@ enum Secrets {
     OpenOrSeal,
 }
 
+/// A project, one stack, its settings and backend.
 struct Ctx {
     project: Project,
     stack: String,
@@ -160,10 +160,10 @@ impl Ctx {
         let encrypting = encrypting_backend(&project, raw.clone());
         let mut secret_params = BTreeSet::new();
         let mut sealed_params = BTreeSet::new();
-        let opened = match encrypting.manager(&stack).await {
-            Ok(manager) => cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack),
-            Err(e) => Err(e),
-        };
+        let opened = encrypting
+            .manager(&stack)
+            .await
+            .and_then(|manager| cli_secrets::decrypt_parameters(&mut settings, manager.as_deref(), &stack));
         match opened {
             Ok(names) => secret_params = names,
             Err(e @ cairn_state::secrets::SecretsError::KmsUnreachable { .. }) if secrets == Secrets::OpenOrSeal => {
@@ -554,21 +554,13 @@ async fn preview(ctx: &Ctx, a: crate::PreviewArgs) -> Result<(), CliError> {
         eprint!("{}", render::refusal_text(&refused, "warning", &|s| lift_protection(ctx, s)));
         eprintln!(
             "warning: `cairn up` refuses this plan: {} protected from deletion in AWS; it would change nothing",
-            protected_count(&refused)
+            refused.how_many()
         );
     }
     if a.plan.expect_no_changes && !plan.is_empty() {
         return Err(CliError::ChangesPresent);
     }
     Ok(())
-}
-
-/// `1 resource is`, `2 resources are`.
-fn protected_count(refused: &cairn_core::plan::Refused) -> String {
-    match refused.steps.len() {
-        1 => "1 resource is".to_string(),
-        n => format!("{n} resources are"),
-    }
 }
 
 /// How to lift the protection of a refused step when the template takes the property from
@@ -588,7 +580,7 @@ fn refuse(ctx: &Ctx, kind: &str, refused: &cairn_core::plan::Refused) -> CliErro
     eprint!("{}", render::refusal_text(refused, "error", &|s| lift_protection(ctx, s)));
     CliError::Failed(format!(
         "{kind} refused: {} protected from deletion in AWS (see above); nothing was changed",
-        protected_count(refused)
+        refused.how_many()
     ))
 }
 

@@ -228,10 +228,12 @@ pub fn plan_text(plan: &Plan, title: &str, diff: bool, show_secrets: bool, st: S
     let _ = writeln!(out);
     let retained = changes.iter().filter(|s| s.action == Action::Delete && s.retain).count();
     let _ = writeln!(out, "{}", summary_line(&plan.counts(), retained));
-    let refused = changes.iter().filter(|s| s.protected.is_some()).count();
-    if refused > 0 {
-        let what = if refused == 1 { "1 resource is" } else { &format!("{refused} resources are") };
-        let _ = writeln!(out, "Refused: {what} protected from deletion in AWS (marked `refused`): this plan is not applied until the protection is lifted.");
+    if let Some(refused) = plan.refusal() {
+        let _ = writeln!(
+            out,
+            "Refused: {} protected from deletion in AWS (marked `refused`): this plan is not applied until the protection is lifted.",
+            refused.how_many()
+        );
     }
     if let Some(line) = drift::summary(plan, st) {
         let _ = writeln!(out, "{line}");
@@ -702,9 +704,8 @@ pub fn run_summary(result: &RunResult, deletes: &DeleteKinds, verb: &str, elapse
 
 /// The lines a plan refused for deletion protection prints on stderr: one per protected
 /// resource (what would be deleted, why not, how to lift it), each after `prefix`
-/// (`error`, `warning`).
-/// `lift` says how to lift a step's protection when the template takes it from a stack
-/// parameter (`cairn config set ...`): a line after the step's.
+/// (`error`, `warning`), and a `help:` line where `lift` says how to lift it in this
+/// project (the stack parameter behind the property: `cairn config set ...`).
 pub fn refusal_text(
     refused: &cairn_core::plan::Refused,
     prefix: &str,

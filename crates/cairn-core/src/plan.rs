@@ -198,11 +198,21 @@ pub struct ProtectedStep {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "the run was refused and nothing was changed: {} protected from deletion in AWS ({})",
-    if .steps.len() == 1 { "1 resource is".to_string() } else { format!("{} resources are", .steps.len()) },
+    self.how_many(),
     .steps.iter().map(|s| format!("`{}`", s.id)).collect::<Vec<_>>().join(", ")
 )]
 pub struct Refused {
     pub steps: Vec<ProtectedStep>,
+}
+
+impl Refused {
+    /// `1 resource is`, `2 resources are`: the subject of the messages that say so.
+    pub fn how_many(&self) -> String {
+        match self.steps.len() {
+            1 => "1 resource is".to_string(),
+            n => format!("{n} resources are"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

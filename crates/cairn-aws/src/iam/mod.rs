@@ -8,8 +8,9 @@ pub mod policy;
 pub mod role;
 pub mod role_policy;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use cairn_core::provider::ProviderError;
 use serde_json::Value as Json;
 
 use crate::kit::PropsError;
@@ -18,6 +19,19 @@ use crate::policy_doc;
 /// A character IAM accepts in role, policy and instance profile names (`[\w+=,.@-]`).
 pub(crate) fn iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// Tags as IAM takes them (roles, OIDC providers).
+pub(crate) fn iam_tags(tags: BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>, ProviderError> {
+    tags.into_iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::with_code("InvalidRequest", format!("Tags: {e}")))
+        })
+        .collect()
 }
 
 /// IAM's answer when a role, policy, user or group does not exist.

@@ -79,18 +79,6 @@ fn data(arn: &str) -> ResourceData {
     ResourceData { physical_id: arn.to_string(), attributes: BTreeMap::from([("Arn".to_string(), Value::from(arn))]) }
 }
 
-fn iam_tags(tags: BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>, ProviderError> {
-    tags.into_iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ProviderError::with_code("InvalidRequest", format!("Tags: {e}")))
-        })
-        .collect()
-}
-
 async fn live_tags(iam: &aws_sdk_iam::Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
     let call = iam.list_open_id_connect_provider_tags().open_id_connect_provider_arn(arn);
     let items = paging::all(call.into_paginator().items().send()).await?;
@@ -149,7 +137,7 @@ impl AwsType for OidcProvider {
             .url(&url)
             .set_client_id_list(Some(p.client_id_list.iter().cloned().collect()))
             .set_thumbprint_list(p.thumbprint_list.as_ref().map(|t| t.iter().cloned().collect()))
-            .set_tags(Some(iam_tags(cx.tags(&p.tags))?))
+            .set_tags(Some(super::iam_tags(cx.tags(&p.tags))?))
             .send()
             .await
             .map_err(|e| already_exists(&url, &arn_of(cx, &url), sdk_error(e)))?;
@@ -229,7 +217,7 @@ impl AwsType for OidcProvider {
             },
             |set| async move {
                 let call = client.tag_open_id_connect_provider().open_id_connect_provider_arn(physical_id);
-                call.set_tags(Some(iam_tags(set)?)).send().await.map_err(sdk_error)?;
+                call.set_tags(Some(super::iam_tags(set)?)).send().await.map_err(sdk_error)?;
                 Ok(())
             },
         )

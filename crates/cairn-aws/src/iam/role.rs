@@ -122,18 +122,6 @@ fn data(role: &aws_sdk_iam::types::Role) -> ResourceData {
     }
 }
 
-fn iam_tags(tags: BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>, ProviderError> {
-    tags.into_iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ProviderError::with_code("InvalidRequest", format!("Tags: {e}")))
-        })
-        .collect()
-}
-
 async fn get_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<aws_sdk_iam::types::Role, ProviderError> {
     iam.get_role()
         .role_name(name)
@@ -209,7 +197,7 @@ impl AwsType for Role {
             .set_description(p.description.clone())
             .set_max_session_duration(p.max_session_duration)
             .set_permissions_boundary(p.permissions_boundary.clone())
-            .set_tags(Some(iam_tags(cx.tags(&p.tags))?))
+            .set_tags(Some(super::iam_tags(cx.tags(&p.tags))?))
             .send()
             .await
             .map_err(sdk_error)?;
@@ -353,7 +341,7 @@ impl AwsType for Role {
         if !tags.set.is_empty() {
             iam.tag_role()
                 .role_name(physical_id)
-                .set_tags(Some(iam_tags(tags.set)?))
+                .set_tags(Some(super::iam_tags(tags.set)?))
                 .send()
                 .await
                 .map_err(sdk_error)?;
