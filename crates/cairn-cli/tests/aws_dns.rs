@@ -120,7 +120,10 @@ fn a_certificate_is_validated_in_its_zone_and_the_zone_keeps_what_cairn_did_not_
     assert_eq!(aws_sdk_acm::error::ProvideErrorMetadata::code(&gone), Some("ResourceNotFoundException"));
 }
 
-const PRIVATE: &str = r#"
+/// A private zone in the VPC at `index` of the `Vpcs` parameter.
+fn private(index: usize) -> String {
+    format!(
+        r#"
 Parameters:
   Vpcs:
     Type: CommaDelimitedList
@@ -130,21 +133,10 @@ Resources:
     Properties:
       Name: internal.example
       VPCs:
-        - {VPCId: !Select [0, !Ref Vpcs], VPCRegion: us-east-1}
-"#;
-
-const PRIVATE_MOVED: &str = r#"
-Parameters:
-  Vpcs:
-    Type: CommaDelimitedList
-Resources:
-  Internal:
-    Type: AWS::Route53::HostedZone
-    Properties:
-      Name: internal.example
-      VPCs:
-        - {VPCId: !Select [1, !Ref Vpcs], VPCRegion: us-east-1}
-"#;
+        - {{VPCId: !Select [{index}, !Ref Vpcs], VPCRegion: us-east-1}}
+"#
+    )
+}
 
 #[test]
 fn a_private_zone_moves_between_vpcs_in_place_and_never_becomes_public() {
@@ -156,7 +148,7 @@ fn a_private_zone_moves_between_vpcs_in_place_and_never_becomes_public() {
     };
     let (first, second) = (vpc(), vpc());
     let name = unique("private");
-    let p = Proj::named(&name, PRIVATE, &format!("parameters:\n  Vpcs: {first},{second}\n"));
+    let p = Proj::named(&name, &private(0), &format!("parameters:\n  Vpcs: {first},{second}\n"));
     p.run(&["-s", "dev", "up", "--yes"]).ok();
     let zone = p.state("dev")["resources"]["Internal"]["physical_id"].as_str().expect("the zone id").to_string();
     let route53 = aws_sdk_route53::Client::new(&emu.config);
@@ -169,7 +161,7 @@ fn a_private_zone_moves_between_vpcs_in_place_and_never_becomes_public() {
     p.run(&["-s", "dev", "preview", "--refresh", "--expect-no-changes"]).ok();
 
     // The other VPC: associated first, then the old one let go; the same zone.
-    p.write("template.yaml", PRIVATE_MOVED);
+    p.write("template.yaml", &private(1));
     p.run(&["-s", "dev", "up", "--yes"]).ok();
     assert_eq!(p.state("dev")["resources"]["Internal"]["physical_id"].as_str(), Some(zone.as_str()));
     assert_eq!(vpcs(), vec![second.clone()]);
@@ -178,7 +170,7 @@ fn a_private_zone_moves_between_vpcs_in_place_and_never_becomes_public() {
     // A private zone cannot become public: refused, naming what to do.
     p.write(
         "template.yaml",
-        &PRIVATE_MOVED.replace("      VPCs:\n        - {VPCId: !Select [1, !Ref Vpcs], VPCRegion: us-east-1}\n", ""),
+        &private(1).replace("      VPCs:\n        - {VPCId: !Select [1, !Ref Vpcs], VPCRegion: us-east-1}\n", ""),
     );
     let out = p.run(&["-s", "dev", "up", "--yes"]).code(1);
     assert!(out.stderr.contains("cannot make a private zone public"), "{out}");
